@@ -1,0 +1,26 @@
+"""convlens: convolutional neural networks on NumPy, with every number visible.
+
+    import convlens as cl
+    model = cl.models.get_model("lenet5")
+    loss_fn = cl.CrossEntropyLoss()
+    loss = loss_fn(model(x), y)
+    model.backward(loss_fn.backward())
+    opt = cl.optim.SGD(model.parameters(), lr=0.1, momentum=0.9); opt.step(); opt.zero_grad()
+"""
+
+from convlens import functional, init, models, optim
+from convlens.io import load_weights, save_weights
+from convlens.layers import *  # noqa: F403
+from convlens.layers import __all__ as _layers_all
+from convlens.losses import CrossEntropyLoss, L1Loss, Loss, MSELoss, NLLLoss
+from convlens.parameter import Parameter
+from convlens.random import get_rng, manual_seed
+
+__version__ = "0.1.0"
+
+__all__ = [
+    *_layers_all,
+    "Parameter", "Loss", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",
+    "functional", "init", "models", "optim", "manual_seed", "get_rng",
+    "save_weights", "load_weights", "__version__",
+]

@@ -1,0 +1,149 @@
+"""Activation functions, each as a forward/backward pair with its formula.
+
+Every ``*_forward`` returns ``(y, cache)``; every ``*_backward(dy, cache)`` returns dL/dx.
+The cache holds the least the derivative needs (the input, or the output when the
+derivative is cheaper in terms of it).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ReLU(x) = max(0, x).  ReLU'(x) = 1 if x > 0 else 0 (0 at x = 0, as PyTorch)."""
+    mask = x > 0
+    return np.where(mask, x, 0).astype(x.dtype, copy=False), mask
+
+
+def relu_backward(dy: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return np.where(mask, dy, 0).astype(dy.dtype, copy=False)
+
+
+def leaky_relu_forward(x: np.ndarray, negative_slope: float = 0.01) -> tuple[np.ndarray, tuple]:
+    """LeakyReLU(x) = x if x > 0 else a·x.  Derivative: 1 if x > 0 else a."""
+    mask = x > 0
+    return np.where(mask, x, negative_slope * x).astype(x.dtype, copy=False), (mask, negative_slope)
+
+
+def leaky_relu_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
+    mask, slope = cache
+    return np.where(mask, dy, slope * dy).astype(dy.dtype, copy=False)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """σ(x) = 1 / (1 + e^(−x)), computed without overflow for large |x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def sigmoid_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """σ'(x) = σ(x)(1 − σ(x)): the output is all backward needs."""
+    y = sigmoid(x)
+    return y, y
+
+
+def sigmoid_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return dy * y * (1 - y)
+
+
+def tanh_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """tanh'(x) = 1 − tanh²(x)."""
+    y = np.tanh(x)
+    return y, y
+
+
+def tanh_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return dy * (1 - y * y)
+
+
+def silu_forward(x: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """Swish / SiLU(x) = x·σ(x).  Derivative: σ(x)·(1 + x·(1 − σ(x)))."""
+    s = sigmoid(x)
+    return x * s, (x, s)
+
+
+def silu_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
+    x, s = cache
+    return dy * s * (1 + x * (1 - s))
+
+
+def elu_forward(x: np.ndarray, alpha: float = 1.0) -> tuple[np.ndarray, tuple]:
+    """ELU(x) = x if x > 0 else α(eˣ − 1).  Derivative: 1 if x > 0 else α·eˣ."""
+    mask = x > 0
+    neg = alpha * np.expm1(np.minimum(x, 0))
+    return np.where(mask, x, neg).astype(x.dtype, copy=False), (mask, neg, alpha)
+
+
+def elu_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
+    mask, neg, alpha = cache
+    return np.where(mask, dy, dy * (neg + alpha)).astype(dy.dtype, copy=False)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    try:
+        from scipy.special import erf  # exact and vectorized when SciPy is present
+    except ImportError:  # pragma: no cover - SciPy comes with the default install
+        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    return erf(x).astype(x.dtype, copy=False)
+
+
+def gelu_forward(x: np.ndarray, approximate: str = "none") -> tuple[np.ndarray, tuple]:
+    """GELU(x) = x·Φ(x), Φ the standard normal CDF = ½(1 + erf(x/√2)).
+
+    Derivative: Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π).  ``approximate='tanh'`` uses
+    ½x(1 + tanh(√(2/π)(x + 0.044715x³))) as PyTorch does.
+    """
+    if approximate == "tanh":
+        c = math.sqrt(2 / math.pi)
+        inner = c * (x + 0.044715 * x**3)
+        t = np.tanh(inner)
+        return 0.5 * x * (1 + t), (x, t, approximate)
+    cdf = 0.5 * (1 + _erf(x / math.sqrt(2)))
+    return x * cdf, (x, cdf, approximate)
+
+
+def gelu_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
+    x, value, approximate = cache
+    if approximate == "tanh":
+        c = math.sqrt(2 / math.pi)
+        t = value
+        return dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x))
+    pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+    return dy * (value + x * pdf)
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """softmax(z)_i = e^(z_i) / Σ_j e^(z_j), shifted by max(z) so e^… never overflows."""
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log softmax(z)_i = z_i − max z − log Σ_j e^(z_j − max z)."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax_forward(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, tuple]:
+    """Jacobian-vector product: dx = y ⊙ (dy − Σ_j dy_j y_j)."""
+    y = softmax(x, axis)
+    return y, (y, axis)
+
+
+def softmax_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
+    y, axis = cache
+    return y * (dy - (dy * y).sum(axis=axis, keepdims=True))
+
+
+def log_softmax_forward(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, tuple]:
+    """dx = dy − softmax(x) · Σ_j dy_j."""
+    y = log_softmax(x, axis)
+    return y, (y, axis)
+
+
+def log_softmax_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
+    y, axis = cache
+    return dy - np.exp(y) * dy.sum(axis=axis, keepdims=True)

@@ -1,0 +1,164 @@
+"""N-dimensional convolution (1-D, 2-D, 3-D) as one matrix product: forward and backward.
+
+Shapes (``G`` groups, ``P = ∏ O`` output positions, ``K = ∏ kernel``):
+
+    x      (N, C_in, *S)            weight (C_out, C_in/G, *kernel)      bias (C_out,)
+    y      (N, C_out, *O)           O_i = ⌊(S_i + p_lo + p_hi − d_i·(k_i − 1) − 1)/s_i⌋ + 1
+
+    y[n, o, i…] = b[o] + Σ_{c, k…} w[o, c, k…] · x_pad[n, g·C_in/G + c, i·s + k·d …]
+
+As in deep-learning libraries, "convolution" is the cross-correlation the seeds describe: the
+kernel slides over the input without being flipped, and each output is a dot product of the
+kernel with one window (weight sharing: every window uses the same kernel).
+
+How: im2col. The windows of the padded input are a strided *view* (``sliding_windows``),
+copied once into ``cols`` of shape (G, N·P, C_in/G·K); then one batched GEMM per group:
+
+    y_mat (G, N·P, C_out/G) = cols @ w_matᵀ        w_mat = weight viewed as (G, C_out/G, C_in/G·K)
+
+Backward, from ``dy`` laid out the same way as ``y_mat``:
+
+    dw    = dy_matᵀ @ cols        the correlation of the input with the output gradient
+    db    = Σ_{n, positions} dy
+    dcols = dy_mat @ w_mat        then col2im (``scatter_windows``) adds each window's
+                                  gradient back onto the input positions it came from.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from convlens.functional.conv_arithmetic import (
+    Pairs,
+    PaddingSpec,
+    as_tuple,
+    output_shape,
+    resolve_padding,
+)
+from convlens.functional.padding import pad, pad_backward
+from convlens.functional.windows import scatter_windows, sliding_windows
+
+
+@dataclass
+class ConvCache:
+    """What the backward pass needs: the im2col matrix, the weights and the geometry."""
+
+    cols: np.ndarray
+    weight: np.ndarray
+    has_bias: bool
+    x_shape: tuple[int, ...]
+    padded_shape: tuple[int, ...]
+    out_spatial: tuple[int, ...]
+    pads: Pairs
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    groups: int
+    padding_mode: str
+
+
+def check_conv_input(name: str, x: np.ndarray, weight: np.ndarray, groups: int) -> None:
+    """Rank and channel checks with messages that name the layout the layer expects."""
+    nd = weight.ndim - 2
+    layout = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}.get(nd, f"(N, C, …{nd} axes)")
+    in_channels = weight.shape[1] * groups
+    if x.ndim != nd + 2:
+        hint = ""
+        if x.ndim == nd + 1:
+            hint = f"; for a single example add a batch axis: x[None] has shape {(1, *x.shape)}"
+        raise ValueError(
+            f"{name} expects a {nd + 2}-D input {layout} with C={in_channels}, "
+            f"received shape {x.shape} ({x.ndim}-D){hint}"
+        )
+    if x.shape[1] != in_channels:
+        hint = ""
+        if x.shape[-1] == in_channels and nd >= 2:
+            hint = (" (the last axis has the expected channel count: convlens is channels-first, "
+                    f"move it with x.transpose(0, {nd + 1}, {', '.join(str(i) for i in range(1, nd + 1))}))")
+        raise ValueError(
+            f"{name} expects {in_channels} input channels in the layout {layout}, "
+            f"received shape {x.shape} with C={x.shape[1]}{hint}"
+        )
+
+
+def conv_forward(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | tuple[int, ...] = 1,
+    padding: PaddingSpec = 0,
+    dilation: int | tuple[int, ...] = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+    name: str | None = None,
+) -> tuple[np.ndarray, ConvCache]:
+    """Convolve ``x`` with ``weight``; returns ``(y, cache)`` (see the module docstring)."""
+    nd = weight.ndim - 2
+    name = name or f"Conv{nd}d"
+    check_conv_input(name, x, weight, groups)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(weight.dtype)
+    kernel = weight.shape[2:]
+    stride_t = as_tuple(stride, nd, "stride")
+    dilation_t = as_tuple(dilation, nd, "dilation")
+    pads = resolve_padding(padding, x.shape[2:], kernel, stride_t, dilation_t)
+    out = output_shape(name, x.shape[2:], kernel, stride_t, pads, dilation_t)
+
+    n, c_in = x.shape[:2]
+    c_out, c_group = weight.shape[:2]
+    positions, k_size = math.prod(out), math.prod(kernel)
+    xp = pad(x, pads, padding_mode)
+    windows = sliding_windows(xp, kernel, stride_t, dilation_t)        # (N, C, *O, *K) view
+    windows = windows.reshape(n, groups, c_group, *out, *kernel)       # split C = G·C_g
+    # (N, G, C_g, *O, *K) -> (G, N, *O, C_g, *K): rows are (example, position)
+    order = (1, 0, *range(3, 3 + nd), 2, *range(3 + nd, 3 + 2 * nd))
+    cols = windows.transpose(order).reshape(groups, n * positions, c_group * k_size)
+    w_mat = weight.reshape(groups, c_out // groups, c_group * k_size)
+    y_mat = cols @ w_mat.transpose(0, 2, 1)                             # (G, N·P, C_out/G)
+    # (G, N, P, C_out/G) -> (N, G, C_out/G, P) -> (N, C_out, *O)
+    y = y_mat.reshape(groups, n, positions, c_out // groups).transpose(1, 0, 3, 2)
+    y = y.reshape(n, c_out, *out)
+    if bias is not None:
+        y += bias.reshape((1, c_out) + (1,) * nd)
+    cache = ConvCache(cols, weight, bias is not None, x.shape, xp.shape, out, pads,
+                      stride_t, dilation_t, groups, padding_mode)
+    return y, cache
+
+
+def conv_backward(
+    dy: np.ndarray, cache: ConvCache, need_input_grad: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Gradients ``(dx, dweight, dbias)`` from ``dy = dL/dy`` of shape (N, C_out, *O).
+
+    ``dx`` is ``None`` when ``need_input_grad`` is False; ``dbias`` is ``None`` without bias.
+    """
+    weight, groups = cache.weight, cache.groups
+    nd = weight.ndim - 2
+    kernel = weight.shape[2:]
+    n = dy.shape[0]
+    c_out, c_group = weight.shape[:2]
+    positions = math.prod(cache.out_spatial)
+    # (N, G, C_out/G, P) -> (G, N, P, C_out/G) -> (G, N·P, C_out/G), the layout of y_mat
+    dy_mat = dy.reshape(n, groups, c_out // groups, positions).transpose(1, 0, 3, 2)
+    dy_mat = dy_mat.reshape(groups, n * positions, c_out // groups)
+    dbias = dy.sum(axis=(0, *range(2, 2 + nd))) if cache.has_bias else None
+    dweight = (dy_mat.transpose(0, 2, 1) @ cache.cols).reshape(weight.shape)
+    if not need_input_grad:
+        return None, dweight, dbias
+    w_mat = weight.reshape(groups, c_out // groups, -1)
+    dcols = dy_mat @ w_mat                                              # (G, N·P, C_g·K)
+    dcols = dcols.reshape(groups, n, *cache.out_spatial, c_group, *kernel)
+    # back to the window layout (N, G, C_g, *O, *K) as a view; col2im then sums the windows
+    order = (1, 0, 2 + nd, *range(2, 2 + nd), *range(3 + nd, 3 + 2 * nd))
+    padded = (n, groups, c_group, *cache.padded_shape[2:])
+    dxp = scatter_windows(dcols.transpose(order), padded, kernel, cache.stride, cache.dilation)
+    dxp = dxp.reshape(cache.padded_shape)
+    return pad_backward(dxp, cache.pads, cache.padding_mode), dweight, dbias
+
+
+def conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
+    """Forward only, like ``torch.nn.functional.conv{1,2,3}d``."""
+    return conv_forward(x, weight, bias, **kwargs)[0]

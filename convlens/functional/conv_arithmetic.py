@@ -1,0 +1,168 @@
+"""Convolution arithmetic: output sizes, padding rules and the errors that explain them.
+
+For one spatial axis of length ``n``, kernel ``k``, stride ``s``, dilation ``d`` and padding
+``p_lo`` before / ``p_hi`` after, the window covers ``d·(k − 1) + 1`` input positions and
+
+    out = ⌊(n + p_lo + p_hi − d·(k − 1) − 1) / s⌋ + 1
+
+which with symmetric padding ``p`` and ``d = 1`` is the seeds' ⌊(n + 2p − k)/s⌋ + 1.
+This module is the only place that formula lives; convolution and pooling both use it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Union
+
+Pairs = tuple[tuple[int, int], ...]
+PaddingSpec = Union[int, str, Sequence[int], Sequence[Sequence[int]]]
+
+_AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+def axis_names(ndim: int) -> tuple[str, ...]:
+    """Human names of the spatial axes: ('height', 'width') for 2-D."""
+    return _AXIS_NAMES.get(ndim, tuple(f"axis {i}" for i in range(ndim)))
+
+
+def as_tuple(value: int | Sequence[int], ndim: int, name: str, minimum: int = 1) -> tuple[int, ...]:
+    """``3 -> (3, 3)`` for ``ndim=2``; validates length, type and lower bound."""
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        values: tuple[int, ...] = (int(value),) * ndim
+    else:
+        try:
+            values = tuple(int(v) for v in value)  # type: ignore[union-attr]
+        except TypeError:
+            raise TypeError(
+                f"{name} must be an int or a tuple of {ndim} ints, received {value!r}"
+            ) from None
+        if len(values) != ndim:
+            raise ValueError(
+                f"{name} must be an int or a tuple of {ndim} ints, received {value!r} "
+                f"({len(values)} values)"
+            )
+    if any(v < minimum for v in values):
+        raise ValueError(f"{name} must be >= {minimum}, received {value!r}")
+    return values
+
+
+def check_padding_spec(padding: PaddingSpec, ndim: int) -> PaddingSpec:
+    """Validate a padding argument at construction time and return it in canonical form.
+
+    Accepted: ``'valid'``, ``'same'``, an int, a tuple of ``ndim`` ints (symmetric per axis)
+    or a tuple of ``ndim`` ``(before, after)`` pairs (asymmetric).
+    """
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise ValueError(
+                f"padding must be 'valid', 'same', an int or a tuple, received {padding!r}"
+            )
+        return padding
+    if isinstance(padding, int) and not isinstance(padding, bool):
+        if padding < 0:
+            raise ValueError(f"padding must be >= 0, received {padding}")
+        return ((padding, padding),) * ndim
+    items = list(padding)  # type: ignore[arg-type]
+    if len(items) != ndim:
+        raise ValueError(
+            f"padding must have one entry per spatial axis ({ndim}), received {padding!r}"
+        )
+    pairs = []
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool):
+            pair = (item, item)
+        else:
+            pair = tuple(int(v) for v in item)
+            if len(pair) != 2:
+                raise ValueError(f"padding pairs must be (before, after), received {item!r}")
+        if min(pair) < 0:
+            raise ValueError(f"padding must be >= 0, received {padding!r}")
+        pairs.append(pair)
+    return tuple(pairs)  # type: ignore[return-value]
+
+
+def same_padding(n: int, k: int, s: int, d: int) -> tuple[int, int]:
+    """TensorFlow's 'same': ``out = ⌈n / s⌉``; the extra pixel (if any) goes after.
+
+    Total padding ``max((out − 1)·s + d·(k − 1) + 1 − n, 0)``, split ``before = total // 2``.
+    For stride 1 and an odd effective kernel this is the symmetric ``d·(k − 1) / 2``.
+    """
+    out = -(-n // s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(
+    padding: PaddingSpec,
+    spatial: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+) -> Pairs:
+    """Turn a (validated) padding spec into ``(before, after)`` pairs for this input size."""
+    ndim = len(spatial)
+    if padding == "valid":
+        return ((0, 0),) * ndim
+    if padding == "same":
+        return tuple(
+            same_padding(n, k, s, d) for n, k, s, d in zip(spatial, kernel, stride, dilation)
+        )
+    return check_padding_spec(padding, ndim)  # type: ignore[return-value]
+
+
+def output_size(n: int, k: int, s: int, pad: tuple[int, int], d: int = 1,
+                ceil_mode: bool = False) -> int:
+    """⌊(n + p_lo + p_hi − d·(k − 1) − 1)/s⌋ + 1 (⌈…⌉ with ``ceil_mode``, as PyTorch pools).
+
+    With ``ceil_mode`` the last window must start inside the input or the left padding.
+    """
+    span = n + pad[0] + pad[1] - d * (k - 1) - 1
+    if span < 0:
+        return span // s + 1 if not ceil_mode else 0
+    if not ceil_mode:
+        return span // s + 1
+    out = -(-span // s) + 1
+    if (out - 1) * s >= n + pad[0]:
+        out -= 1
+    return out
+
+
+def output_shape(
+    layer: str,
+    spatial: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    pads: Pairs,
+    dilation: Sequence[int] | None = None,
+    ceil_mode: bool = False,
+) -> tuple[int, ...]:
+    """Output spatial shape, or a ``ValueError`` that shows the formula with the numbers.
+
+    The message names the layer, the axis, every term of ⌊(n + 2p − k)/s⌋ + 1 and the
+    smallest padding that would make the window fit.
+    """
+    dilation = dilation or (1,) * len(spatial)
+    names = axis_names(len(spatial))
+    out = []
+    for axis, (n, k, s, pad, d) in enumerate(zip(spatial, kernel, stride, pads, dilation)):
+        size = output_size(n, k, s, pad, d, ceil_mode)
+        if size < 1:
+            k_eff = d * (k - 1) + 1
+            if pad[0] == pad[1]:
+                formula = f"⌊(n + 2p − k)/s⌋ + 1 = ⌊({n} + 2·{pad[0]} − {k_eff})/{s}⌋ + 1"
+            else:
+                formula = (f"⌊(n + p_before + p_after − k)/s⌋ + 1 = "
+                           f"⌊({n} + {pad[0]} + {pad[1]} − {k_eff})/{s}⌋ + 1")
+            need = math.ceil((k_eff - n) / 2)
+            kernel_note = f" (kernel {k} with dilation {d} spans {k_eff})" if d != 1 else ""
+            raise ValueError(
+                f"{layer}: the window does not fit the input {names[axis]}: input {names[axis]} "
+                f"n={n}, kernel k={k_eff}{kernel_note}, stride s={s}, padding p={pad[0]}"
+                f"{'' if pad[0] == pad[1] else f'+{pad[1]}'}: output size {formula} = "
+                f"{(n + pad[0] + pad[1] - k_eff) // s + 1} < 1. "
+                f"Use padding >= {need} (or a kernel of at most {n + pad[0] + pad[1]} "
+                f"along {names[axis]}, or a larger input)."
+            )
+        out.append(size)
+    return tuple(out)

@@ -1,0 +1,142 @@
+"""N-dimensional pooling (max, min, average): forward and backward.
+
+Shapes: x (N, C, *S) -> y (N, C, *O) with O_i = ⌊(S_i + 2p_i − d_i·(k_i − 1) − 1)/s_i⌋ + 1
+(⌈…⌉ with ``ceil_mode``, the last window starting inside the input or the left padding,
+as in PyTorch). Stride defaults to the kernel size: non-overlapping windows; a stride smaller
+than the kernel gives overlapping pooling.
+
+    max:  y = max over the window        dL/dx: the whole dy goes to the position that won
+    min:  y = min over the window        (ties: the first position, as PyTorch)
+    avg:  y = Σ window / count           dL/dx: dy / count to every position of the window
+
+``count`` is the full window size including zero padding (``count_include_pad=True``,
+PyTorch's default) or only the real input positions inside it. Padding is −∞ for max
+(+∞ for min) so it never wins.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from convlens.functional.conv_arithmetic import Pairs, as_tuple, axis_names, output_shape
+from convlens.functional.padding import pad, pad_backward
+from convlens.functional.windows import scatter_windows, sliding_windows
+
+POOL_KINDS = ("max", "min", "avg")
+
+
+@dataclass
+class PoolCache:
+    kind: str
+    x_shape: tuple[int, ...]
+    padded_shape: tuple[int, ...]
+    pads: Pairs
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    out_spatial: tuple[int, ...]
+    argext: np.ndarray | None  # max/min: index of the winner inside each window
+    divisor: np.ndarray | None  # avg: per-position count
+
+
+def pool_geometry(
+    name: str,
+    x: np.ndarray,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None,
+    padding: int | tuple[int, ...],
+    dilation: int | tuple[int, ...],
+    ceil_mode: bool,
+    nd: int,
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], Pairs, Pairs, tuple[int, ...]]:
+    """Validate and return (kernel, stride, dilation, pads, pads incl. ceil extra, out)."""
+    layout = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}.get(nd, "")
+    if x.ndim != nd + 2:
+        raise ValueError(
+            f"{name} expects a {nd + 2}-D input {layout}, received shape {x.shape} ({x.ndim}-D)"
+        )
+    kernel = as_tuple(kernel_size, nd, "kernel_size")
+    stride_t = kernel if stride is None else as_tuple(stride, nd, "stride")
+    dilation_t = as_tuple(dilation, nd, "dilation")
+    padding_t = as_tuple(padding, nd, "padding", minimum=0)
+    for p, k, axis in zip(padding_t, kernel, axis_names(nd)):
+        if p > k // 2:
+            raise ValueError(
+                f"{name}: padding {p} along {axis} must be at most half the kernel size {k} "
+                f"(padding > k/2 would create windows that hold only padding)"
+            )
+    pads = tuple((p, p) for p in padding_t)
+    spatial = x.shape[2:]
+    out = output_shape(name, spatial, kernel, stride_t, pads, dilation_t, ceil_mode)
+    # ceil_mode: the last window may run past the padded input; pad a little more after
+    full = []
+    for n, k, s, d, (lo, hi), o in zip(spatial, kernel, stride_t, dilation_t, pads, out):
+        need = (o - 1) * s + d * (k - 1) + 1 - (n + lo + hi)
+        full.append((lo, hi + max(need, 0)))
+    return kernel, stride_t, dilation_t, pads, tuple(full), out
+
+
+def _avg_divisor(spatial, kernel, stride, dilation, pads, out, count_include_pad) -> np.ndarray:
+    """Per output position: how many window positions count (a product over axes)."""
+    divisor = np.ones((), dtype=np.int64)
+    for n, k, s, d, (lo, _), o in zip(spatial, kernel, stride, dilation, pads, out):
+        # position of each window element in padded coordinates: o·s + k·d
+        pos = np.arange(o)[:, None] * s + np.arange(k)[None, :] * d
+        valid = (pos < n + 2 * lo) if count_include_pad else ((pos >= lo) & (pos < n + lo))
+        divisor = np.multiply.outer(divisor, valid.sum(axis=1))
+    return divisor
+
+
+def pool_forward(
+    x: np.ndarray,
+    kind: str,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
+    dilation: int | tuple[int, ...] = 1,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    nd: int = 2,
+    name: str | None = None,
+) -> tuple[np.ndarray, PoolCache]:
+    """Pool ``x`` (N, C, *S) with windows of ``kernel_size``; returns ``(y, cache)``."""
+    if kind not in POOL_KINDS:
+        raise ValueError(f"pooling kind must be one of {POOL_KINDS}, received {kind!r}")
+    name = name or f"{kind.capitalize()}Pool{nd}d"
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float32)
+    kernel, stride_t, dilation_t, pads, full, out = pool_geometry(
+        name, x, kernel_size, stride, padding, dilation, ceil_mode, nd)
+    fill = {"max": -np.inf, "min": np.inf, "avg": 0.0}[kind]
+    xp = pad(x, full, "zeros", value=fill)
+    windows = sliding_windows(xp, kernel, stride_t, dilation_t)  # (N, C, *O, *K) view
+    flat = windows.reshape(*windows.shape[: 2 + nd], math.prod(kernel))
+    argext = divisor = None
+    if kind == "avg":
+        divisor = _avg_divisor(x.shape[2:], kernel, stride_t, dilation_t, pads, out,
+                               count_include_pad)
+        y = (flat.sum(axis=-1) / divisor).astype(x.dtype, copy=False)
+    else:
+        argext = flat.argmax(axis=-1) if kind == "max" else flat.argmin(axis=-1)
+        y = np.take_along_axis(flat, argext[..., None], axis=-1)[..., 0]
+    cache = PoolCache(kind, x.shape, xp.shape, full, kernel, stride_t, dilation_t, out,
+                      argext, divisor)
+    return y, cache
+
+
+def pool_backward(dy: np.ndarray, cache: PoolCache) -> np.ndarray:
+    """``dL/dx`` from ``dy = dL/dy``: routed to the winners (max/min) or spread (avg)."""
+    k_size = math.prod(cache.kernel)
+    if cache.kind == "avg":
+        share = (dy / cache.divisor).astype(dy.dtype, copy=False)
+        dflat = np.broadcast_to(share[..., None], (*dy.shape, k_size))
+    else:
+        dflat = np.zeros((*dy.shape, k_size), dtype=dy.dtype)
+        np.put_along_axis(dflat, cache.argext[..., None], dy[..., None], axis=-1)
+    dwindows = dflat.reshape(*dy.shape, *cache.kernel)
+    dxp = scatter_windows(dwindows, cache.padded_shape, cache.kernel, cache.stride,
+                          cache.dilation)
+    return pad_backward(dxp, cache.pads, "zeros")

@@ -1,0 +1,80 @@
+"""Saving and loading without surprises: atomic writes, no pickle.
+
+Every file convlens writes goes to a temporary file in the same folder first and is moved into
+place with ``os.replace`` (atomic on POSIX and Windows), so a crash or a full disk never leaves a
+half-written file where a good one used to be. Weights are stored as ``.npz`` and read back with
+``allow_pickle=False``: loading a file can never run code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; on success move it over ``path``.
+
+    On any exception the temporary file is removed and ``path`` keeps its old content.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_write(path, "w") as handle:
+        json.dump(obj, handle, indent=2, sort_keys=False, default=_json_default)
+        handle.write("\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def save_arrays(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> None:
+    """Save named arrays to an ``.npz`` file, atomically."""
+    with atomic_write(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def load_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Load named arrays from an ``.npz`` file (never unpickles)."""
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
+def save_weights(model: Any, path: str | os.PathLike[str]) -> None:
+    """Save ``model.state_dict()`` to ``path`` (``.npz``), atomically."""
+    save_arrays(path, dict(model.state_dict()))
+
+
+def load_weights(model: Any, path: str | os.PathLike[str], strict: bool = True) -> Any:
+    """Load weights saved by :func:`save_weights` into ``model``; returns the model."""
+    model.load_state_dict(load_arrays(path), strict=strict)
+    return model

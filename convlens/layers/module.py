@@ -1,0 +1,207 @@
+"""`Module`: the base class of every layer and container.
+
+A module holds `Parameter`s (learned) and buffers (state that is not learned, such as batch
+norm's running statistics), computes ``forward(x)`` and, from the gradient of the loss with
+respect to its output, ``backward(dy)``: it accumulates the gradient of every parameter and
+returns the gradient with respect to its input. Backpropagation is explicit, as in the seeds:
+
+    y = layer(x)            # forward; the layer keeps what backward needs
+    dx = layer.backward(dy) # fills layer.weight.grad, layer.bias.grad; returns dL/dx
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from convlens.parameter import Parameter
+
+
+class Module:
+    """Base class: subclasses implement ``forward`` and ``backward``.
+
+    Parameters and sub-modules are found by looking at the instance's attributes, in the order
+    they were assigned, so ``state_dict`` keys follow PyTorch's naming (``conv.weight``,
+    ``0.bias`` inside a ``Sequential``) and weights move between the two libraries unchanged.
+    """
+
+    training: bool = True
+
+    def __init__(self) -> None:
+        self.training = True
+        self._buffer_names: list[str] = []
+
+    # -- computation ---------------------------------------------------------------------
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """Accumulate parameter gradients from ``dy = dL/dy`` and return ``dL/dx``.
+
+        ``need_input_grad=False`` lets the first layer of a network skip the input gradient
+        (nobody uses it); the method then returns ``None``.
+        """
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    # -- structure -----------------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def children(self) -> Iterator[Module]:
+        for _, child in self.named_children():
+            yield child
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every module below it, depth first, with dotted names."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Every parameter once (a parameter shared by two layers is listed once)."""
+        seen: set[int] = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, value in vars(module).items():
+                if isinstance(value, Parameter) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield (f"{module_name}.{name}" if module_name else name), value
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def register_buffer(self, name: str, value: np.ndarray) -> None:
+        """Keep ``value`` as state that is saved with the model but not learned."""
+        if name not in self._buffer_names:
+            self._buffer_names.append(name)
+        setattr(self, name, value)
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        for module_name, module in self.named_modules(prefix):
+            for name in module._buffer_names:
+                yield (f"{module_name}.{name}" if module_name else name), getattr(module, name)
+
+    # -- modes and dtype -------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            p.zero_grad(set_to_none)
+
+    def to(self, dtype: Any) -> Module:
+        """Convert every parameter and floating-point buffer to ``dtype`` in place."""
+        dtype = np.dtype(dtype)
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+            if p.grad is not None:
+                p.grad = p.grad.astype(dtype)
+        for module in self.modules():
+            for name in module._buffer_names:
+                value = getattr(module, name)
+                if np.issubdtype(value.dtype, np.floating):
+                    setattr(module, name, value.astype(dtype))
+        return self
+
+    def double(self) -> Module:
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    # -- state -----------------------------------------------------------------------------
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+        """Copies of every parameter and buffer, keyed by dotted name (PyTorch's names)."""
+        state: OrderedDict[str, np.ndarray] = OrderedDict()
+        for name, p in self.named_parameters():
+            state[name] = p.data.copy()
+        for name, value in self.named_buffers():
+            state[name] = np.array(value, copy=True)
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray], strict: bool = True) -> None:
+        """Copy arrays from ``state`` into this module's parameters and buffers.
+
+        Raises ``KeyError`` naming missing and unexpected keys (when ``strict``) and
+        ``ValueError`` naming the first shape that does not match.
+        """
+        params = dict(self.named_parameters())
+        buffers = {name: name for name, _ in self.named_buffers()}
+        own = set(params) | set(buffers)
+        missing = sorted(own - set(state))
+        unexpected = sorted(set(state) - own)
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"state does not fit {type(self).__name__}: missing keys {missing}, "
+                f"unexpected keys {unexpected}"
+            )
+        for name, p in params.items():
+            if name in state:
+                value = np.asarray(state[name])
+                if value.shape != p.data.shape:
+                    raise ValueError(
+                        f"shape mismatch for {name!r}: the model expects {p.data.shape}, "
+                        f"the state holds {value.shape}"
+                    )
+                p.data = value.astype(p.data.dtype, copy=True)
+        modules = dict(self.named_modules())
+        for name in buffers:
+            if name in state:
+                owner, _, attr = name.rpartition(".")
+                module = modules[owner]
+                current = getattr(module, attr)
+                value = np.asarray(state[name])
+                if value.shape != np.shape(current):
+                    raise ValueError(
+                        f"shape mismatch for {name!r}: the model expects {np.shape(current)}, "
+                        f"the state holds {value.shape}"
+                    )
+                setattr(module, attr, value.astype(np.asarray(current).dtype, copy=True))
+
+    def _cached(self, attr: str = "_cache") -> Any:
+        """The forward cache, or an error explaining that backward needs a forward first."""
+        cache = getattr(self, attr, None)
+        if cache is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward() was called before forward(): run a forward "
+                "pass first, it keeps what the backward pass needs"
+            )
+        return cache
+
+    # -- display ---------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments (hyperparameters), enough to rebuild the layer."""
+        return {}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not children:
+            return head + ")"
+        lines = [head]
+        for name, child in children:
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_repr}")
+        return "\n".join(lines) + "\n)"

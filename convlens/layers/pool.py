@@ -1,0 +1,96 @@
+"""Pooling layers (max, min, average) for 1-D, 2-D and 3-D inputs.
+
+Pooling sub-samples each channel on its own: a window slides over the input (stride defaults
+to the window size, so windows tile; stride < kernel gives overlapping pooling) and keeps the
+largest, smallest or mean value. It has no parameters. See :mod:`convlens.functional.pool`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convlens.functional.conv_arithmetic import as_tuple
+from convlens.functional.pool import pool_backward, pool_forward
+from convlens.layers.module import Module
+
+
+class _PoolNd(Module):
+    """Args: kernel_size, stride (default: kernel_size), padding (≤ kernel/2), dilation,
+    ceil_mode (round the output size up), count_include_pad (average pooling only).
+
+    Shape: (N, C, *S) -> (N, C, *O), O_i = ⌊(S_i + 2p_i − d_i·(k_i − 1) − 1)/s_i⌋ + 1.
+    """
+
+    ndim = 2
+    kind = "max"
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] | None = None,
+        padding: int | tuple[int, ...] = 0,
+        dilation: int | tuple[int, ...] = 1,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__()
+        nd = self.ndim
+        self.kernel_size = as_tuple(kernel_size, nd, "kernel_size")
+        self.stride = self.kernel_size if stride is None else as_tuple(stride, nd, "stride")
+        self.padding = as_tuple(padding, nd, "padding", minimum=0)
+        self.dilation = as_tuple(dilation, nd, "dilation")
+        for p, k in zip(self.padding, self.kernel_size):
+            if p > k // 2:
+                raise ValueError(
+                    f"{type(self).__name__}: padding must be at most half the kernel size, "
+                    f"received padding={padding!r}, kernel_size={kernel_size!r}"
+                )
+        self.ceil_mode = bool(ceil_mode)
+        self.count_include_pad = bool(count_include_pad)
+        self._cache = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        y, self._cache = pool_forward(
+            x, self.kind, self.kernel_size, self.stride, self.padding, self.dilation,
+            self.ceil_mode, self.count_include_pad, nd=self.ndim, name=type(self).__name__,
+        )
+        return y
+
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        cache = self._cached()
+        return pool_backward(dy, cache) if need_input_grad else None
+
+    def get_config(self) -> dict[str, Any]:
+        def short(t: tuple[int, ...]) -> Any:
+            return t[0] if len(set(t)) == 1 else t
+
+        config: dict[str, Any] = {"kernel_size": short(self.kernel_size),
+                                  "stride": short(self.stride)}
+        if any(self.padding):
+            config["padding"] = short(self.padding)
+        if self.dilation != (1,) * self.ndim:
+            config["dilation"] = short(self.dilation)
+        if self.ceil_mode:
+            config["ceil_mode"] = True
+        if self.kind == "avg" and not self.count_include_pad:
+            config["count_include_pad"] = False
+        return config
+
+
+def _pool_class(kind: str, nd: int, doc: str) -> type[_PoolNd]:
+    name = f"{kind.capitalize()}Pool{nd}d"
+    return type(name, (_PoolNd,), {"ndim": nd, "kind": kind, "__doc__": doc,
+                                   "__module__": __name__})
+
+
+MaxPool1d = _pool_class("max", 1, "Max pooling over (N, C, L).")
+MaxPool2d = _pool_class("max", 2, "Max pooling over (N, C, H, W): keeps each window's largest value.")
+MaxPool3d = _pool_class("max", 3, "Max pooling over (N, C, D, H, W).")
+AvgPool1d = _pool_class("avg", 1, "Average pooling over (N, C, L).")
+AvgPool2d = _pool_class("avg", 2, "Average pooling over (N, C, H, W) (LeNet-5's sub-sampling).")
+AvgPool3d = _pool_class("avg", 3, "Average pooling over (N, C, D, H, W).")
+MinPool1d = _pool_class("min", 1, "Min pooling over (N, C, L) (the seeds name it; PyTorch has none).")
+MinPool2d = _pool_class("min", 2, "Min pooling over (N, C, H, W): keeps each window's smallest value.")
+MinPool3d = _pool_class("min", 3, "Min pooling over (N, C, D, H, W).")

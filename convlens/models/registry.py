@@ -1,0 +1,48 @@
+"""The model zoo's registry: build a network by name, with its documentation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from convlens.layers.module import Module
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    builder: Callable[..., Module]
+    summary: str
+    source: str
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register(name: str, summary: str, source: str) -> Callable[[Callable[..., Module]], Callable[..., Module]]:
+    """Decorator that adds a builder function to the zoo under ``name``."""
+
+    def decorate(builder: Callable[..., Module]) -> Callable[..., Module]:
+        _REGISTRY[name] = ModelEntry(name, builder, summary, source)
+        return builder
+
+    return decorate
+
+
+def available_models() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def model_info(name: str) -> ModelEntry:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown model {name!r}; available models: {', '.join(available_models())}"
+        ) from None
+
+
+def get_model(name: str, **kwargs: Any) -> Module:
+    """Build the zoo model ``name`` (keyword arguments go to its builder)."""
+    return model_info(name).builder(**kwargs)
