@@ -9,10 +9,21 @@
 """
 
 from convlens import functional, init, models, optim
+from convlens.gradcheck import GradcheckReport, gradcheck
 from convlens.io import load_weights, save_weights
 from convlens.layers import *  # noqa: F403
 from convlens.layers import __all__ as _layers_all
-from convlens.losses import CrossEntropyLoss, L1Loss, Loss, MSELoss, NLLLoss
+from convlens.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from convlens.parameter import Parameter
 from convlens.random import get_rng, manual_seed
 
@@ -20,7 +31,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     *_layers_all,
-    "Parameter", "Loss", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",
+    "Parameter", "Loss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "MSELoss",
+    "L1Loss", "HuberLoss", "SmoothL1Loss",
     "functional", "init", "models", "optim", "manual_seed", "get_rng",
-    "save_weights", "load_weights", "__version__",
+    "save_weights", "load_weights", "gradcheck", "GradcheckReport", "__version__",
 ]

@@ -69,3 +69,33 @@ def check_same_shape(name: str, prediction: np.ndarray, target: np.ndarray) -> N
             f"{name}: prediction and target must have the same shape, received prediction "
             f"{prediction.shape} and target {target.shape}"
         )
+
+
+class ElementwiseLoss(Loss):
+    """A loss that is a sum or mean of per-element terms ℓ(ŷ, y) of same-shaped arrays.
+
+    Subclasses give the terms and their derivative dℓ/dŷ; reductions are handled here.
+    """
+
+    def _terms(self, prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, Any]:
+        raise NotImplementedError
+
+    def _derivative(self, cache: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check(self, prediction: np.ndarray, target: np.ndarray) -> None:
+        check_same_shape(type(self).__name__, prediction, target)
+
+    def forward(self, prediction: np.ndarray, target: np.ndarray) -> Any:
+        prediction = np.asarray(prediction)
+        if not np.issubdtype(prediction.dtype, np.floating):
+            prediction = prediction.astype(np.float32)
+        target = np.asarray(target, dtype=prediction.dtype)
+        self._check(prediction, target)
+        terms, cache = self._terms(prediction, target)
+        self._cache = (cache, prediction.size, prediction.dtype)
+        return self._reduce(terms)
+
+    def backward(self, grad: np.ndarray | float | None = None) -> np.ndarray:
+        cache, count, dtype = self._require_cache()
+        return (self._derivative(cache) * self._scale(grad, count)).astype(dtype, copy=False)

@@ -32,6 +32,7 @@ class Optimizer:
         if not lr >= 0:
             raise ValueError(f"{type(self).__name__}: lr must be >= 0, received {lr}")
         self.lr = float(lr)
+        self.initial_lr: float | None = None  # set by the first learning-rate schedule
         self.hyperparameters = dict(hyperparameters)
         self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
         self.step_count = 0
