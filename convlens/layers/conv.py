@@ -10,12 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from convlens.functional import engine
 from convlens.functional.conv import conv_backward, conv_forward
 from convlens.functional.conv_arithmetic import (
     PaddingSpec,
     as_tuple,
     check_padding_spec,
-    )
+)
+from convlens.functional.loops import LoopConvCache, conv_backward_loops, conv_forward_loops
 from convlens.functional.padding import check_padding_mode
 from convlens.layers._init_helpers import InitSpec, initialize
 from convlens.layers.module import Module
@@ -105,7 +107,8 @@ class _ConvNd(Module):
         initialize(self.weight, self.bias, self.weight_init, self.bias_init)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        y, cache = conv_forward(
+        forward = conv_forward_loops if engine.loops_enabled() else conv_forward
+        y, cache = forward(
             x, self.weight.data, None if self.bias is None else self.bias.data,
             self.stride, self.padding, self.dilation, self.groups, self.padding_mode,
             name=type(self).__name__,
@@ -114,7 +117,9 @@ class _ConvNd(Module):
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        dx, dweight, dbias = conv_backward(dy, self._cached(), need_input_grad)
+        cache = self._cached()
+        backward = conv_backward_loops if isinstance(cache, LoopConvCache) else conv_backward
+        dx, dweight, dbias = backward(dy, cache, need_input_grad)
         self.weight.accumulate_grad(dweight)
         if self.bias is not None and dbias is not None:
             self.bias.accumulate_grad(dbias)

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from convlens.functional import engine
 from convlens.functional.conv_arithmetic import as_tuple
+from convlens.functional.loops import LoopPoolCache, pool_backward_loops, pool_forward_loops
 from convlens.functional.pool import pool_backward, pool_forward
 from convlens.layers.module import Module
 
@@ -52,7 +54,8 @@ class _PoolNd(Module):
         self._cache = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        y, self._cache = pool_forward(
+        forward = pool_forward_loops if engine.loops_enabled() else pool_forward
+        y, self._cache = forward(
             x, self.kind, self.kernel_size, self.stride, self.padding, self.dilation,
             self.ceil_mode, self.count_include_pad, nd=self.ndim, name=type(self).__name__,
         )
@@ -60,7 +63,11 @@ class _PoolNd(Module):
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         cache = self._cached()
-        return pool_backward(dy, cache) if need_input_grad else None
+        if not need_input_grad:
+            return None
+        if isinstance(cache, LoopPoolCache):
+            return pool_backward_loops(dy, cache)
+        return pool_backward(dy, cache)
 
     def get_config(self) -> dict[str, Any]:
         def short(t: tuple[int, ...]) -> Any:

@@ -1,0 +1,374 @@
+"""convlens against PyTorch (CPU) on the same machine, in the same run.
+
+    python -m benchmarks.run                       # full suite: table on stdout, JSON file
+    python -m benchmarks.run --quick               # fewer repeats, no memory probes
+    python -m benchmarks.run --markdown BENCHMARKS.md
+
+For each workload: median time of convlens and of PyTorch (same dtype float32, same batch,
+same thread count, warm-up first), their ratio, the plain-loop implementation's time
+(``convlens.functional.use_loops()``, measured at a small batch and scaled linearly to the
+workload's batch: loop cost is exactly linear in the batch), achieved GFLOP/s (convolution
+and linear layers; a training step counts 3× the forward FLOPs), and peak memory (the rise
+of the resident set during three steps, measured in a fresh process per library). Timings
+are recorded, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def set_threads(threads: int) -> None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
+def median_time(fn, min_repeats: int, min_seconds: float, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < min_repeats or time.perf_counter() - start < min_seconds:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= 200:
+            break
+    return statistics.median(times)
+
+
+def convlens_step(model, x, y, train: bool):
+    import convlens as cl
+
+    if not train:
+        model.eval()
+        return lambda: model(x)
+    model.train()
+    loss_fn = cl.CrossEntropyLoss()
+    opt = cl.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        loss_fn(model(x), y)
+        model.backward(loss_fn.backward(), need_input_grad=False)
+        opt.step()
+        opt.zero_grad()
+
+    return step
+
+
+def torch_step(model, x, y, train: bool):
+    import torch
+
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    if not train:
+        model.eval()
+
+        def infer():
+            with torch.inference_mode():
+                model(tx)
+
+        return infer
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        torch.nn.functional.cross_entropy(model(tx), ty).backward()
+        opt.step()
+        opt.zero_grad()
+
+    return step
+
+
+def make_data(workload, batch=None):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    shape = (batch or workload.batch, *workload.input_shape[1:])
+    x = rng.random(shape, dtype=np.float32)
+    y = rng.integers(0, workload.num_classes, shape[0])
+    return x, y
+
+
+def gemm_peak(threads: int, have_torch: bool) -> dict:
+    """GFLOP/s of a 1024³ float32 matrix product: the machine's practical ceiling."""
+    import numpy as np
+
+    n = 1024
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    result = {"numpy": 2 * n**3 / median_time(lambda: a @ a, 10, 1.0) / 1e9}
+    if have_torch:
+        import torch
+
+        t = torch.from_numpy(a)
+        result["torch"] = 2 * n**3 / median_time(lambda: t @ t, 10, 1.0) / 1e9
+    return result
+
+
+def memory_probe(lib: str, name: str) -> None:
+    """Run in a fresh process: print the peak rise of resident memory over three steps."""
+    from benchmarks.workloads import WORKLOADS, build
+
+    workload = next(w for w in WORKLOADS if w.name == name)
+    x, y = make_data(workload)
+    model = build(workload.spec, lib)
+    if lib == "torch":
+        import torch
+
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+        step = torch_step(model, x, y, workload.train)
+    else:
+        step = convlens_step(model, x, y, workload.train)
+
+    def rss(field: str) -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError(field)
+
+    baseline = rss("VmRSS:")
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+    for _ in range(3):
+        step()
+    print(json.dumps({"peak_bytes": rss("VmHWM:") - baseline}))
+
+
+def measure_memory(lib: str, name: str, threads: int) -> float | None:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--memory-probe", lib, name],
+        capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parent.parent)
+    if proc.returncode:
+        print(proc.stderr, file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])["peak_bytes"] / 2**20
+
+
+def run_workloads(args, have_torch: bool) -> list[dict]:
+    import numpy as np
+
+    import convlens as cl
+    from benchmarks.workloads import WORKLOADS, build, copy_weights, forward_flops
+
+    rows = []
+    for workload in WORKLOADS:
+        if args.only and not any(o in workload.name for o in args.only):
+            continue
+        x, y = make_data(workload)
+        cl.manual_seed(0)
+        model = build(workload.spec, "convlens")
+        row: dict = {"workload": workload.name, "what": workload.note, "batch": workload.batch}
+        flops = forward_flops(workload.spec, workload.input_shape) * (3 if workload.train else 1)
+        if have_torch:
+            import torch
+
+            t_model = build(workload.spec, "torch")
+            copy_weights(model, t_model)
+            model.eval()
+            t_model.eval()
+            with torch.inference_mode():
+                expected = t_model(torch.from_numpy(x)).numpy()
+            row["max_abs_diff_vs_torch"] = float(np.abs(model(x) - expected).max())
+            row["torch_ms"] = 1e3 * median_time(torch_step(t_model, x, y, workload.train),
+                                                args.repeats, args.seconds)
+        row["convlens_ms"] = 1e3 * median_time(convlens_step(model, x, y, workload.train),
+                                               args.repeats, args.seconds)
+        if have_torch:
+            row["ratio"] = row["convlens_ms"] / row["torch_ms"]
+        row["gflops"] = flops / (row["convlens_ms"] / 1e3) / 1e9
+        if not args.no_loops:
+            xs, ys = make_data(workload, workload.loop_batch)
+            step = convlens_step(build(workload.spec, "convlens"), xs, ys, workload.train)
+            with cl.functional.use_loops():
+                t0 = time.perf_counter()
+                step()
+                loop_s = time.perf_counter() - t0
+            row["loops_ms"] = 1e3 * loop_s * workload.batch / workload.loop_batch
+            row["loops_measured_at_batch"] = workload.loop_batch
+            row["speedup_vs_loops"] = row["loops_ms"] / row["convlens_ms"]
+        if not args.no_memory:
+            row["convlens_peak_mib"] = measure_memory("convlens", workload.name, args.threads)
+            if have_torch:
+                row["torch_peak_mib"] = measure_memory("torch", workload.name, args.threads)
+                if row["convlens_peak_mib"] and row["torch_peak_mib"]:
+                    row["memory_ratio"] = row["convlens_peak_mib"] / row["torch_peak_mib"]
+        rows.append(row)
+        print(format_row(row), flush=True)
+    return rows
+
+
+def run_layers(args, have_torch: bool) -> list[dict]:
+    import numpy as np
+
+    import convlens as cl
+    from benchmarks.workloads import LAYERS, build, copy_weights
+
+    rows = []
+    for title, spec, shape in LAYERS:
+        if args.only and not any(o in title for o in args.only):
+            continue
+        x = np.random.default_rng(0).random(shape, dtype=np.float32)
+        layer = build([spec], "convlens")
+        y = layer(x)
+        dy = np.ones_like(y)
+        row = {"layer": title, "input": list(shape)}
+        row["convlens_fwd_ms"] = 1e3 * median_time(lambda: layer(x), args.repeats, args.seconds / 2)
+        layer(x)
+        row["convlens_bwd_ms"] = 1e3 * median_time(lambda: layer.backward(dy), args.repeats,
+                                                   args.seconds / 2)
+        if have_torch:
+            import torch
+
+            t_layer = build([spec], "torch")
+            copy_weights(layer, t_layer)
+            tx = torch.from_numpy(x).requires_grad_(True)
+            with torch.inference_mode():
+                row["torch_fwd_ms"] = 1e3 * median_time(lambda: t_layer(torch.from_numpy(x)),
+                                                        args.repeats, args.seconds / 2)
+            ty = t_layer(tx)
+            inputs = [tx, *t_layer.parameters()]
+            tdy = torch.from_numpy(dy)
+            row["torch_bwd_ms"] = 1e3 * median_time(
+                lambda: torch.autograd.grad(ty, inputs, tdy, retain_graph=True),
+                args.repeats, args.seconds / 2)
+            row["fwd_ratio"] = row["convlens_fwd_ms"] / row["torch_fwd_ms"]
+            row["bwd_ratio"] = row["convlens_bwd_ms"] / row["torch_bwd_ms"]
+        rows.append(row)
+        print(format_layer(row), flush=True)
+    return rows
+
+
+def fmt(value, spec=".2f", missing="n/a") -> str:
+    return missing if value is None else format(value, spec)
+
+
+def format_row(r: dict) -> str:
+    return (f"| {r['workload']} | {fmt(r.get('convlens_ms'))} | {fmt(r.get('torch_ms'))} | "
+            f"**{fmt(r.get('ratio'))}** | {fmt(r.get('loops_ms'), '.0f')} | "
+            f"{fmt(r.get('speedup_vs_loops'), '.0f')}× | {fmt(r.get('gflops'), '.1f')} | "
+            f"{fmt(r.get('convlens_peak_mib'), '.1f')} | {fmt(r.get('torch_peak_mib'), '.1f')} | "
+            f"{fmt(r.get('memory_ratio'))} | {fmt(r.get('max_abs_diff_vs_torch'), '.1e')} |")
+
+
+WORKLOAD_HEADER = (
+    "| workload | convlens ms | PyTorch ms | ratio | plain loops ms | speed-up vs loops | "
+    "GFLOP/s | convlens peak MiB | PyTorch peak MiB | memory ratio | max abs diff |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+LAYER_HEADER = (
+    "| layer | convlens fwd ms | PyTorch fwd ms | fwd ratio | convlens bwd ms | "
+    "PyTorch bwd ms | bwd ratio |\n|---|---:|---:|---:|---:|---:|---:|")
+
+
+def format_layer(r: dict) -> str:
+    return (f"| {r['layer']} | {fmt(r['convlens_fwd_ms'], '.3f')} | {fmt(r.get('torch_fwd_ms'), '.3f')} | "
+            f"{fmt(r.get('fwd_ratio'))} | {fmt(r['convlens_bwd_ms'], '.3f')} | "
+            f"{fmt(r.get('torch_bwd_ms'), '.3f')} | {fmt(r.get('bwd_ratio'))} |")
+
+
+def environment(threads: int, have_torch: bool) -> dict:
+    import numpy as np
+
+    import convlens
+
+    env = {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}".strip(", "),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "convlens": convlens.__version__,
+        "threads": threads,
+        "command": "python -m benchmarks.run " + " ".join(sys.argv[1:]),
+    }
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+        env["cpu"] = cpu
+    except (OSError, StopIteration):
+        pass
+    if have_torch:
+        import torch
+
+        env["torch"] = torch.__version__
+    return env
+
+
+def markdown(env: dict, peak: dict, rows: list[dict], layers: list[dict]) -> str:
+    lines = [
+        "# Benchmarks", "",
+        f"Made by `{env['command']}` on {env['date']}.", "",
+        f"Machine: {env.get('cpu', env['machine'])}, {env['machine']}; {env['threads']} threads for "
+        f"both libraries. Python {env['python']}, NumPy {env['numpy']}, PyTorch "
+        f"{env.get('torch', 'not installed')} (CPU), convlens {env['convlens']}.", "",
+        f"GEMM ceiling (1024³ float32): NumPy {peak['numpy']:.1f} GFLOP/s"
+        + (f", PyTorch {peak['torch']:.1f} GFLOP/s." if "torch" in peak else "."), "",
+        "Times are medians after warm-up; ratio = convlens / PyTorch (lower is better for "
+        "convlens). Plain loops: `convlens.functional.use_loops()`, timed at a small batch and "
+        "scaled linearly. Peak memory: rise of the resident set over three steps in a fresh "
+        "process. Max abs diff: largest difference of the two libraries' outputs with the same "
+        "weights.", "",
+        WORKLOAD_HEADER, *(format_row(r) for r in rows), "",
+        "## Per layer (forward and backward at a typical size)", "",
+        LAYER_HEADER, *(format_layer(r) for r in layers), "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=10, help="minimum timed repeats")
+    parser.add_argument("--seconds", type=float, default=2.0, help="minimum timed seconds")
+    parser.add_argument("--quick", action="store_true", help="3 repeats, 0.3 s, no memory")
+    parser.add_argument("--only", nargs="*", help="substrings of workload / layer names")
+    parser.add_argument("--no-loops", action="store_true")
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--no-layers", action="store_true")
+    parser.add_argument("--json", default="benchmarks/results.json")
+    parser.add_argument("--markdown", help="also write the report to this Markdown file")
+    parser.add_argument("--memory-probe", nargs=2, metavar=("LIB", "WORKLOAD"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    set_threads(args.threads)
+    if args.memory_probe:
+        memory_probe(*args.memory_probe)
+        return
+    if args.quick:
+        args.repeats, args.seconds, args.no_memory = 3, 0.3, True
+    try:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        have_torch = True
+    except ImportError:
+        print("PyTorch is not installed: convlens times only (pip install torch for ratios)")
+        have_torch = False
+    env = environment(args.threads, have_torch)
+    peak = gemm_peak(args.threads, have_torch)
+    print(f"GEMM ceiling: {peak}\n\n{WORKLOAD_HEADER}", flush=True)
+    rows = run_workloads(args, have_torch)
+    layers: list[dict] = []
+    if not args.no_layers:
+        print(f"\n{LAYER_HEADER}", flush=True)
+        layers = run_layers(args, have_torch)
+    from convlens.io import write_json
+
+    write_json(args.json, {"environment": env, "gemm_gflops": peak, "workloads": rows, "layers": layers})
+    if args.markdown:
+        from convlens.io import atomic_write
+
+        with atomic_write(args.markdown, "w") as handle:
+            handle.write(markdown(env, peak, rows, layers))
+    print(f"\nwrote {args.json}" + (f" and {args.markdown}" if args.markdown else ""))
+
+
+if __name__ == "__main__":
+    main()
