@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from convlens.functional.conv_arithmetic import (
-    Pairs,
     PaddingSpec,
+    Pairs,
     as_tuple,
     output_shape,
     resolve_padding,
