@@ -83,6 +83,9 @@ def gradcheck(
             )
     rng = np.random.default_rng(seed)
     x = np.array(x, dtype=np.float64)
+    # every nudge re-runs forward: batch norm in training mode would update its running
+    # statistics each time, so the buffers are put back afterwards
+    saved_state = module.state_dict()
     out = module(x)
     projection = rng.standard_normal(out.shape)
 
@@ -116,4 +119,5 @@ def gradcheck(
             numeric[j] = (plus - minus) / (2 * eps)
         report.errors[name] = _relative_error(np.asarray(grad).reshape(-1)[idx], numeric)
         report.checked[name] = int(idx.size)
+    module.load_state_dict(saved_state)
     return report

@@ -28,14 +28,50 @@ from convlens.layers.pool import (
     MinPool2d,
     MinPool3d,
 )
+from convlens.layers.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
+from convlens.layers.embedding import Embedding
+from convlens.layers.global_pool import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
+    GlobalAvgPool1d,
+    GlobalAvgPool2d,
+    GlobalAvgPool3d,
+    GlobalMaxPool1d,
+    GlobalMaxPool2d,
+    GlobalMaxPool3d,
+)
+from convlens.layers.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+    LayerNorm,
+)
+from convlens.layers.pixel_shuffle import PixelShuffle, PixelUnshuffle
 from convlens.layers.shape import Flatten, Reshape
+from convlens.layers.shape_extra import Permute
 
 __all__ = [
     "Module", "Sequential", "Residual",
     "Conv1d", "Conv2d", "Conv3d",
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "MinPool1d", "MinPool2d", "MinPool3d",
-    "Linear", "Dense", "Flatten", "Reshape",
+    "GlobalAvgPool1d", "GlobalAvgPool2d", "GlobalAvgPool3d",
+    "GlobalMaxPool1d", "GlobalMaxPool2d", "GlobalMaxPool3d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm",
+    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "GroupNorm",
+    "Dropout", "Dropout1d", "Dropout2d", "Dropout3d",
+    "Embedding", "PixelShuffle", "PixelUnshuffle",
+    "Linear", "Dense", "Flatten", "Reshape", "Permute",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "SiLU", "Swish", "ELU", "GELU", "Softmax",
     "LogSoftmax", "Identity",
 ]

@@ -118,7 +118,7 @@ class Module:
         for module in self.modules():
             for name in module._buffer_names:
                 value = getattr(module, name)
-                if np.issubdtype(value.dtype, np.floating):
+                if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating):
                     setattr(module, name, value.astype(dtype))
         return self
 

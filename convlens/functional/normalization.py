@@ -1,0 +1,155 @@
+"""Normalization as one op: standardize ``x`` over some axes, then scale and shift.
+
+Batch, instance, group and layer normalization differ only in which elements share a mean
+and a variance (a "group") and along which axes the learned scale γ and shift β vary:
+
+    layer          x as seen by the op     statistics over axes   γ, β broadcast as
+    BatchNorm      (N, C, *S)              (0, 2, 3, …)           (1, C, 1, …)
+    InstanceNorm   (N, C, *S)              (2, 3, …)              (1, C, 1, …)
+    GroupNorm      (N, G, C/G, *S)  (view) (2, 3, …)              (1, G, C/G, 1, …)
+    LayerNorm      (…, *D)                 the last len(D) axes   D
+
+Forward, with m elements per group (every statistic keeps its axes, so it broadcasts):
+
+    μ = (1/m) Σ x        σ² = (1/m) Σ (x − μ)²   (the *biased* variance)
+    r = 1/√(σ² + ε)      x̂ = (x − μ)·r           y = γ·x̂ + β
+
+Backward from dy, with ĝ = γ·dy the gradient with respect to x̂:
+
+    dβ = Σ dy            dγ = Σ dy·x̂             (summed over the axes γ broadcasts along)
+    dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))           (means over the statistics axes)
+
+The two mean terms are the gradient that flows through μ and σ²: every element of a group
+moves the group's statistics. When the statistics are given instead of computed (batch norm
+in eval mode normalizes with its running averages) they are constants and ``dx = r·ĝ``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class NormCache:
+    """What the backward pass needs, plus the statistics used (for running averages).
+
+    ``mean`` and ``var`` keep the reduced axes (size 1) so they broadcast against x.
+    """
+
+    xhat: np.ndarray
+    inv_std: np.ndarray
+    axes: tuple[int, ...]
+    weight: np.ndarray | None  # broadcastable to x
+    bias_shape: tuple[int, ...] | None
+    batch_stats: bool  # True: μ, σ² were computed from x and depend on it
+    mean: np.ndarray
+    var: np.ndarray
+
+
+def normalize_forward(
+    x: np.ndarray,
+    axes: tuple[int, ...],
+    weight: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    eps: float = 1e-5,
+    mean: np.ndarray | None = None,
+    var: np.ndarray | None = None,
+) -> tuple[np.ndarray, NormCache]:
+    """Normalize ``x`` over ``axes``; returns ``(y, cache)`` (see the module docstring).
+
+    Args:
+        x: the input, any shape.
+        axes: the axes whose elements share a mean and a variance.
+        weight, bias: γ and β, broadcastable to ``x`` (``None``: no scale / no shift).
+        eps: ε, added to the variance.
+        mean, var: fixed statistics, broadcastable to ``x`` with the ``axes`` of size 1.
+            Given, they are used as constants; omitted, they are computed from ``x``.
+    """
+    axes = tuple(a % x.ndim for a in axes)
+    batch_stats = mean is None or var is None
+    if mean is None or var is None:
+        mean = x.mean(axis=axes, keepdims=True)
+        centered = x - mean
+        var = np.mean(centered * centered, axis=axes, keepdims=True)
+    else:
+        centered = x - mean
+    inv_std = 1.0 / np.sqrt(var + eps)
+    xhat = centered * inv_std
+    y = xhat if weight is None else xhat * weight
+    if bias is not None:
+        y = y + bias
+    cache = NormCache(xhat, inv_std, axes, weight, None if bias is None else np.shape(bias),
+                      batch_stats, mean, var)
+    return y, cache
+
+
+def _sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``g`` over the axes along which an array of ``shape`` was broadcast to g's shape."""
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def normalize_backward(
+    dy: np.ndarray, cache: NormCache, need_input_grad: bool = True
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Gradients ``(dx, dweight, dbias)`` from ``dy = dL/dy``.
+
+    ``dweight``/``dbias`` have the shape of the ``weight``/``bias`` given to the forward pass
+    (``None`` when there was none); ``dx`` is ``None`` when ``need_input_grad`` is False.
+    """
+    xhat, weight = cache.xhat, cache.weight
+    dweight = None if weight is None else _sum_to_shape(dy * xhat, weight.shape)
+    dbias = None if cache.bias_shape is None else _sum_to_shape(dy, cache.bias_shape)
+    if not need_input_grad:
+        return None, dweight, dbias
+    g = dy if weight is None else dy * weight
+    if cache.batch_stats:
+        g = g - g.mean(axis=cache.axes, keepdims=True) \
+            - xhat * np.mean(g * xhat, axis=cache.axes, keepdims=True)
+    dx = g * cache.inv_std
+    return dx.astype(dy.dtype, copy=False), dweight, dbias
+
+
+def group_size(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
+    """m, the number of elements that share one mean and variance."""
+    return math.prod(shape[a] for a in axes)
+
+
+def unbiased_var(var: np.ndarray, m: int) -> np.ndarray:
+    """σ²·m/(m − 1): the sample variance, which running averages track (as PyTorch)."""
+    return var * (m / (m - 1))
+
+
+def check_finite(name: str, x: np.ndarray, channel_axis: int | None = 1) -> None:
+    """Raise ``FloatingPointError`` if ``x`` holds NaN or ±inf, saying how many and where.
+
+    A NaN (or inf) never normalizes: it turns its whole group's mean and variance into NaN,
+    so one bad value would silently spread to every output sharing its statistics.
+    """
+    if x.size == 0 or (np.isfinite(x.min()) and np.isfinite(x.max())):
+        return
+    nan = np.isnan(x)
+    n_nan = int(nan.sum())
+    n_inf = int(np.isinf(x).sum())
+    first = tuple(int(i) for i in np.argwhere(nan if n_nan else ~np.isfinite(x))[0])
+    kind = "NaN" if n_nan else "infinite value"
+    counts = " and ".join(
+        text for count, text in ((n_nan, f"{n_nan} NaN"), (n_inf, f"{n_inf} infinite"))
+        if count)
+    if channel_axis is not None and x.ndim > channel_axis:
+        where = f"batch {first[0]}, channel {first[channel_axis]}"
+        if x.ndim > 2:
+            where += f", position {first[2:]}"
+    else:
+        where = f"index {first}"
+    raise FloatingPointError(
+        f"{name}: the input holds {counts} value(s) out of {x.size} (first {kind} at {where}, "
+        f"input shape {x.shape}); normalizing would spread them to every output sharing its "
+        "statistics. Look at what feeds this layer: a diverging loss (learning rate too "
+        "high), a log or division of zero, or missing values in the data."
+    )

@@ -1,0 +1,119 @@
+"""Dropout layers: ``Dropout`` (element-wise) and ``Dropout1d/2d/3d`` (whole channels).
+
+In training each element (or channel) is zeroed with probability p and the survivors are
+scaled by 1/(1 − p); in eval mode (``model.eval()``) the layer is the identity. See
+:mod:`convlens.functional.dropout`. Masks come from ``convlens.manual_seed``'s generator, or
+from the layer's own generator when it is built with ``seed=``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convlens.functional.dropout import (
+    DropoutCache,
+    channel_mask_shape,
+    check_probability,
+    dropout_backward,
+    dropout_forward,
+    dropout_mask,
+)
+from convlens.layers.module import Module
+from convlens.random import get_rng
+
+_LAYOUTS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+
+
+class Dropout(Module):
+    """Inverted dropout: ``y = x ⊙ M / (1 − p)`` in training, ``y = x`` in eval.
+
+    Args:
+        p: probability of zeroing each element, in [0, 1] (default 0.5).
+        seed: if given, the layer draws its masks from its own generator seeded with it
+            (reproducible whatever else uses the global generator); otherwise from
+            ``convlens.random.get_rng()`` (set by ``convlens.manual_seed``).
+
+    Shape: any -> the same shape. Each element is kept independently with probability 1 − p.
+    """
+
+    def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
+        super().__init__()
+        self.p = check_probability(type(self).__name__, p)
+        self.seed = seed
+        self._rng = None if seed is None else np.random.default_rng(seed)
+        self._cache: DropoutCache | None = None
+
+    def _mask_shape(self, x: np.ndarray) -> tuple[int, ...]:
+        return x.shape
+
+    def _check_input(self, x: np.ndarray) -> None:
+        pass
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._check_input(x)
+        if not self.training or self.p == 0.0:
+            y, self._cache = dropout_forward(x, None, self.p)
+            return y
+        rng = self._rng if self._rng is not None else get_rng()
+        mask = dropout_mask(self._mask_shape(x), self.p, rng)
+        y, self._cache = dropout_forward(x, mask, self.p)
+        return y
+
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        cache = self._cached()
+        return dropout_backward(dy, cache) if need_input_grad else None
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """The keep-mask of the last training forward pass (None in eval mode)."""
+        return None if self._cache is None else self._cache.mask
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"p": self.p}
+        if self.seed is not None:
+            config["seed"] = self.seed
+        return config
+
+
+class _DropoutNd(Dropout):
+    """Channel-wise dropout: each channel of each example is zeroed as a whole with
+    probability p (mask (N, C, 1, …)); kept channels are scaled by 1/(1 − p).
+
+    Shape: (N, C, *S) -> the same (len(S) = 1, 2, 3 for Dropout1d/2d/3d).
+    """
+
+    ndim = 2
+
+    def _check_input(self, x: np.ndarray) -> None:
+        nd = self.ndim
+        if x.ndim != nd + 2:
+            hint = ""
+            if x.ndim == nd + 1:
+                hint = f"; for a single example add a batch axis: x[None] has shape {(1, *x.shape)}"
+            raise ValueError(
+                f"{type(self).__name__} expects a {nd + 2}-D input {_LAYOUTS[nd]}, received "
+                f"shape {x.shape} ({x.ndim}-D){hint}"
+            )
+
+    def _mask_shape(self, x: np.ndarray) -> tuple[int, ...]:
+        return channel_mask_shape(x.shape)
+
+
+class Dropout1d(_DropoutNd):
+    """Zeroes whole channels of (N, C, L) sequences."""
+
+    ndim = 1
+
+
+class Dropout2d(_DropoutNd):
+    """Zeroes whole feature maps of (N, C, H, W) images (spatial dropout)."""
+
+    ndim = 2
+
+
+class Dropout3d(_DropoutNd):
+    """Zeroes whole channels of (N, C, D, H, W) volumes."""
+
+    ndim = 3
