@@ -82,7 +82,7 @@ def gradcheck(
                 f"{p.data.dtype}: call module.double() first"
             )
     rng = np.random.default_rng(seed)
-    x = np.array(x, dtype=np.float64)
+    x = np.array(x, dtype=np.float64, order="C")  # contiguous, so nudges reach the input
     # every nudge re-runs forward: batch norm in training mode would update its running
     # statistics each time, so the buffers are put back afterwards
     saved_state = module.state_dict()

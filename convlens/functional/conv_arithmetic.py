@@ -15,6 +15,8 @@ import math
 from collections.abc import Sequence
 from typing import Union
 
+import numpy as np
+
 Pairs = tuple[tuple[int, int], ...]
 PaddingSpec = Union[int, str, Sequence[int], Sequence[Sequence[int]]]
 
@@ -26,22 +28,28 @@ def axis_names(ndim: int) -> tuple[str, ...]:
     return _AXIS_NAMES.get(ndim, tuple(f"axis {i}" for i in range(ndim)))
 
 
+def _is_int(value: object) -> bool:
+    """An integer, Python's or NumPy's (``np.int64(3)`` from array arithmetic counts)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def as_tuple(value: int | Sequence[int], ndim: int, name: str, minimum: int = 1) -> tuple[int, ...]:
-    """``3 -> (3, 3)`` for ``ndim=2``; validates length, type and lower bound."""
-    if isinstance(value, (int,)) and not isinstance(value, bool):
-        values: tuple[int, ...] = (int(value),) * ndim
+    """``3 -> (3, 3)`` for ``ndim=2``; validates length, type and lower bound.
+
+    Fractions are refused rather than truncated (``kernel_size=2.5`` is a mistake, not 2).
+    """
+    message = f"{name} must be an int or a tuple of {ndim} ints, received {value!r}"
+    if _is_int(value):
+        values: tuple[int, ...] = (int(value),) * ndim  # type: ignore[arg-type]
     else:
-        try:
-            values = tuple(int(v) for v in value)  # type: ignore[union-attr]
-        except TypeError:
-            raise TypeError(
-                f"{name} must be an int or a tuple of {ndim} ints, received {value!r}"
-            ) from None
-        if len(values) != ndim:
-            raise ValueError(
-                f"{name} must be an int or a tuple of {ndim} ints, received {value!r} "
-                f"({len(values)} values)"
-            )
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            raise TypeError(message)
+        items = tuple(value)  # type: ignore[arg-type]
+        if not all(_is_int(v) for v in items):
+            raise TypeError(message)
+        if len(items) != ndim:
+            raise ValueError(f"{message} ({len(items)} values)")
+        values = tuple(int(v) for v in items)
     if any(v < minimum for v in values):
         raise ValueError(f"{name} must be >= {minimum}, received {value!r}")
     return values
@@ -59,10 +67,10 @@ def check_padding_spec(padding: PaddingSpec, ndim: int) -> PaddingSpec:
                 f"padding must be 'valid', 'same', an int or a tuple, received {padding!r}"
             )
         return padding
-    if isinstance(padding, int) and not isinstance(padding, bool):
-        if padding < 0:
+    if _is_int(padding):
+        if padding < 0:  # type: ignore[operator]
             raise ValueError(f"padding must be >= 0, received {padding}")
-        return ((padding, padding),) * ndim
+        return ((int(padding), int(padding)),) * ndim  # type: ignore[call-overload]
     items = list(padding)  # type: ignore[arg-type]
     if len(items) != ndim:
         raise ValueError(
@@ -70,9 +78,14 @@ def check_padding_spec(padding: PaddingSpec, ndim: int) -> PaddingSpec:
         )
     pairs = []
     for item in items:
-        if isinstance(item, int) and not isinstance(item, bool):
-            pair = (item, item)
+        if _is_int(item):
+            pair = (int(item), int(item))
         else:
+            if isinstance(item, str) or not hasattr(item, "__iter__") or not all(_is_int(v) for v in item):
+                raise TypeError(
+                    f"padding must be 'valid', 'same', an int or a tuple of ints / (before, after) "
+                    f"pairs, received {padding!r}"
+                )
             pair = tuple(int(v) for v in item)
             if len(pair) != 2:
                 raise ValueError(f"padding pairs must be (before, after), received {item!r}")

@@ -12,6 +12,11 @@ than the kernel gives overlapping pooling.
 ``count`` is the full window size including zero padding (``count_include_pad=True``,
 PyTorch's default) or only the real input positions inside it. Padding is −∞ for max
 (+∞ for min) so it never wins.
+
+How: one pass per kernel tap (``window_offsets``): the strided slice of the input that tap
+meets is compared with (max/min) or added to (avg) the running result, so no window is ever
+copied out, and the winning tap of each window is remembered in a small integer array for
+the backward pass. A 2×2 pool is four element-wise operations on quarter-size arrays.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import numpy as np
 
 from convlens.functional.conv_arithmetic import Pairs, as_tuple, axis_names, output_shape
 from convlens.functional.padding import pad, pad_backward
-from convlens.functional.windows import scatter_windows, sliding_windows
+from convlens.functional.windows import window_offsets
 
 POOL_KINDS = ("max", "min", "avg")
 
@@ -38,7 +43,7 @@ class PoolCache:
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
     out_spatial: tuple[int, ...]
-    argext: np.ndarray | None  # max/min: index of the winner inside each window
+    winner: np.ndarray | None  # max/min: flat index of the winning tap of each window
     divisor: np.ndarray | None  # avg: per-position count
 
 
@@ -112,31 +117,38 @@ def pool_forward(
         name, x, kernel_size, stride, padding, dilation, ceil_mode, nd)
     fill = {"max": -np.inf, "min": np.inf, "avg": 0.0}[kind]
     xp = pad(x, full, "zeros", value=fill)
-    windows = sliding_windows(xp, kernel, stride_t, dilation_t)  # (N, C, *O, *K) view
-    flat = windows.reshape(*windows.shape[: 2 + nd], math.prod(kernel))
-    argext = divisor = None
+    taps = window_offsets(kernel, stride_t, dilation_t, out)
+    _, _, first = next(taps)
+    y = xp[(Ellipsis, *first)].copy()
+    winner = divisor = None
     if kind == "avg":
+        for _, _, slices in taps:
+            y += xp[(Ellipsis, *slices)]
         divisor = _avg_divisor(x.shape[2:], kernel, stride_t, dilation_t, pads, out,
                                count_include_pad)
-        y = (flat.sum(axis=-1) / divisor).astype(x.dtype, copy=False)
+        y /= divisor.astype(y.dtype)
     else:
-        argext = flat.argmax(axis=-1) if kind == "max" else flat.argmin(axis=-1)
-        y = np.take_along_axis(flat, argext[..., None], axis=-1)[..., 0]
+        winner = np.zeros(y.shape, dtype=np.uint8 if math.prod(kernel) < 256 else np.int32)
+        beats, keep = (np.greater, np.maximum) if kind == "max" else (np.less, np.minimum)
+        for index, _, slices in taps:
+            candidate = xp[(Ellipsis, *slices)]
+            np.putmask(winner, beats(candidate, y), index)  # strictly better: first tap wins ties
+            keep(y, candidate, out=y)
     cache = PoolCache(kind, x.shape, xp.shape, full, kernel, stride_t, dilation_t, out,
-                      argext, divisor)
+                      winner, divisor)
     return y, cache
 
 
 def pool_backward(dy: np.ndarray, cache: PoolCache) -> np.ndarray:
     """``dL/dx`` from ``dy = dL/dy``: routed to the winners (max/min) or spread (avg)."""
-    k_size = math.prod(cache.kernel)
+    dxp = np.zeros(cache.padded_shape, dtype=dy.dtype)
+    taps = window_offsets(cache.kernel, cache.stride, cache.dilation, cache.out_spatial)
     if cache.kind == "avg":
-        share = (dy / cache.divisor).astype(dy.dtype, copy=False)
-        dflat = np.broadcast_to(share[..., None], (*dy.shape, k_size))
+        share = dy / cache.divisor.astype(dy.dtype)
+        for _, _, slices in taps:
+            dxp[(Ellipsis, *slices)] += share
     else:
-        dflat = np.zeros((*dy.shape, k_size), dtype=dy.dtype)
-        np.put_along_axis(dflat, cache.argext[..., None], dy[..., None], axis=-1)
-    dwindows = dflat.reshape(*dy.shape, *cache.kernel)
-    dxp = scatter_windows(dwindows, cache.padded_shape, cache.kernel, cache.stride,
-                          cache.dilation)
+        zero = np.zeros((), dtype=dy.dtype)
+        for index, _, slices in taps:
+            dxp[(Ellipsis, *slices)] += np.where(cache.winner == index, dy, zero)
     return pad_backward(dxp, cache.pads, "zeros")

@@ -1,20 +1,23 @@
 """Sliding windows: the im2col step of convolution and pooling, for any number of axes.
 
-``sliding_windows`` returns a *view* (no copy) of every window a kernel visits, built with
-``numpy.lib.stride_tricks.sliding_window_view``: for input (N, C, *S) it has shape
-(N, C, *O, *K) where O is the output size along each axis and K the kernel size. Stride and
-dilation are plain slices of that view. Copying the view into a matrix is im2col; no Python
-loop runs over the batch, channels or pixels.
+Two views of the same geometry. For a padded input (N, C, *S), kernel K, stride s and
+dilation d, output position o and kernel tap k meet at input position ``o·s + k·d``.
 
-``scatter_windows`` is the reverse (col2im): it adds a gradient laid out per window back onto
-the input positions the windows came from. It loops over the kernel offsets only (25 for a
-5×5 kernel), as Chainer's ``col2im_cpu`` does, adding one strided slice per offset.
+``sliding_windows`` returns every window at once as a *view* (no copy) of shape
+(N, C, *O, *K), built with ``numpy.lib.stride_tricks.sliding_window_view``; transposing and
+reshaping it copies it once into an im2col matrix. No Python loop runs over the batch,
+the channels or the pixels.
+
+``window_offsets`` goes the other way round, one kernel tap at a time: for tap k it yields
+the strided slice ``x[..., k·d : k·d + s·(O − 1) + 1 : s]``, i.e. the input value that tap
+sees for *every* output position at once. Loops over the taps (25 for a 5×5 kernel) are how
+col2im adds gradients back (Chainer's ``col2im_cpu``) and how pooling takes its maxima.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -42,25 +45,21 @@ def sliding_windows(
     return view[index]
 
 
-def scatter_windows(
-    dwindows: np.ndarray,
-    padded_shape: Sequence[int],
+def window_offsets(
     kernel: Sequence[int],
     stride: Sequence[int],
     dilation: Sequence[int],
-) -> np.ndarray:
-    """Adjoint of :func:`sliding_windows`: (N, C, *O, *K) gradients -> (N, C, *S) sums.
+    out_shape: Sequence[int],
+) -> Iterator[tuple[int, tuple[int, ...], tuple[slice, ...]]]:
+    """For every kernel tap: (flat tap index, tap, slices of the padded spatial axes).
 
-    For every kernel offset ``k`` the slice ``xp[..., k·d : k·d + s·O : s]`` receives
-    ``dwindows[..., k]``; overlapping windows add up.
+    ``xp[(..., *slices)]`` has the output's spatial shape: entry o is the input value that
+    tap meets at output position o.
     """
-    nd = len(kernel)
-    out_shape = dwindows.shape[-2 * nd : -nd]
-    dxp = np.zeros(padded_shape, dtype=dwindows.dtype)
-    for offset in itertools.product(*(range(k) for k in kernel)):
-        target = tuple(
+    taps = itertools.product(*(range(k) for k in kernel))
+    for index, tap in enumerate(taps):
+        slices = tuple(
             slice(k * d, k * d + s * (o - 1) + 1, s)
-            for k, d, s, o in zip(offset, dilation, stride, out_shape)
+            for k, d, s, o in zip(tap, dilation, stride, out_shape)
         )
-        dxp[(Ellipsis, *target)] += dwindows[(Ellipsis, *offset)]
-    return dxp
+        yield index, tap, slices
