@@ -124,11 +124,14 @@ def conv_forward(
     cols = windows.transpose(order).reshape(groups, c_group * k_size, n * positions)
     w_mat = weight.reshape(groups, c_out // groups, c_group * k_size)
     y_mat = w_mat @ cols                                                # (G, C_out/G, N·P)
-    # (G, C_out/G, N, P) -> (N, G, C_out/G, P) -> (N, C_out, *O)
-    y = y_mat.reshape(groups, c_out // groups, n, positions).transpose(2, 0, 1, 3)
+    # (G, C_out/G, N, P) -> (N, G, C_out/G, P): the transposing copy also adds the bias
+    y_view = y_mat.reshape(groups, c_out // groups, n, positions).transpose(2, 0, 1, 3)
+    y = np.empty((n, groups, c_out // groups, positions), dtype=y_mat.dtype)
+    if bias is None:
+        np.copyto(y, y_view)
+    else:
+        np.add(y_view, bias.reshape(1, groups, c_out // groups, 1), out=y)
     y = y.reshape(n, c_out, *out)
-    if bias is not None:
-        y += bias.reshape((1, c_out) + (1,) * nd)
     cache = ConvCache(cols, weight, bias is not None, x.shape, xp.shape, out, pads,
                       stride_t, dilation_t, groups, padding_mode)
     return y, cache
@@ -157,12 +160,13 @@ def conv_backward(
     w_mat = weight.reshape(groups, c_out // groups, -1)
     dcols = w_mat.transpose(0, 2, 1) @ dy_mat                          # (G, C_g·K, N·P)
     dcols = dcols.reshape(groups, c_group, *kernel, n, *cache.out_spatial)
-    # col2im: each tap's row goes back to the input positions that tap met
-    dxp = np.zeros((n, groups, c_group, *cache.padded_shape[2:]), dtype=dcols.dtype)
-    to_input_order = (2, 0, 1, *range(3, 3 + nd))                       # (G, C_g, N, *O) -> (N, G, C_g, *O)
+    # col2im: each tap's row goes back to the input positions that tap met. Accumulating in
+    # channel-major order (G, C_g, N, *S) keeps every addition contiguous on both sides; one
+    # transpose at the end restores (N, C, *S).
+    dxp = np.zeros((groups, c_group, n, *cache.padded_shape[2:]), dtype=dcols.dtype)
     for _, tap, slices in window_offsets(kernel, cache.stride, cache.dilation, cache.out_spatial):
-        dxp[(Ellipsis, *slices)] += dcols[(slice(None), slice(None), *tap)].transpose(to_input_order)
-    dxp = dxp.reshape(cache.padded_shape)
+        dxp[(Ellipsis, *slices)] += dcols[(slice(None), slice(None), *tap)]
+    dxp = np.ascontiguousarray(np.moveaxis(dxp, 2, 0)).reshape(cache.padded_shape)
     return pad_backward(dxp, cache.pads, cache.padding_mode), dweight, dbias
 
 

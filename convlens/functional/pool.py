@@ -128,11 +128,15 @@ def pool_forward(
                                count_include_pad)
         y /= divisor.astype(y.dtype)
     else:
-        winner = np.zeros(y.shape, dtype=np.uint8 if math.prod(kernel) < 256 else np.int32)
+        index_type = np.uint8 if math.prod(kernel) < 256 else np.int32
+        winner = np.zeros(y.shape, dtype=index_type)
         beats, keep = (np.greater, np.maximum) if kind == "max" else (np.less, np.minimum)
         for index, _, slices in taps:
             candidate = xp[(Ellipsis, *slices)]
-            np.putmask(winner, beats(candidate, y), index)  # strictly better: first tap wins ties
+            # Taps come in increasing index order, so a new winner always has a larger index
+            # than the old one: max(winner, better·index) records it (strictly better only,
+            # so the first tap wins ties, as in PyTorch). Faster than np.putmask.
+            np.maximum(winner, beats(candidate, y) * index_type(index), out=winner)
             keep(y, candidate, out=y)
     cache = PoolCache(kind, x.shape, xp.shape, full, kernel, stride_t, dilation_t, out,
                       winner, divisor)
@@ -148,7 +152,6 @@ def pool_backward(dy: np.ndarray, cache: PoolCache) -> np.ndarray:
         for _, _, slices in taps:
             dxp[(Ellipsis, *slices)] += share
     else:
-        zero = np.zeros((), dtype=dy.dtype)
         for index, _, slices in taps:
-            dxp[(Ellipsis, *slices)] += np.where(cache.winner == index, dy, zero)
+            dxp[(Ellipsis, *slices)] += dy * (cache.winner == index)
     return pad_backward(dxp, cache.pads, "zeros")
