@@ -106,8 +106,8 @@ def gradcheck(
     targets = ([("input", x, dx)] if check_input else []) + [
         (name, p.data, analytic[name]) for name, p in params]
     for name, array, grad in targets:
-        flat = array.reshape(-1)
-        idx = _indices(flat.size, max_checks, rng)
+        flat = array.flat  # writes through whatever the memory layout
+        idx = _indices(array.size, max_checks, rng)
         numeric = np.empty(idx.size)
         for j, i in enumerate(idx):
             original = flat[i]

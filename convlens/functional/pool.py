@@ -135,8 +135,10 @@ def pool_forward(
             candidate = xp[(Ellipsis, *slices)]
             # Taps come in increasing index order, so a new winner always has a larger index
             # than the old one: max(winner, better·index) records it (strictly better only,
-            # so the first tap wins ties, as in PyTorch). Faster than np.putmask.
-            np.maximum(winner, beats(candidate, y) * index_type(index), out=winner)
+            # so the first tap wins ties; a NaN always wins, as in PyTorch). Faster than
+            # np.putmask.
+            better = beats(candidate, y) | np.isnan(candidate)
+            np.maximum(winner, better * index_type(index), out=winner)
             keep(y, candidate, out=y)
     cache = PoolCache(kind, x.shape, xp.shape, full, kernel, stride_t, dilation_t, out,
                       winner, divisor)

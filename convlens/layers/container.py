@@ -56,7 +56,7 @@ class Sequential(Module):
         grad: np.ndarray | None = dy
         last = len(self.layers) - 1
         for i in range(last, -1, -1):
-            grad = self.layers[i].backward(grad, need_input_grad or i > 0)  # type: ignore[arg-type]
+            grad = self.layers[i].run_backward(grad, need_input_grad or i > 0)  # type: ignore[arg-type]
         return grad
 
 
@@ -85,11 +85,11 @@ class Residual(Module):
         return main + skip
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        d_main = self.body.backward(dy, need_input_grad)
+        d_main = self.body.run_backward(dy, need_input_grad)
         if self.shortcut is None:
             d_skip = dy if need_input_grad else None
         else:
-            d_skip = self.shortcut.backward(dy, need_input_grad)
+            d_skip = self.shortcut.run_backward(dy, need_input_grad)
         if not need_input_grad:
             return None
         return d_main + d_skip  # type: ignore[operator]

@@ -12,12 +12,37 @@ returns the gradient with respect to its input. Backpropagation is explicit, as 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from convlens.parameter import Parameter
+
+
+class HookHandle:
+    """Returned by ``register_*_hook``; ``remove()`` unregisters the hook."""
+
+    _ids = itertools.count()
+
+    def __init__(self, registry: dict[int, Callable[..., None]], key: int) -> None:
+        self._registry, self._key = registry, key
+
+    @classmethod
+    def add(cls, registry: dict[int, Callable[..., None]], hook: Callable[..., None]) -> HookHandle:
+        key = next(cls._ids)
+        registry[key] = hook
+        return cls(registry, key)
+
+    def remove(self) -> None:
+        self._registry.pop(self._key, None)
+
+    def __enter__(self) -> HookHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
 
 
 class Module:
@@ -33,6 +58,8 @@ class Module:
     def __init__(self) -> None:
         self.training = True
         self._buffer_names: list[str] = []
+        self._forward_hooks: dict[int, Callable[..., None]] = {}
+        self._backward_hooks: dict[int, Callable[..., None]] = {}
 
     # -- computation ---------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -47,7 +74,31 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.forward(x)
+        y = self.forward(x)
+        for hook in tuple(self._forward_hooks.values()):
+            hook(self, x, y)
+        return y
+
+    def run_backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """``backward`` followed by this module's backward hooks; containers call this."""
+        dx = self.backward(dy, need_input_grad)
+        for hook in tuple(self._backward_hooks.values()):
+            hook(self, dy, dx)
+        return dx
+
+    # -- hooks: look at every layer's values without changing the layers ------------------
+    def register_forward_hook(self, hook: Callable[[Module, np.ndarray, np.ndarray], None]) -> HookHandle:
+        """Call ``hook(module, x, y)`` after each forward pass (as PyTorch's hook).
+
+        Returns a handle; ``handle.remove()`` unregisters it. Used by visualizations and the
+        explain trace to record feature maps.
+        """
+        return HookHandle.add(self._forward_hooks, hook)
+
+    def register_backward_hook(self, hook: Callable[[Module, np.ndarray, np.ndarray | None], None]) -> HookHandle:
+        """Call ``hook(module, dy, dx)`` after each backward pass run by a container
+        (``Sequential``, ``Residual``) or by ``run_backward``."""
+        return HookHandle.add(self._backward_hooks, hook)
 
     # -- structure -----------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -162,7 +213,9 @@ class Module:
                         f"shape mismatch for {name!r}: the model expects {p.data.shape}, "
                         f"the state holds {value.shape}"
                     )
-                p.data = value.astype(p.data.dtype, copy=True)
+                # copy into the parameter's own (C-contiguous) array, as PyTorch's copy_:
+                # references to p.data stay valid and the layout never changes
+                np.copyto(p.data, value, casting="unsafe")
         modules = dict(self.named_modules())
         for name in buffers:
             if name in state:
@@ -175,7 +228,10 @@ class Module:
                         f"shape mismatch for {name!r}: the model expects {np.shape(current)}, "
                         f"the state holds {value.shape}"
                     )
-                setattr(module, attr, value.astype(np.asarray(current).dtype, copy=True))
+                if isinstance(current, np.ndarray):
+                    np.copyto(current, value, casting="unsafe")
+                else:
+                    setattr(module, attr, np.array(value, copy=True))
 
     def _cached(self, attr: str = "_cache") -> Any:
         """The forward cache, or an error explaining that backward needs a forward first."""

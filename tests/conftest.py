@@ -1,0 +1,26 @@
+"""Shared test setup: one torch thread per worker, and the oracle on the import path.
+
+The parity suites compare convlens with PyTorch through the helpers in ``torch_oracle.py``
+(next to this file). Test folders have no ``__init__.py``, so test files need unique basenames
+under pytest's default import mode: ``convlens/layers/conv.py`` is tested in
+``tests/layers/test_conv.py`` and ``convlens/functional/conv.py`` in
+``tests/functional/test_conv_ops.py``. The tests folder is put on ``sys.path`` here so that
+``import torch_oracle`` also works under ``--import-mode=importlib``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
+
+try:  # the torch oracle is a test dependency; the data tests do not need it
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+else:
+    # pytest-xdist runs one process per core; more torch threads would only fight over them.
+    torch.set_num_threads(1)
