@@ -1,0 +1,1 @@
+"""Command-line commands beyond `train`, registered on the `convlens` group in convlens/cli.py."""

@@ -1,0 +1,1 @@
+"""Looking inside a network: summary tables, receptive fields and the explain trace."""
