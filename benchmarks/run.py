@@ -51,7 +51,12 @@ def convlens_step(model, x, y, train: bool):
 
     if not train:
         model.eval()
-        return lambda: model(x)
+
+        def infer():
+            with cl.no_grad():  # as torch.inference_mode on the PyTorch side
+                model(x)
+
+        return infer
     model.train()
     loss_fn = cl.CrossEntropyLoss()
     opt = cl.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)

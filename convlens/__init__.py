@@ -9,6 +9,7 @@
 """
 
 from convlens import functional, init, models, optim
+from convlens.functional.engine import no_grad, use_loops
 from convlens.gradcheck import GradcheckReport, gradcheck
 from convlens.io import load_weights, save_weights
 from convlens.layers import *  # noqa: F403
@@ -33,6 +34,6 @@ __all__ = [
     *_layers_all,
     "Parameter", "Loss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "MSELoss",
     "L1Loss", "HuberLoss", "SmoothL1Loss",
-    "functional", "init", "models", "optim", "manual_seed", "get_rng",
+    "no_grad", "use_loops", "functional", "init", "models", "optim", "manual_seed", "get_rng",
     "save_weights", "load_weights", "gradcheck", "GradcheckReport", "__version__",
 ]

@@ -31,6 +31,7 @@ The input gradient is skipped when not needed (the first layer of a network).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,38 @@ class ConvCache:
     dilation: tuple[int, ...]
     groups: int
     padding_mode: str
+
+
+def hashable(value: Any) -> Any:
+    """The value itself if hashable, else lists made tuples (to key the geometry cache)."""
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        if isinstance(value, (list, tuple)):
+            return tuple(hashable(v) for v in value)
+        raise TypeError(f"expected an int, a string or a tuple, received {value!r}") from None
+
+
+@functools.lru_cache(maxsize=512)
+def conv_geometry(
+    name: str,
+    spatial: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+) -> tuple[tuple[int, ...], tuple[int, ...], Pairs, tuple[int, ...]]:
+    """(stride, dilation, padding pairs, output size): validated once per input shape.
+
+    A pure function of its arguments, so it is memoized: a layer called again on a batch of
+    the same shape skips the checks (the Python overhead matters at batch size 1).
+    """
+    nd = len(kernel)
+    stride_t = as_tuple(stride, nd, "stride")
+    dilation_t = as_tuple(dilation, nd, "dilation")
+    pads = resolve_padding(padding, spatial, kernel, stride_t, dilation_t)
+    return stride_t, dilation_t, pads, output_shape(name, spatial, kernel, stride_t, pads, dilation_t)
 
 
 def check_conv_input(name: str, x: np.ndarray, weight: np.ndarray, groups: int) -> None:
@@ -108,10 +141,8 @@ def conv_forward(
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(weight.dtype)
     kernel = weight.shape[2:]
-    stride_t = as_tuple(stride, nd, "stride")
-    dilation_t = as_tuple(dilation, nd, "dilation")
-    pads = resolve_padding(padding, x.shape[2:], kernel, stride_t, dilation_t)
-    out = output_shape(name, x.shape[2:], kernel, stride_t, pads, dilation_t)
+    stride_t, dilation_t, pads, out = conv_geometry(
+        name, x.shape[2:], kernel, hashable(stride), hashable(padding), hashable(dilation))
 
     n = x.shape[0]
     c_out, c_group = weight.shape[:2]

@@ -36,7 +36,12 @@ def pad(x: np.ndarray, pads: Pairs, mode: str = "zeros", value: float = 0.0) -> 
         return x
     width = [(0, 0)] * (x.ndim - len(pads)) + [tuple(p) for p in pads]
     if mode == "zeros":
-        return np.pad(x, width, mode="constant", constant_values=value)
+        # allocate and copy: the same result as np.pad(mode="constant"), several times faster
+        lead = x.ndim - len(pads)
+        padded = np.full((*x.shape[:lead], *(n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pads))),
+                         value, dtype=x.dtype)
+        padded[(Ellipsis, *(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[lead:], pads)))] = x
+        return padded
     for axis, (lo, hi) in enumerate(pads):
         n = x.shape[x.ndim - len(pads) + axis]
         if mode == "reflect" and max(lo, hi) >= n:

@@ -21,12 +21,14 @@ the backward pass. A 2×2 pool is four element-wise operations on quarter-size a
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from convlens.functional.conv_arithmetic import Pairs, as_tuple, axis_names, output_shape
+from convlens.functional.conv import hashable
 from convlens.functional.padding import pad, pad_backward
 from convlens.functional.windows import window_offsets
 
@@ -47,9 +49,20 @@ class PoolCache:
     divisor: np.ndarray | None  # avg: per-position count
 
 
-def pool_geometry(
+def pool_geometry(name: str, x: np.ndarray, kernel_size, stride, padding, dilation,
+                  ceil_mode: bool, nd: int):
+    """Validate and return (kernel, stride, dilation, pads, pads incl. ceil extra, out).
+
+    Memoized per input shape and hyperparameters (see ``conv_geometry``).
+    """
+    return _pool_geometry(name, x.shape, hashable(kernel_size), hashable(stride),
+                          hashable(padding), hashable(dilation), ceil_mode, nd)
+
+
+@functools.lru_cache(maxsize=512)
+def _pool_geometry(
     name: str,
-    x: np.ndarray,
+    shape: tuple[int, ...],
     kernel_size: int | tuple[int, ...],
     stride: int | tuple[int, ...] | None,
     padding: int | tuple[int, ...],
@@ -57,11 +70,10 @@ def pool_geometry(
     ceil_mode: bool,
     nd: int,
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], Pairs, Pairs, tuple[int, ...]]:
-    """Validate and return (kernel, stride, dilation, pads, pads incl. ceil extra, out)."""
     layout = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}.get(nd, "")
-    if x.ndim != nd + 2:
+    if len(shape) != nd + 2:
         raise ValueError(
-            f"{name} expects a {nd + 2}-D input {layout}, received shape {x.shape} ({x.ndim}-D)"
+            f"{name} expects a {nd + 2}-D input {layout}, received shape {shape} ({len(shape)}-D)"
         )
     kernel = as_tuple(kernel_size, nd, "kernel_size")
     stride_t = kernel if stride is None else as_tuple(stride, nd, "stride")
@@ -74,7 +86,7 @@ def pool_geometry(
                 f"(padding > k/2 would create windows that hold only padding)"
             )
     pads = tuple((p, p) for p in padding_t)
-    spatial = x.shape[2:]
+    spatial = shape[2:]
     out = output_shape(name, spatial, kernel, stride_t, pads, dilation_t, ceil_mode)
     # ceil_mode: the last window may run past the padded input; pad a little more after
     full = []
@@ -84,6 +96,7 @@ def pool_geometry(
     return kernel, stride_t, dilation_t, pads, tuple(full), out
 
 
+@functools.lru_cache(maxsize=128)
 def _avg_divisor(spatial, kernel, stride, dilation, pads, out, count_include_pad) -> np.ndarray:
     """Per output position: how many window positions count (a product over axes)."""
     divisor = np.ones((), dtype=np.int64)
@@ -106,8 +119,12 @@ def pool_forward(
     count_include_pad: bool = True,
     nd: int = 2,
     name: str | None = None,
+    need_backward: bool = True,
 ) -> tuple[np.ndarray, PoolCache]:
-    """Pool ``x`` (N, C, *S) with windows of ``kernel_size``; returns ``(y, cache)``."""
+    """Pool ``x`` (N, C, *S) with windows of ``kernel_size``; returns ``(y, cache)``.
+
+    ``need_backward=False`` skips recording the winners (inference only).
+    """
     if kind not in POOL_KINDS:
         raise ValueError(f"pooling kind must be one of {POOL_KINDS}, received {kind!r}")
     name = name or f"{kind.capitalize()}Pool{nd}d"
@@ -124,9 +141,13 @@ def pool_forward(
     if kind == "avg":
         for _, _, slices in taps:
             y += xp[(Ellipsis, *slices)]
-        divisor = _avg_divisor(x.shape[2:], kernel, stride_t, dilation_t, pads, out,
+        divisor = _avg_divisor(tuple(x.shape[2:]), kernel, stride_t, dilation_t, pads, out,
                                count_include_pad)
         y /= divisor.astype(y.dtype)
+    elif not need_backward:
+        keep = np.maximum if kind == "max" else np.minimum
+        for _, _, slices in taps:
+            keep(y, xp[(Ellipsis, *slices)], out=y)
     else:
         index_type = np.uint8 if math.prod(kernel) < 256 else np.int32
         winner = np.zeros(y.shape, dtype=index_type)

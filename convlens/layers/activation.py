@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from convlens.functional import activation as F
+from convlens.functional import engine
 from convlens.layers.module import Module
 
 
@@ -28,7 +29,8 @@ class _Activation(Module):
         raise NotImplementedError
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        y, self._cache = self._forward(x)
+        y, cache = self._forward(x)
+        self._cache = cache if engine.grad_enabled() else None
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
@@ -38,6 +40,13 @@ class _Activation(Module):
 
 class ReLU(_Activation):
     """max(0, x); gradient 1 where x > 0, else 0."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if engine.grad_enabled():
+            y, self._cache = F.relu_forward(x)
+            return y
+        self._cache = None  # inference (cl.no_grad): no mask to keep
+        return np.maximum(x, 0)
 
     def _forward(self, x):
         return F.relu_forward(x)

@@ -58,7 +58,10 @@ class _PoolNd(Module):
         y, self._cache = forward(
             x, self.kind, self.kernel_size, self.stride, self.padding, self.dilation,
             self.ceil_mode, self.count_include_pad, nd=self.ndim, name=type(self).__name__,
+            **({} if forward is pool_forward_loops else {"need_backward": engine.grad_enabled()}),
         )
+        if not engine.grad_enabled():
+            self._cache = None
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:

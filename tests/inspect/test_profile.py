@@ -1,0 +1,21 @@
+import numpy as np
+
+import convlens as cl
+from convlens.inspect.profile import LayerProfiler
+
+
+def test_profiler_times_every_leaf_layer_and_unwraps_on_exit():
+    model = cl.models.get_model("lenet5")
+    x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
+    with LayerProfiler(model) as prof:
+        for _ in range(3):
+            y = model(x)
+            model.backward(np.ones_like(y))
+    assert [t.name for t in prof.timings] == [str(i) for i in range(12)]
+    assert all(t.forward_calls == 3 and t.backward_calls == 3 for t in prof.timings)
+    assert all(t.forward_s > 0 and t.backward_s > 0 for t in prof.timings)
+    table = prof.table()
+    assert "0 Conv2d" in table and "all layers" in table
+    # unwrapped: no instance attribute shadows the class methods any more
+    assert all("forward" not in vars(m) and "backward" not in vars(m) for m in model.modules())
+    np.testing.assert_array_equal(model(x), y)
