@@ -164,6 +164,25 @@ class Reshape(nn.Module):
         return x.reshape(x.shape[0], *self.shape)
 
 
+class Concat(nn.Module):
+    def __init__(self, branches: list[nn.Module], dim: int) -> None:
+        super().__init__()
+        self.branches = nn.ModuleList(branches)
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([b(x) for b in self.branches], self.dim)
+
+
+class Permute(nn.Module):
+    def __init__(self, dims: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(*self.dims)
+
+
 class Residual(nn.Module):
     def __init__(self, body: nn.Module, shortcut: nn.Module | None) -> None:
         super().__init__()
@@ -222,6 +241,25 @@ def _build(layer: cl.Module) -> nn.Module:
     if isinstance(layer, cl.Residual):
         return Residual(_build(layer.body),
                         None if layer.shortcut is None else _build(layer.shortcut))
+    if isinstance(layer, cl.Concat):
+        return Concat([_build(b) for b in layer.branches], layer.dim)
+    if isinstance(layer, cl.Permute):
+        return Permute(tuple(layer.dims))
+    if isinstance(layer, (cl.BatchNorm1d, cl.BatchNorm2d, cl.BatchNorm3d)):
+        cls = {cl.BatchNorm1d: nn.BatchNorm1d, cl.BatchNorm2d: nn.BatchNorm2d,
+               cl.BatchNorm3d: nn.BatchNorm3d}[type(layer)]
+        return cls(layer.num_features, layer.eps, layer.momentum, affine=layer.weight is not None,
+                   dtype=TORCH_DTYPE[layer.running_mean.dtype])
+    if isinstance(layer, (cl.GlobalAvgPool1d, cl.GlobalAvgPool2d, cl.GlobalAvgPool3d,
+                          cl.GlobalMaxPool1d, cl.GlobalMaxPool2d, cl.GlobalMaxPool3d)):
+        nd = int(type(layer).__name__[-2])
+        kind = "Avg" if "Avg" in type(layer).__name__ else "Max"
+        return nn.Sequential(getattr(nn, f"Adaptive{kind}Pool{nd}d")(1), nn.Flatten())
+    if isinstance(layer, cl.Dropout):
+        return nn.Dropout(layer.p)
+    if isinstance(layer, cl.Embedding):
+        return nn.Embedding(layer.num_embeddings, layer.embedding_dim, layer.padding_idx,
+                            dtype=TORCH_DTYPE[layer.weight.dtype])
     if isinstance(layer, cl.Flatten):
         return nn.Flatten(layer.start_dim, layer.end_dim)
     if isinstance(layer, cl.Reshape):

@@ -13,7 +13,7 @@ from convlens.layers.activation import (
     Swish,
     Tanh,
 )
-from convlens.layers.container import Residual, Sequential
+from convlens.layers.container import Concat, Residual, Sequential
 from convlens.layers.conv import Conv1d, Conv2d, Conv3d
 from convlens.layers.linear import Dense, Linear
 from convlens.layers.module import Module
@@ -59,7 +59,7 @@ from convlens.layers.shape import Flatten, Reshape
 from convlens.layers.shape_extra import Permute
 
 __all__ = [
-    "Module", "Sequential", "Residual",
+    "Module", "Sequential", "Residual", "Concat",
     "Conv1d", "Conv2d", "Conv3d",
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "MinPool1d", "MinPool2d", "MinPool3d",

@@ -93,3 +93,50 @@ class Residual(Module):
         if not need_input_grad:
             return None
         return d_main + d_skip  # type: ignore[operator]
+
+
+class Concat(Module):
+    """Run branches on the same input and concatenate their outputs along ``dim`` (channels).
+
+    ``y = concat([branch(x) for branch in branches], axis=dim)``; backward splits ``dy`` into
+    each branch's part and adds their input gradients (like ``torch.cat`` of parallel
+    modules; the multi-width text CNN of Kim (2014) uses it).
+    """
+
+    def __init__(self, *branches: Module, dim: int = 1) -> None:
+        super().__init__()
+        if not branches:
+            raise ValueError("Concat needs at least one branch")
+        self.branches: list[Module] = list(branches)
+        self.dim = int(dim)
+        self._sizes: list[int] | None = None
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for i, branch in enumerate(self.branches):
+            yield f"branches.{i}", branch
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        outputs = [branch(x) for branch in self.branches]
+        self._sizes = [y.shape[self.dim] for y in outputs]
+        try:
+            return np.concatenate(outputs, axis=self.dim)
+        except ValueError:
+            shapes = ", ".join(str(y.shape) for y in outputs)
+            raise ValueError(
+                f"Concat: branch outputs {shapes} must agree on every axis but {self.dim}"
+            ) from None
+
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        sizes = self._cached("_sizes")
+        parts = np.split(dy, np.cumsum(sizes)[:-1], axis=self.dim)
+        grads = [branch.run_backward(part, need_input_grad)
+                 for branch, part in zip(self.branches, parts)]
+        if not need_input_grad:
+            return None
+        total = grads[0]
+        for g in grads[1:]:
+            total = total + g
+        return total
+
+    def get_config(self) -> dict:
+        return {"dim": self.dim}

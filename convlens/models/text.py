@@ -1,0 +1,37 @@
+"""A text CNN (Kim, 2014): word vectors, convolutions of several widths, max over time.
+
+Token ids (N, L) → Embedding (N, L, D) → Permute to (N, D, L) → parallel Conv1d branches with
+kernel widths (3, 4, 5) → ReLU → global max pool (each filter's strongest n-gram) →
+concatenated features → dropout → linear.
+"""
+
+from __future__ import annotations
+
+from convlens.layers import (
+    Concat,
+    Conv1d,
+    Dropout,
+    Embedding,
+    Flatten,
+    GlobalMaxPool1d,
+    Linear,
+    Permute,
+    ReLU,
+    Sequential,
+)
+from convlens.models.registry import register
+
+
+@register("text_cnn", "Text CNN: Embedding → Conv1d widths 3/4/5 → global max pool → linear",
+          "Kim 2014, Convolutional Neural Networks for Sentence Classification")
+def text_cnn(vocab_size: int = 1000, num_classes: int = 2, embedding_dim: int = 64,
+             channels: int = 64, kernel_sizes: tuple[int, ...] = (3, 4, 5),
+             dropout: float = 0.5, padding_idx: int | None = 0) -> Sequential:
+    branches = [Sequential(Conv1d(embedding_dim, channels, k), ReLU(), GlobalMaxPool1d())
+                for k in kernel_sizes]
+    return Sequential(
+        Embedding(vocab_size, embedding_dim, padding_idx=padding_idx),
+        Permute(0, 2, 1),                       # (N, L, D) -> (N, D, L): channels first
+        Concat(*branches, dim=1),
+        Flatten(), Dropout(dropout), Linear(channels * len(kernel_sizes), num_classes),
+    )
