@@ -29,8 +29,7 @@ class _Activation(Module):
         raise NotImplementedError
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        y, cache = self._forward(x)
-        self._cache = cache if engine.grad_enabled() else None
+        y, self._cache = self._forward(x)
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:

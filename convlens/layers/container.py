@@ -1,4 +1,11 @@
-"""Containers: ``Sequential`` (a chain of layers) and ``Residual`` (x + body(x))."""
+"""Containers: ``Sequential`` (a chain of layers), ``Residual`` (x + body(x)), ``Concat``.
+
+Weight sharing: the same layer object may appear more than once (``Sequential(conv, act,
+conv)``). Each layer keeps what its backward pass needs in ``_cache``, which its *last*
+forward call overwrote; so every container records, per child call, the cache that call left
+and puts it back before running that child's backward. Each use then gets its own gradient,
+and the shared parameter receives their sum.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,14 @@ from collections.abc import Iterator
 import numpy as np
 
 from convlens.layers.module import Module
+
+
+def _backward_with(layer: Module, cache: object, dy: np.ndarray,
+                   need_input_grad: bool) -> np.ndarray | None:
+    """Run ``layer``'s backward with the cache of the forward call being undone."""
+    if hasattr(layer, "_cache"):
+        layer._cache = cache
+    return layer.run_backward(dy, need_input_grad)
 
 
 class Sequential(Module):
@@ -48,15 +63,18 @@ class Sequential(Module):
         return iter(self.layers)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        caches = []
         for layer in self.layers:
             x = layer(x)
+            caches.append(getattr(layer, "_cache", None))
+        self._cache = caches
         return x
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        caches = self._cached()
         grad: np.ndarray | None = dy
-        last = len(self.layers) - 1
-        for i in range(last, -1, -1):
-            grad = self.layers[i].run_backward(grad, need_input_grad or i > 0)  # type: ignore[arg-type]
+        for i in range(len(self.layers) - 1, -1, -1):
+            grad = _backward_with(self.layers[i], caches[i], grad, need_input_grad or i > 0)
         return grad
 
 
@@ -75,7 +93,9 @@ class Residual(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         main = self.body(x)
+        body_cache = getattr(self.body, "_cache", None)
         skip = x if self.shortcut is None else self.shortcut(x)
+        self._cache = (body_cache, getattr(self.shortcut, "_cache", None))
         if main.shape != skip.shape:
             raise ValueError(
                 f"Residual: body output {main.shape} and shortcut output {skip.shape} must "
@@ -85,11 +105,12 @@ class Residual(Module):
         return main + skip
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        d_main = self.body.run_backward(dy, need_input_grad)
+        body_cache, shortcut_cache = self._cached()
+        d_main = _backward_with(self.body, body_cache, dy, need_input_grad)
         if self.shortcut is None:
             d_skip = dy if need_input_grad else None
         else:
-            d_skip = self.shortcut.run_backward(dy, need_input_grad)
+            d_skip = _backward_with(self.shortcut, shortcut_cache, dy, need_input_grad)
         if not need_input_grad:
             return None
         return d_main + d_skip  # type: ignore[operator]
@@ -109,15 +130,17 @@ class Concat(Module):
             raise ValueError("Concat needs at least one branch")
         self.branches: list[Module] = list(branches)
         self.dim = int(dim)
-        self._sizes: list[int] | None = None
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for i, branch in enumerate(self.branches):
             yield f"branches.{i}", branch
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        outputs = [branch(x) for branch in self.branches]
-        self._sizes = [y.shape[self.dim] for y in outputs]
+        outputs, caches = [], []
+        for branch in self.branches:
+            outputs.append(branch(x))
+            caches.append(getattr(branch, "_cache", None))
+        self._cache = ([y.shape[self.dim] for y in outputs], caches)
         try:
             return np.concatenate(outputs, axis=self.dim)
         except ValueError:
@@ -127,10 +150,10 @@ class Concat(Module):
             ) from None
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        sizes = self._cached("_sizes")
+        sizes, caches = self._cached()
         parts = np.split(dy, np.cumsum(sizes)[:-1], axis=self.dim)
-        grads = [branch.run_backward(part, need_input_grad)
-                 for branch, part in zip(self.branches, parts)]
+        grads = [_backward_with(branch, cache, part, need_input_grad)
+                 for branch, part, cache in zip(self.branches, parts, caches)]
         if not need_input_grad:
             return None
         total = grads[0]

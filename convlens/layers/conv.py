@@ -113,7 +113,7 @@ class _ConvNd(Module):
             self.stride, self.padding, self.dilation, self.groups, self.padding_mode,
             name=type(self).__name__,
         )
-        self._cache = cache if engine.grad_enabled() else None
+        self._cache = cache
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from convlens.functional import engine
 from convlens.functional.linear import linear_backward, linear_forward
 from convlens.layers._init_helpers import InitSpec, initialize
 from convlens.layers.module import Module
@@ -47,9 +46,8 @@ class Linear(Module):
                 f"{type(self).__name__} expects input (N, {self.in_features}), "
                 f"received shape {x.shape}{hint}"
             )
-        y, cache = linear_forward(
+        y, self._cache = linear_forward(
             x, self.weight.data, None if self.bias is None else self.bias.data)
-        self._cache = cache if engine.grad_enabled() else None
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:

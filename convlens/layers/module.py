@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from convlens.functional import engine
 from convlens.parameter import Parameter
 
 
@@ -75,6 +76,8 @@ class Module:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         y = self.forward(x)
+        if not engine.grad_enabled() and getattr(self, "_cache", None) is not None:
+            self._cache = None  # inside cl.no_grad(): keep nothing for a backward pass
         for hook in tuple(self._forward_hooks.values()):
             hook(self, x, y)
         return y

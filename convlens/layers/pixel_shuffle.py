@@ -32,15 +32,15 @@ class PixelShuffle(Module):
     def __init__(self, upscale_factor: int) -> None:
         super().__init__()
         self.upscale_factor = _factor(type(self).__name__, "upscale_factor", upscale_factor)
-        self._shape: tuple[int, ...] | None = None
+        self._cache: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         y = pixel_shuffle(x, self.upscale_factor, type(self).__name__)
-        self._shape = x.shape
+        self._cache = x.shape
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        self._cached("_shape")
+        self._cached()
         return pixel_unshuffle(dy, self.upscale_factor) if need_input_grad else None
 
     def get_config(self) -> dict[str, Any]:
@@ -59,15 +59,15 @@ class PixelUnshuffle(Module):
     def __init__(self, downscale_factor: int) -> None:
         super().__init__()
         self.downscale_factor = _factor(type(self).__name__, "downscale_factor", downscale_factor)
-        self._shape: tuple[int, ...] | None = None
+        self._cache: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         y = pixel_unshuffle(x, self.downscale_factor, type(self).__name__)
-        self._shape = x.shape
+        self._cache = x.shape
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        self._cached("_shape")
+        self._cached()
         return pixel_shuffle(dy, self.downscale_factor) if need_input_grad else None
 
     def get_config(self) -> dict[str, Any]:

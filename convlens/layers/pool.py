@@ -60,8 +60,6 @@ class _PoolNd(Module):
             self.ceil_mode, self.count_include_pad, nd=self.ndim, name=type(self).__name__,
             **({} if forward is pool_forward_loops else {"need_backward": engine.grad_enabled()}),
         )
-        if not engine.grad_enabled():
-            self._cache = None
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:

@@ -18,16 +18,16 @@ class Flatten(Module):
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
-        self._shape: tuple[int, ...] | None = None
+        self._cache: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._shape = x.shape
+        self._cache = x.shape
         start = self.start_dim % x.ndim
         end = self.end_dim % x.ndim
         return x.reshape(*x.shape[:start], -1, *x.shape[end + 1:])
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        shape = self._cached("_shape")
+        shape = self._cached()
         return dy.reshape(shape) if need_input_grad else None
 
     def get_config(self) -> dict[str, Any]:
@@ -43,10 +43,10 @@ class Reshape(Module):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         self.shape = tuple(int(s) for s in shape)
-        self._shape: tuple[int, ...] | None = None
+        self._cache: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._shape = x.shape
+        self._cache = x.shape
         try:
             return x.reshape(x.shape[0], *self.shape)
         except ValueError:
@@ -57,7 +57,7 @@ class Reshape(Module):
             ) from None
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        shape = self._cached("_shape")
+        shape = self._cached()
         return dy.reshape(shape) if need_input_grad else None
 
     def get_config(self) -> dict[str, Any]:

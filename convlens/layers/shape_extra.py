@@ -33,7 +33,7 @@ class Permute(Module):
             )
         self.dims = dims
         self._inverse = tuple(int(i) for i in np.argsort(dims))
-        self._done: bool | None = None
+        self._cache: bool | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if x.ndim != len(self.dims):
@@ -41,11 +41,11 @@ class Permute(Module):
                 f"Permute{self.dims} expects a {len(self.dims)}-D input, received shape "
                 f"{x.shape} ({x.ndim}-D)"
             )
-        self._done = True
+        self._cache = True
         return np.ascontiguousarray(x.transpose(self.dims))
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        self._cached("_done")
+        self._cached()
         return np.ascontiguousarray(dy.transpose(self._inverse)) if need_input_grad else None
 
     def get_config(self) -> dict[str, Any]:
