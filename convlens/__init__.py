@@ -11,6 +11,8 @@
 from convlens import functional, init, models, optim
 from convlens.functional.engine import no_grad, use_loops
 from convlens.gradcheck import GradcheckReport, gradcheck
+from convlens.inspect.explain import Explanation, explain
+from convlens.inspect.summary import Summary, summary
 from convlens.io import load_weights, save_weights
 from convlens.layers import *  # noqa: F403
 from convlens.layers import __all__ as _layers_all
@@ -35,5 +37,5 @@ __all__ = [
     "Parameter", "Loss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "MSELoss",
     "L1Loss", "HuberLoss", "SmoothL1Loss",
     "no_grad", "use_loops", "functional", "init", "models", "optim", "manual_seed", "get_rng",
-    "save_weights", "load_weights", "gradcheck", "GradcheckReport", "__version__",
+    "save_weights", "load_weights", "summary", "Summary", "explain", "Explanation", "gradcheck", "GradcheckReport", "__version__",
 ]

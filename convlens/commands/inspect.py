@@ -1,0 +1,293 @@
+"""``convlens summary | explain | gradcheck | parity``: look inside a network from the shell.
+
+    convlens summary lenet5 --input-shape 1,28,28      per-layer table
+    convlens explain                                   seed 004's worked step, with numbers
+    convlens explain --model simple_cnn --format html --out step.html
+    convlens gradcheck seed_net                        each layer's gradient vs finite differences
+    convlens parity lenet5                             forward and gradients vs PyTorch
+
+The lead registers ``COMMANDS`` on the ``convlens`` group in ``convlens/cli.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from convlens.inspect.explain.labels import LANGUAGES
+from convlens.inspect.explain.render import FORMATS
+from convlens.layers.container import Sequential
+from convlens.layers.dropout import Dropout
+from convlens.layers.module import Module
+
+
+def _model_names() -> list[str]:
+    from convlens.models import available_models
+
+    return available_models()
+
+
+def _optimizer_names() -> list[str]:
+    from convlens.optim import OPTIMIZERS
+
+    return sorted(OPTIMIZERS)
+
+
+def _parse_shape(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    """``'1,28,28' -> (1, 28, 28)``: channels first, no batch axis."""
+    if value is None:
+        return None
+    try:
+        shape = tuple(int(v) for v in value.replace("x", ",").split(","))
+    except ValueError:
+        raise click.BadParameter(
+            f"expected comma-separated sizes such as 1,28,28 (C,H,W, no batch axis), "
+            f"received {value!r}") from None
+    if not shape or any(n < 1 for n in shape):
+        raise click.BadParameter(f"sizes must be positive, received {value!r}")
+    return shape
+
+
+def _build(name: str, input_shape: tuple[int, ...]) -> Module:
+    from convlens.models import get_model
+
+    try:
+        if input_shape[0] != 1:
+            return get_model(name, in_channels=input_shape[0])
+        return get_model(name)
+    except (TypeError, ValueError) as err:
+        raise click.ClickException(f"cannot build {name!r} for input {input_shape}: {err}") from err
+
+
+def _write(text: str, out: Path | None) -> None:
+    """Echo ``text``, or write it atomically (UTF-8) to ``out``."""
+    if out is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    from convlens.io import atomic_write
+
+    with atomic_write(out, "wb") as handle:
+        handle.write(text.encode("utf-8"))
+    click.echo(f"wrote {out}")
+
+
+_INPUT_SHAPE = click.option(
+    "--input-shape", default="1,28,28", show_default=True, callback=_parse_shape,
+    help="Input size C,H,W (no batch axis).")
+_OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                    help="Write to this file (atomically) instead of the terminal.")
+
+
+@click.command()
+@click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
+@_INPUT_SHAPE
+@click.option("--batch-size", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Examples in the measured batch (memory grows with it).")
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "markdown"]), help="Table format.")
+@_OUT
+def summary(model_name: str, input_shape: tuple[int, ...], batch_size: int, fmt: str,
+            out: Path | None) -> None:
+    """Per-layer table of MODEL: output shapes, parameters, receptive fields, mult-adds, memory.
+
+    \b
+    Examples:
+      convlens summary lenet5
+      convlens summary seed_net --input-shape 1,28,28 --batch-size 32
+    """
+    from convlens.inspect.summary import summary as build_summary
+
+    model = _build(model_name, input_shape)
+    try:
+        table = build_summary(model, input_shape, batch_size=batch_size, print_table=False)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from err
+    _write(str(table) + "\n" if fmt == "text" else table.to_markdown(), out)
+
+
+@click.command()
+@click.option("--model", "model_name", default=None, type=click.Choice(_model_names()),
+              help="A zoo model with a random input (default: seed 004's worked example).")
+@click.option("--input-shape", default=None, callback=_parse_shape,
+              help="Input size C,H,W for --model. [default: 1,28,28]")
+@click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="A real input for --model: a .npy array (C,H,W) or (N,C,H,W).")
+@click.option("--label", default=None, type=click.IntRange(min=0),
+              help="Class of the input for --model. [default: a random class]")
+@click.option("--optimizer", default="sgd", show_default=True, type=click.Choice(_optimizer_names()),
+              help="Update rule of the step.")
+@click.option("--lr", default=0.1, show_default=True, type=click.FloatRange(min=0),
+              help="Learning rate.")
+@click.option("--momentum", default=0.0, show_default=True, type=click.FloatRange(min=0, max=1),
+              help="Momentum (--optimizer sgd).")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Seeds the model's weights and the random input.")
+@click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(FORMATS),
+              help="Output format.")
+@click.option("--lang", default="en", show_default=True, type=click.Choice(sorted(LANGUAGES)),
+              help="Language of the labels (ko: Korean, as in the seed notes).")
+@click.option("--max-values", default=64, show_default=True, type=click.IntRange(min=1),
+              help="Arrays with more values are summarized.")
+@_OUT
+def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_file: Path | None,
+            label: int | None, optimizer: str, lr: float, momentum: float, seed: int, fmt: str,
+            lang: str, max_values: int, out: Path | None) -> None:
+    """Follow one training step and narrate it with the actual numbers.
+
+    Without --model: seed 004's hand-worked example (4×4 input, 3×3 convolution, ReLU,
+    max pooling, dense layer, softmax and cross-entropy, SGD with lr 0.1), every dot product
+    written out, with the correct values.
+
+    \b
+    Examples:
+      convlens explain
+      convlens explain --lang ko --format html --out step.html
+      convlens explain --optimizer adam --lr 0.01
+      convlens explain --model simple_cnn --input-shape 1,12,12
+    """
+    import convlens as cl
+    from convlens.inspect.explain import explain as run_explain
+    from convlens.inspect.explain import seed004_example
+
+    options: dict[str, Any] = {"lr": lr}
+    if momentum:
+        if optimizer != "sgd":
+            raise click.BadParameter("applies to --optimizer sgd only", param_hint="--momentum")
+        options["momentum"] = momentum
+    if model_name is None:
+        if input_shape is not None or input_file is not None or label is not None:
+            raise click.UsageError("--input-shape, --input and --label go with --model")
+        model: Module
+        model, x, y, _ = seed004_example()
+    else:
+        rng = np.random.default_rng(seed)
+        if input_file is not None:
+            x = np.load(input_file, allow_pickle=False)
+            x = x[None] if x.ndim == 3 else x
+            input_shape = tuple(x.shape[1:])
+        else:
+            input_shape = input_shape or (1, 28, 28)
+            x = rng.standard_normal((1, *input_shape))
+        cl.manual_seed(seed)
+        model = _build(model_name, input_shape)
+        x = np.asarray(x, dtype=model.parameters()[0].dtype)
+        try:
+            classes = model(x).shape[1]
+        except ValueError as err:
+            raise click.ClickException(str(err)) from err
+        if label is not None and label >= classes:
+            raise click.BadParameter(f"the model has {classes} classes", param_hint="--label")
+        y = np.full(x.shape[0], label if label is not None else rng.integers(classes))
+    opt = cl.optim.get_optimizer(optimizer, model.parameters(), **options)
+    result = run_explain(model, x, y, opt, lang=lang, max_values=max_values, print_text=False)
+    _write(result.render(fmt), out)
+
+
+def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, tuple[int, ...]]]:
+    """Each leaf layer call with the shape of the input it receives."""
+    calls: list[tuple[str, Module, tuple[int, ...]]] = []
+    names: dict[int, str] = {}
+    for name, m in model.named_modules():
+        names.setdefault(id(m), name or type(m).__name__)
+    leaves = {id(m): m for m in model.modules()
+              if not any(True for _ in m.children()) and not isinstance(m, Sequential)}
+
+    def hook(module: Module, inp: np.ndarray, _: np.ndarray) -> None:
+        calls.append((names[id(module)], module, tuple(inp.shape)))
+
+    handles = [m.register_forward_hook(hook) for m in leaves.values()]
+    try:
+        model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return calls
+
+
+@click.command()
+@click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
+@_INPUT_SHAPE
+@click.option("--batch-size", default=2, show_default=True, type=click.IntRange(min=1))
+@click.option("--max-checks", default=30, show_default=True, type=click.IntRange(min=1),
+              help="Elements nudged per tensor.")
+@click.option("--tol", default=1e-6, show_default=True, type=click.FloatRange(min=0),
+              help="Largest acceptable relative error (exit status 1 above it).")
+@click.option("--seed", default=0, show_default=True, type=int)
+def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, max_checks: int,
+              tol: float, seed: int) -> None:
+    """Check every layer's backward pass of MODEL against finite differences.
+
+    Each layer gets a random float64 input of the shape it sees in the model; the table gives
+    the relative error of dL/dx and of each parameter gradient (around 1e-8 or less when
+    backward is the derivative of forward).
+    """
+    import convlens as cl
+
+    cl.manual_seed(seed)
+    model = _build(model_name, input_shape).double()
+    for m in model.modules():
+        if isinstance(m, Dropout):
+            m.training = False  # random masks would differ between nudges
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch_size, *input_shape))
+    try:
+        calls = _leaf_inputs(model, x)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from err
+    rows = []
+    for name, layer, shape in calls:
+        report = cl.gradcheck(layer, rng.standard_normal(shape), seed=seed, max_checks=max_checks)
+        for tensor, error in report.errors.items():
+            rows.append((name, type(layer).__name__, tensor, report.checked[tensor], error))
+    width = max([len(r[0]) for r in rows] + [5])
+    click.echo(f"{'layer':<{width}}  {'type':<12}  {'tensor':<7}  checked  relative error")
+    for name, kind, tensor, checked, error in rows:
+        flag = "" if error <= tol else "  FAILED"
+        click.echo(f"{name:<{width}}  {kind:<12}  {tensor:<7}  {checked:>7}  {error:.3e}{flag}")
+    worst = max((r[4] for r in rows), default=0.0)
+    click.echo(f"largest relative error {worst:.3e} ({'ok' if worst <= tol else 'FAILED'}, "
+               f"tolerance {tol:g})")
+    if worst > tol:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
+@_INPUT_SHAPE
+@click.option("--batch-size", default=2, show_default=True, type=click.IntRange(min=1))
+@click.option("--dtype", default="float32", show_default=True,
+              type=click.Choice(["float32", "float64"]))
+@click.option("--tol", default=None, type=click.FloatRange(min=0),
+              help="Largest acceptable relative difference. [default: 1e-5 float32, "
+                   "1e-10 float64]")
+@click.option("--seed", default=0, show_default=True, type=int)
+def parity(model_name: str, input_shape: tuple[int, ...], batch_size: int, dtype: str,
+           tol: float | None, seed: int) -> None:
+    """Compare MODEL's forward pass and gradients with PyTorch (when installed).
+
+    The same weights are loaded into a PyTorch twin built layer by layer; both run on the
+    same random batch with the same upstream gradient.
+    """
+    import convlens as cl
+    from convlens.inspect.parity import parity as run_parity
+
+    cl.manual_seed(seed)
+    model = _build(model_name, input_shape).to(dtype)
+    x = np.random.default_rng(seed).standard_normal((batch_size, *input_shape)).astype(dtype)
+    try:
+        report = run_parity(model, x, seed=seed)
+    except ImportError as err:
+        raise click.ClickException(str(err)) from err
+    except (TypeError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(str(report))
+    if not report.ok(tol):
+        click.echo("FAILED: differences above the tolerance")
+        raise SystemExit(1)
+    click.echo("ok")
+
+
+COMMANDS = [summary, explain, gradcheck, parity]

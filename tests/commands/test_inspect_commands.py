@@ -1,0 +1,128 @@
+"""`convlens summary | explain | gradcheck | parity`, run through click's test runner."""
+
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import convlens
+from convlens.commands.inspect import COMMANDS, explain, gradcheck, parity, summary
+from convlens.gradcheck import GradcheckReport
+from convlens.inspect.explain.numbers import fmt
+
+G = 1 / (1 + np.exp(10.9))
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_commands_and_help(runner):
+    assert [c.name for c in COMMANDS] == ["summary", "explain", "gradcheck", "parity"]
+    for command in COMMANDS:
+        result = runner.invoke(command, ["--help"])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith(f"Usage: {command.name} [OPTIONS]")
+
+
+def test_summary(runner, tmp_path):
+    result = runner.invoke(summary, ["seed_net", "--input-shape", "1,28,28"])
+    assert result.exit_code == 0, result.output
+    assert "Total params: 38,390 (38,250 weights + 140 biases)" in result.output
+    assert "(1, 10, 24, 24)" in result.output
+    lenet = runner.invoke(summary, ["lenet5"])
+    assert "Total params: 61,706" in lenet.output
+    out = tmp_path / "summary.md"
+    written = runner.invoke(summary, ["lenet5", "--format", "markdown", "--out", str(out)])
+    assert written.exit_code == 0 and written.output == f"wrote {out}\n"
+    assert "| 0 | Conv2d | (1, 6, 28, 28) | 156 |" in out.read_text(encoding="utf-8")
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.md"]  # no temporary file left
+
+
+def test_summary_bad_arguments(runner):
+    bad = runner.invoke(summary, ["lenet5", "--input-shape", "1,a,28"])
+    assert bad.exit_code == 2 and "comma-separated sizes" in bad.output
+    small = runner.invoke(summary, ["lenet5", "--input-shape", "1,8,8"])
+    assert small.exit_code == 1 and "does not fit" in small.output
+    unknown = runner.invoke(summary, ["resnet999"])
+    assert unknown.exit_code == 2 and "lenet5" in unknown.output
+
+
+def test_explain_default_is_seed_004(runner):
+    result = runner.invoke(explain, [])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "[[ 5,  7],\n     [11, 10]]" in text
+    assert "max 11 at input (1, 0) bottom-left" in text
+    assert "[[ 5.6, -5.3]]" in text and fmt(G) in text
+    assert f"1 − 0.1·({fmt(-G)}) = 1.00000185" in text
+
+
+def test_explain_formats_language_and_out(runner, tmp_path):
+    out = tmp_path / "step.html"
+    result = runner.invoke(explain, ["--lang", "ko", "--format", "html", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "순전파" in page and "역전파" in page
+    md = runner.invoke(explain, ["--format", "markdown"])
+    assert md.output.startswith("# One training step")
+
+
+def test_explain_optimizers(runner):
+    adam = runner.invoke(explain, ["--optimizer", "adam", "--lr", "0.01"])
+    assert adam.exit_code == 0 and "optimizer state exp_avg_sq" in adam.output
+    momentum = runner.invoke(explain, ["--momentum", "0.9"])
+    assert "optimizer state momentum_buffer" in momentum.output
+    wrong = runner.invoke(explain, ["--optimizer", "adam", "--momentum", "0.9"])
+    assert wrong.exit_code == 2 and "sgd only" in wrong.output
+
+
+def test_explain_zoo_model(runner, tmp_path):
+    result = runner.invoke(explain, ["--model", "simple_cnn", "--label", "7", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "target [7]" in result.output
+    assert "5,408 dot products of 9 terms each (8 filters × 676 positions)" in result.output
+    assert len(result.output) < 30_000
+    image = tmp_path / "digit.npy"
+    np.save(image, np.zeros((1, 28, 28), np.float32))
+    real = runner.invoke(explain, ["--model", "simple_cnn", "--input", str(image), "--label", "1"])
+    assert real.exit_code == 0 and "min 0, max 0, mean 0" in real.output
+    bad = runner.invoke(explain, ["--model", "simple_cnn", "--label", "12"])
+    assert bad.exit_code == 2 and "10 classes" in bad.output
+    stray = runner.invoke(explain, ["--label", "1"])
+    assert stray.exit_code == 2 and "go with --model" in stray.output
+
+
+def test_gradcheck(runner):
+    result = runner.invoke(gradcheck, ["seed_net", "--max-checks", "5"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["layer", "type", "tensor", "checked", "relative", "error"]
+    rows = [line.split() for line in lines[1:-1]]
+    assert [(r[0], r[2]) for r in rows][:3] == [("0", "input"), ("0", "weight"), ("0", "bias")]
+    assert all(float(r[4]) < 1e-6 for r in rows)
+    assert lines[-1].startswith("largest relative error") and "(ok," in lines[-1]
+
+
+def test_gradcheck_reports_failure(runner, monkeypatch):
+    def broken(layer, x, **kwargs):
+        return GradcheckReport({"input": 0.5}, {"input": 5})
+
+    monkeypatch.setattr(convlens, "gradcheck", broken)
+    result = runner.invoke(gradcheck, ["simple_cnn", "--max-checks", "2"])
+    assert result.exit_code == 1
+    assert "FAILED" in result.output.splitlines()[1]
+
+
+def test_parity(runner, monkeypatch):
+    result = runner.invoke(parity, ["lenet5"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "ok"
+    diffs = [float(line.split()[-2]) for line in result.output.splitlines()
+             if line.endswith(tuple("0123456789")) and " grad" in line]
+    assert len(diffs) == 1 + 10 and max(diffs) <= 1e-5  # input grad + 10 parameters
+    monkeypatch.setitem(sys.modules, "torch", None)
+    missing = runner.invoke(parity, ["lenet5"])
+    assert missing.exit_code == 1 and "pip install torch" in missing.output

@@ -1,0 +1,93 @@
+"""The dataset registry and the Dataset container."""
+
+import numpy as np
+import pytest
+
+from convlens.data import Dataset, available_datasets, load_dataset, register_dataset, registry
+
+
+def _tiny(n_train=4, n_test=2, classes=("a", "b")):
+    return Dataset(
+        np.zeros((n_train, 1, 5, 5), np.float32),
+        np.arange(n_train) % 2,
+        np.zeros((n_test, 1, 5, 5), np.float32),
+        np.arange(n_test) % 2,
+        classes,
+        "tiny",
+    )
+
+
+def test_available_datasets():
+    assert {"mnist-5k", "fashion-mnist"} <= set(available_datasets())
+    assert available_datasets() == sorted(available_datasets())
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(ValueError, match="unknown dataset 'mnist-6k': expected one of .*mnist-5k"):
+        load_dataset("mnist-6k")
+
+
+def test_names_ignore_case_and_underscores():
+    assert load_dataset("MNIST_5K").name == "mnist-5k"
+
+
+def test_register_a_new_dataset(monkeypatch, tmp_path):
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    seen = []
+
+    @register_dataset("tiny", "a test dataset")
+    def load_tiny(data_dir):
+        seen.append(data_dir)
+        return _tiny()
+
+    assert "tiny" in available_datasets()
+    assert load_dataset("tiny", data_dir=str(tmp_path)).num_classes == 2
+    assert seen == [tmp_path]
+    with pytest.raises(ValueError, match="'tiny' is already registered"):
+        register_dataset("Tiny", "again")(load_tiny)
+
+
+def test_dataset_properties_and_subset():
+    ds = _tiny(n_train=4, n_test=2)
+    assert ds.num_classes == 2 and ds.input_shape == (1, 5, 5)
+    small = ds.subset(train=3, test=1)
+    assert len(small.y_train) == 3 and len(small.y_test) == 1 and small.name == "tiny"
+    assert ds.summary() == "tiny: 4 train / 2 test images of 1x5x5, 2 classes"
+    assert "array" not in repr(ds)
+    with pytest.raises(ValueError, match="expected a positive train subset size, received 0"):
+        ds.subset(train=0)
+
+
+def test_dataset_refuses_labels_without_a_class_name():
+    with pytest.raises(ValueError, match=r"expected labels in \[0, 0\] .* received y_train in \[0, 1\]"):
+        _tiny(classes=("only",))
+
+
+def test_dataset_refuses_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"expected y_test of shape \(3,\) to match"):
+        Dataset(
+            np.zeros((2, 1, 5, 5)),
+            np.zeros(2, int),
+            np.zeros((3, 1, 5, 5)),
+            np.zeros(2, int),
+            ("a",),
+            "bad",
+        )
+    with pytest.raises(ValueError, match=r"expected x_train of shape \(N, C, H, W\), received \(2, 5, 5\)"):
+        Dataset(
+            np.zeros((2, 5, 5)),
+            np.zeros(2, int),
+            np.zeros((2, 1, 5, 5)),
+            np.zeros(2, int),
+            ("a",),
+            "bad",
+        )
+    with pytest.raises(ValueError, match="expected integer labels in y_train, received float64"):
+        Dataset(
+            np.zeros((2, 1, 5, 5)),
+            np.zeros(2),
+            np.zeros((2, 1, 5, 5)),
+            np.zeros(2, int),
+            ("a",),
+            "bad",
+        )

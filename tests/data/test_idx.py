@@ -1,0 +1,117 @@
+"""IDX reader and writer: hand-built files, gzip, and every kind of corruption."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from convlens.data.idx import IDXError, read_idx, write_idx
+
+
+def _idx_bytes(code: int, shape: tuple[int, ...], payload: bytes) -> bytes:
+    return bytes([0, 0, code, len(shape)]) + struct.pack(f">{len(shape)}I", *shape) + payload
+
+
+def test_reads_hand_built_ubyte_images(tmp_path):
+    pixels = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    path = tmp_path / "images-idx3-ubyte"
+    path.write_bytes(_idx_bytes(0x08, (2, 3, 4), pixels.tobytes()))
+    out = read_idx(path)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, pixels)
+
+
+def test_reads_big_endian_int32_and_float64_into_native_order(tmp_path):
+    values = np.array([1, -2, 70000], dtype=np.int32)
+    path = tmp_path / "ints"
+    path.write_bytes(_idx_bytes(0x0C, (3,), values.astype(">i4").tobytes()))
+    out = read_idx(path)
+    assert out.dtype == np.dtype(np.int32) and out.dtype.isnative
+    np.testing.assert_array_equal(out, values)
+
+    floats = np.array([[0.5, -1.25]], dtype=np.float64)
+    path = tmp_path / "floats"
+    path.write_bytes(_idx_bytes(0x0E, (1, 2), floats.astype(">f8").tobytes()))
+    np.testing.assert_array_equal(read_idx(path), floats)
+
+
+def test_reads_gzip_compressed(tmp_path):
+    labels = np.array([3, 1, 4, 1, 5], dtype=np.uint8)
+    path = tmp_path / "labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(_idx_bytes(0x08, (5,), labels.tobytes())))
+    np.testing.assert_array_equal(read_idx(path), labels)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])
+@pytest.mark.parametrize("name", ["a.idx", "a.idx.gz"])
+def test_write_then_read_round_trips(tmp_path, dtype, name):
+    array = (np.arange(24).reshape(2, 3, 4) - 5).astype(dtype)
+    write_idx(tmp_path / name, array)
+    out = read_idx(tmp_path / name)
+    assert out.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(out, array)
+
+
+def test_written_header_is_the_documented_one(tmp_path):
+    write_idx(tmp_path / "x", np.zeros((60, 28, 28), dtype=np.uint8))
+    assert (tmp_path / "x").read_bytes()[:16].hex() == "00000803" + "0000003c" + "0000001c" * 2
+
+
+def test_wrong_magic_number(tmp_path):
+    path = tmp_path / "bad"
+    path.write_bytes(b"\x1f\x8b\x08\x00" + bytes(100))  # a gzip header under a plain name
+    with pytest.raises(IDXError, match=r"expected an IDX magic number .* received 0x1F8B0800"):
+        read_idx(path)
+
+
+def test_unknown_type_code(tmp_path):
+    path = tmp_path / "bad"
+    path.write_bytes(_idx_bytes(0x0A, (1,), b"\x00"))
+    with pytest.raises(IDXError, match="received 0x00000A01"):
+        read_idx(path)
+
+
+def test_too_short_for_magic(tmp_path):
+    path = tmp_path / "bad"
+    path.write_bytes(b"\x00\x00")
+    with pytest.raises(IDXError, match="expected at least a 4-byte magic number, received a 2-byte"):
+        read_idx(path)
+
+
+def test_header_cut_short(tmp_path):
+    path = tmp_path / "bad"
+    path.write_bytes(bytes([0, 0, 8, 3]) + struct.pack(">I", 10))
+    with pytest.raises(IDXError, match="expected a 16-byte header for 3 dimensions, received only 8"):
+        read_idx(path)
+
+
+def test_truncated_data(tmp_path):
+    path = tmp_path / "bad"
+    path.write_bytes(_idx_bytes(0x08, (2, 28, 28), bytes(28 * 28 + 5)))
+    with pytest.raises(IDXError, match=r"expected 1568 data bytes, received 789 \(file truncated\)"):
+        read_idx(path)
+
+
+def test_trailing_bytes(tmp_path):
+    path = tmp_path / "bad"
+    path.write_bytes(_idx_bytes(0x0C, (2,), bytes(9)))
+    with pytest.raises(IDXError, match=r"expected 8 data bytes, received 9 \(file has trailing"):
+        read_idx(path)
+
+
+def test_corrupt_gzip(tmp_path):
+    path = tmp_path / "bad.gz"
+    path.write_bytes(_idx_bytes(0x08, (1,), b"\x00"))  # not compressed at all
+    with pytest.raises(IDXError, match="cannot decompress gzip data"):
+        read_idx(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_idx(tmp_path / "nothing-here")
+
+
+def test_write_refuses_unsupported_dtype(tmp_path):
+    with pytest.raises(TypeError, match="expected a dtype IDX can store .* received int64"):
+        write_idx(tmp_path / "x", np.zeros(3, dtype=np.int64))

@@ -1,0 +1,173 @@
+"""`cl.summary`: hand counts from the seeds, shared parameters, memory of the actual arrays."""
+
+import math
+
+import numpy as np
+import pytest
+
+import convlens as cl
+from convlens.inspect.receptive_field import receptive_fields
+from convlens.inspect.summary import cached_arrays, format_bytes, summary
+
+
+def test_seed_000_counts():
+    s = summary(cl.models.get_model("seed_net"), (1, 28, 28), print_table=False)
+    # seed 000: 5x5x10 = 250, 5x5x10x20 = 5,000, 320x100 = 32,000, 100x10 = 1,000 weights
+    weights = {name: n for name, n in s.param_names.items() if name.endswith(".weight")}
+    assert weights == {"0.weight": 5 * 5 * 10, "3.weight": 5 * 5 * 10 * 20,
+                       "7.weight": 4 * 4 * 20 * 100, "9.weight": 100 * 10}
+    assert s.total_weights == 38_250
+    assert s.total_biases == 10 + 20 + 100 + 10
+    assert s.total_params == s.trainable_params == 38_390
+    assert s.non_trainable_params == 0
+    assert [r.params for r in s.rows] == [260, 0, 0, 5_020, 0, 0, 0, 32_100, 0, 1_010]
+    text = str(s)
+    assert "38,390 (38,250 weights + 140 biases)" in text
+
+
+def test_lenet5_modern_counts_and_shapes():
+    s = summary(cl.models.get_model("lenet5"), (1, 28, 28), batch_size=3, print_table=False)
+    assert s.total_params == 61_706
+    assert [r.output_shape for r in s.rows] == [
+        (3, 6, 28, 28), (3, 6, 28, 28), (3, 6, 14, 14), (3, 16, 10, 10), (3, 16, 10, 10),
+        (3, 16, 5, 5), (3, 400), (3, 120), (3, 120), (3, 84), (3, 84), (3, 10)]
+    assert s.output_shape == (3, 10) and s.input_shape == (3, 1, 28, 28)
+    first = s.rows[0]
+    assert (first.kernel, first.stride, first.padding) == ((5, 5), (1, 1), ((2, 2), (2, 2)))
+    assert s["7"].type == "Linear" and s["7"].params == 400 * 120 + 120
+
+
+def test_shared_parameters_are_counted_once():
+    conv = cl.Conv2d(2, 2, 3, padding=1)
+    model = cl.Sequential(conv, cl.ReLU(), conv, cl.Flatten(), cl.Linear(2 * 5 * 5, 3))
+    s = summary(model, (2, 5, 5), print_table=False)
+    assert s.total_params == model.num_parameters() == (2 * 2 * 9 + 2) + (50 * 3 + 3)
+    first, second = s.rows[0], s.rows[2]
+    assert first.params == 38 and second.params == 0 and second.shared_with == "0"
+    assert second.param_bytes == 0 and first.param_bytes == conv.weight.data.nbytes + conv.bias.data.nbytes
+    assert second.receptive_field == (5, 5)  # the second call sees further
+    assert "(shared: 0)" in str(s)
+
+
+def test_frozen_parameters_and_buffers():
+    model = cl.Sequential(cl.Conv2d(1, 4, 3), cl.BatchNorm2d(4), cl.ReLU())
+    model[0].bias.requires_grad = False
+    s = summary(model, (1, 6, 6), print_table=False)
+    assert (s.trainable_params, s.non_trainable_params) == (36 + 8, 4)
+    assert s.rows[0].non_trainable == 4 and "(4 frozen)" in str(s)
+    bn = model[1]
+    buffers = bn.running_mean.nbytes + bn.running_var.nbytes + bn.num_batches_tracked.nbytes
+    assert s.rows[1].param_bytes == bn.weight.data.nbytes + bn.bias.data.nbytes + buffers
+
+
+def test_memory_is_measured_from_the_arrays():
+    model = cl.models.get_model("seed_net")
+    s = summary(model, (1, 28, 28), batch_size=2, print_table=False)
+    # our own forward pass of the same batch shape, measured layer by layer
+    x = np.zeros((2, 1, 28, 28), np.float32)
+    outputs = []
+    for layer in model.layers:
+        x = layer(x)
+        outputs.append(x)
+    conv, relu, pool = model.layers[:3]
+    assert s.rows[0].activation_bytes == outputs[0].nbytes == 2 * 10 * 24 * 24 * 4
+    assert s.rows[0].cache_bytes == conv._cache.cols.nbytes == 2 * 24 * 24 * 25 * 4  # im2col
+    assert s.rows[1].cache_bytes == relu._cache.nbytes == 2 * 10 * 24 * 24  # one byte per mask value
+    assert s.rows[2].cache_bytes == pool._cache.winner.nbytes == 2 * 10 * 12 * 12  # uint8 winners
+    # Flatten's output is a view of the pooled maps, and Linear keeps that same input:
+    # nothing new to count
+    assert s.rows[6].activation_bytes == 0 and s.rows[7].cache_bytes == 0
+    assert s.rows[7].cache_kept_bytes == outputs[5].nbytes == 2 * 320 * 4
+    assert "(view)" in str(s) and "(shared)" in str(s)
+    assert s.input_bytes == 2 * 28 * 28 * 4
+    assert s.param_bytes == 38_390 * 4
+    assert s.activation_bytes == sum(r.activation_bytes for r in s.rows)
+    assert s.cache_bytes == sum(r.cache_bytes for r in s.rows)
+    assert s.total_bytes == s.input_bytes + s.param_bytes + s.activation_bytes + s.cache_bytes
+    wide = summary(model, (1, 28, 28), batch_size=4, print_table=False)
+    assert wide.rows[0].cache_bytes == 2 * s.rows[0].cache_bytes
+    assert wide.param_bytes == s.param_bytes
+
+
+def test_cached_arrays_count_views_once():
+    layer = cl.Linear(4, 2)
+    x = np.ones((3, 4), np.float32)
+    layer(x)
+    arrays = cached_arrays(layer)
+    assert any(a is x for a in arrays)
+    assert not any(np.shares_memory(a, layer.weight.data) for a in arrays)  # parameters excluded
+
+
+def test_mult_adds():
+    s = summary(cl.models.get_model("seed_net"), (1, 28, 28), batch_size=5, print_table=False)
+    conv1 = 24 * 24 * 10 * (1 * 5 * 5)
+    conv2 = 8 * 8 * 20 * (10 * 5 * 5)
+    assert [r.mult_adds for r in s.rows if r.mult_adds] == [conv1, conv2, 320 * 100, 100 * 10]
+    assert s.total_mult_adds == conv1 + conv2 + 32_000 + 1_000  # per example
+    grouped = summary(cl.Conv2d(4, 8, 3, groups=2), (4, 5, 5), print_table=False)
+    assert grouped.total_mult_adds == 3 * 3 * 8 * (2 * 3 * 3)
+
+
+def test_receptive_field_columns_match_the_receptive_field_module():
+    model = cl.Sequential(cl.Conv2d(1, 2, 3, stride=2, padding=1), cl.ReLU(),
+                          cl.Residual(cl.Conv2d(2, 2, 3, padding=1)), cl.MaxPool2d(2),
+                          cl.Flatten())
+    s = summary(model, (1, 16, 16), print_table=False)
+    expected = [r.receptive_field for r in receptive_fields(model, (1, 16, 16)) if r.name]
+    assert [r.name for r in s.rows] == ["0", "1", "2.body", "2", "3", "4"]
+    assert [r.receptive_field for r in s.rows] == [e.size for e in expected]
+    assert [r.jump for r in s.rows] == [e.jump for e in expected]
+    assert s["3"].receptive_field == (9, 9) and s["3"].jump == (4, 4)  # 3, 3 + 2·2, 7 + 1·2
+    assert s["4"].whole_input and s["4"].jump is None
+
+
+def test_the_model_is_left_as_it_was():
+    model = cl.Sequential(cl.Conv2d(1, 3, 3), cl.BatchNorm2d(3), cl.ReLU())
+    before = model.state_dict()
+    summary(model, (1, 8, 8), print_table=False)
+    after = model.state_dict()
+    for key in before:
+        np.testing.assert_array_equal(before[key], after[key])
+    assert all(p.grad is None for p in model.parameters())
+    assert model[0]._cache is None and model[2]._cache is None
+
+
+def test_prints_the_table_and_markdown(capsys):
+    s = summary(cl.models.get_model("seed_net"), (1, 28, 28))
+    printed = capsys.readouterr().out
+    assert printed.strip() == str(s)
+    header = "Layer  Type       Output shape"
+    assert header in printed
+    lines = printed.splitlines()
+    assert lines[4].split()[:4] == ["0", "Conv2d", "(1,", "10,"]
+    md = s.to_markdown()
+    assert md.splitlines()[2].startswith("| Layer | Type | Output shape | Params |")
+    assert "| 0 | Conv2d | (1, 10, 24, 24) | 260 |" in md
+    assert "- Total params: 38,390" in md
+
+
+def test_float64_models_take_twice_the_bytes():
+    s32 = summary(cl.models.get_model("simple_cnn"), (1, 28, 28), print_table=False)
+    s64 = summary(cl.models.get_model("simple_cnn").double(), (1, 28, 28), print_table=False)
+    assert s64.dtype == "float64" and s32.dtype == "float32"
+    assert s64.total_bytes == 2 * s32.total_bytes - (s32.rows[1].cache_bytes + s32.rows[2].cache_bytes
+                                                     + s32.rows[4].cache_bytes + s32.rows[5].cache_bytes)
+    assert s64.total_params == 5_258
+
+
+def test_bad_input_shapes():
+    with pytest.raises(ValueError, match="without the batch axis"):
+        summary(cl.Conv2d(1, 1, 3), (0, 5, 5), print_table=False)
+    with pytest.raises(ValueError, match="window does not fit"):
+        summary(cl.Conv2d(1, 1, 3), (1, 2, 2), print_table=False)
+
+
+def test_vector_inputs_have_no_receptive_field():
+    s = summary(cl.Sequential(cl.Linear(4, 3), cl.ReLU()), (4,), print_table=False)
+    assert s.total_params == 15 and s.rows[0].receptive_field is None
+    assert "?" not in str(s)
+
+
+def test_format_bytes():
+    assert [format_bytes(n) for n in (0, 1023, 1536, 3 * 2**20)] == ["0 B", "1023 B", "1.5 KiB", "3.0 MiB"]
+    assert math.isclose(float(format_bytes(int(2.5 * 2**30)).split()[0]), 2.5)
