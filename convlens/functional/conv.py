@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from convlens.functional.conv_arithmetic import (
+    axis_names,
     PaddingSpec,
     Pairs,
     as_tuple,
@@ -85,8 +87,10 @@ def conv_geometry(
     stride: Any,
     padding: Any,
     dilation: Any,
-) -> tuple[tuple[int, ...], tuple[int, ...], Pairs, tuple[int, ...]]:
-    """(stride, dilation, padding pairs, output size): validated once per input shape.
+) -> tuple[tuple[int, ...], tuple[int, ...], Pairs, tuple[int, ...], str | None]:
+    """(stride, dilation, padding pairs, output size, note): validated once per input shape.
+
+    ``note`` explains an uneven 'same' padding (the caller warns with it).
 
     A pure function of its arguments, so it is memoized: a layer called again on a batch of
     the same shape skips the checks (the Python overhead matters at batch size 1).
@@ -95,7 +99,28 @@ def conv_geometry(
     stride_t = as_tuple(stride, nd, "stride")
     dilation_t = as_tuple(dilation, nd, "dilation")
     pads = resolve_padding(padding, spatial, kernel, stride_t, dilation_t)
-    return stride_t, dilation_t, pads, output_shape(name, spatial, kernel, stride_t, pads, dilation_t)
+    out = output_shape(name, spatial, kernel, stride_t, pads, dilation_t)
+    note = _uneven_same_note(name, spatial, kernel, stride_t, dilation_t, pads) if padding == "same" else None
+    return stride_t, dilation_t, pads, out, note
+
+
+def _uneven_same_note(name, spatial, kernel, stride, dilation, pads) -> str | None:
+    """What 'same' does when it cannot pad both sides equally (None when it can)."""
+    notes = []
+    for axis, n, k, s, d, (lo, hi) in zip(axis_names(len(spatial)), spatial, kernel, stride,
+                                          dilation, pads):
+        if lo != hi:
+            span = d * (k - 1) + 1
+            notes.append(f"along {axis} (input {n}, kernel {span}, stride {s}) the total padding "
+                         f"(⌈{n}/{s}⌉ − 1)·{s} + {span} − {n} = {lo + hi} goes {lo} before and "
+                         f"{hi} after")
+    if not notes:
+        return None
+    torch_note = ("PyTorch refuses padding='same' with stride > 1" if max(stride) > 1
+                  else "PyTorch pads the same way")
+    return (f"{name}: padding='same' keeps the output at ⌈n/s⌉ but cannot pad both sides equally: "
+            f"{'; '.join(notes)} (TensorFlow's rule: the extra goes after; {torch_note}). Pass "
+            f"padding={tuple(pads)} to make this explicit.")
 
 
 def check_conv_input(name: str, x: np.ndarray, weight: np.ndarray, groups: int) -> None:
@@ -141,8 +166,10 @@ def conv_forward(
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(weight.dtype)
     kernel = weight.shape[2:]
-    stride_t, dilation_t, pads, out = conv_geometry(
+    stride_t, dilation_t, pads, out, note = conv_geometry(
         name, x.shape[2:], kernel, hashable(stride), hashable(padding), hashable(dilation))
+    if note:
+        warnings.warn(note, UserWarning, stacklevel=3)
 
     n = x.shape[0]
     c_out, c_group = weight.shape[:2]
