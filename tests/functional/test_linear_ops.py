@@ -24,8 +24,8 @@ def loop_reference(x, w, b, dy):
     return y, dx, dw, db
 
 
-@pytest.mark.parametrize("shape, bias", itertools.product([(4, 5), (2, 3, 5), (2, 1, 2, 5)],
-                                                          [True, False]))
+@pytest.mark.parametrize("shape, bias", list(itertools.product([(4, 5), (2, 3, 5), (2, 1, 2, 5)],
+                                                          [True, False])))
 def test_linear_equals_the_loop(shape, bias):
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal(shape), rng.standard_normal((3, 5))

@@ -20,7 +20,7 @@ PADS = {1: [((2, 0),), ((1, 3),)], 2: [((0, 2), (1, 1)), ((3, 0), (2, 3))],
         3: [((1, 0), (0, 2), (2, 2)), ((0, 0), (1, 0), (0, 1))]}
 
 
-@pytest.mark.parametrize("mode, nd, which", itertools.product(TORCH_MODE, [1, 2, 3], [0, 1]))
+@pytest.mark.parametrize("mode, nd, which", list(itertools.product(TORCH_MODE, [1, 2, 3], [0, 1])))
 def test_pad_and_its_backward_equal_torch(mode, nd, which):
     pads = PADS[nd][which]
     rng = np.random.default_rng(0)

@@ -17,7 +17,7 @@ SHAPES = [((5, 7), 7, 3), ((4, 2, 6), 6, 9), ((2, 3, 2, 5), 5, 1), ((1, 1), 1, 4
           ((64, 120), 120, 84)]
 
 
-@pytest.mark.parametrize("shape, bias, dtype", itertools.product(SHAPES, [True, False], DTYPES))
+@pytest.mark.parametrize("shape, bias, dtype", list(itertools.product(SHAPES, [True, False], DTYPES)))
 def test_linear_matches_torch(shape, bias, dtype):
     x_shape, fin, fout = shape
     cl.manual_seed(0)

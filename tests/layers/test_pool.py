@@ -51,8 +51,8 @@ def test_avg_pool_matches_torch(nd, k, stride, padding, count_include_pad, ceil_
 
 
 @pytest.mark.parametrize("nd, stride, padding, count_include_pad, ceil_mode",
-                         itertools.product([1, 2, 3], [1, 2], [0, 1], [True, False],
-                                           [False, True]))
+                         list(itertools.product([1, 2, 3], [1, 2], [0, 1], [True, False],
+                                           [False, True])))
 def test_dilated_avg_pool_matches_a_torch_convolution(nd, stride, padding, count_include_pad,
                                                       ceil_mode):
     """PyTorch has no dilated average pooling: the reference is a ones-kernel convolution."""
@@ -62,8 +62,8 @@ def test_dilated_avg_pool_matches_a_torch_convolution(nd, stride, padding, count
 
 
 @pytest.mark.parametrize("nd, stride, padding, count_include_pad, ceil_mode",
-                         itertools.product([1, 2, 3], [1, 2], [0, 1], [True, False],
-                                           [False, True]))
+                         list(itertools.product([1, 2, 3], [1, 2], [0, 1], [True, False],
+                                           [False, True])))
 def test_the_dilated_avg_reference_is_torch_avg_pool_at_dilation_1(nd, stride, padding,
                                                                    count_include_pad, ceil_mode):
     """Validates the oracle above against PyTorch's own AvgPool where both exist."""

@@ -14,8 +14,8 @@ import convlens as cl
 DTYPES = [np.float64, np.float32]
 
 
-@pytest.mark.parametrize("dims, dtype", itertools.product(
-    [(1, -1), (0, -1), (1, 2), (2, 3), (-3, -2), (0, 0)], DTYPES))
+@pytest.mark.parametrize("dims, dtype", list(itertools.product(
+    [(1, -1), (0, -1), (1, 2), (2, 3), (-3, -2), (0, 0)], DTYPES)))
 def test_flatten_matches_torch(dims, dtype):
     x = np.random.default_rng(0).standard_normal((2, 3, 4, 5)).astype(dtype)
     check_parity(cl.Flatten(*dims), x)

@@ -24,8 +24,8 @@ def make_case(shape, dtype, seed=0):
     return prediction, target
 
 
-@pytest.mark.parametrize("name, shape, reduction, dtype", itertools.product(
-    LOSSES, [(7,), (4, 3), (2, 3, 4, 5)], ["mean", "sum", "none"], DTYPES))
+@pytest.mark.parametrize("name, shape, reduction, dtype", list(itertools.product(
+    LOSSES, [(7,), (4, 3), (2, 3, 4, 5)], ["mean", "sum", "none"], DTYPES)))
 def test_regression_loss_matches_torch(name, shape, reduction, dtype):
     ours_cls, theirs_cls = LOSSES[name]
     ours, theirs = ours_cls(reduction=reduction), theirs_cls(reduction=reduction)
