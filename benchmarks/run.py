@@ -211,44 +211,50 @@ def run_workloads(args, have_torch: bool) -> list[dict]:
     return rows
 
 
-def run_layers(args, have_torch: bool) -> list[dict]:
+def time_layer(title: str, spec, shape, args, have_torch: bool) -> dict:
+    """Forward and backward time of one layer in both libraries."""
     import numpy as np
 
-    import convlens as cl
-    from benchmarks.workloads import LAYERS, build, copy_weights
+    from benchmarks.workloads import build, copy_weights
+
+    x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    layer = build([spec], "convlens")
+    dy = np.ones_like(layer(x))
+    row = {"layer": title, "input": list(shape)}
+    row["convlens_fwd_ms"] = 1e3 * median_time(lambda: layer(x), args.repeats, args.seconds / 2)
+    layer(x)
+    row["convlens_bwd_ms"] = 1e3 * median_time(lambda: layer.backward(dy), args.repeats,
+                                               args.seconds / 2)
+    if have_torch:
+        import torch
+
+        t_layer = build([spec], "torch")
+        copy_weights(layer, t_layer)
+        with torch.inference_mode():
+            t_x = torch.from_numpy(x)
+            row["torch_fwd_ms"] = 1e3 * median_time(lambda: t_layer(t_x), args.repeats,
+                                                    args.seconds / 2)
+        tx = torch.from_numpy(x).requires_grad_(True)
+        ty = t_layer(tx)
+        inputs = [tx, *t_layer.parameters()]
+        tdy = torch.from_numpy(dy)
+        row["torch_bwd_ms"] = 1e3 * median_time(
+            lambda: torch.autograd.grad(ty, inputs, tdy, retain_graph=True),
+            args.repeats, args.seconds / 2)
+        row["fwd_ratio"] = row["convlens_fwd_ms"] / row["torch_fwd_ms"]
+        row["bwd_ratio"] = row["convlens_bwd_ms"] / row["torch_bwd_ms"]
+    return row
+
+
+def run_layers(args, have_torch: bool) -> list[dict]:
+    from benchmarks.workloads import LAYERS
 
     rows = []
     for title, spec, shape in LAYERS:
         if args.only and not any(o in title for o in args.only):
             continue
-        x = np.random.default_rng(0).random(shape, dtype=np.float32)
-        layer = build([spec], "convlens")
-        y = layer(x)
-        dy = np.ones_like(y)
-        row = {"layer": title, "input": list(shape)}
-        row["convlens_fwd_ms"] = 1e3 * median_time(lambda: layer(x), args.repeats, args.seconds / 2)
-        layer(x)
-        row["convlens_bwd_ms"] = 1e3 * median_time(lambda: layer.backward(dy), args.repeats,
-                                                   args.seconds / 2)
-        if have_torch:
-            import torch
-
-            t_layer = build([spec], "torch")
-            copy_weights(layer, t_layer)
-            tx = torch.from_numpy(x).requires_grad_(True)
-            with torch.inference_mode():
-                row["torch_fwd_ms"] = 1e3 * median_time(lambda: t_layer(torch.from_numpy(x)),
-                                                        args.repeats, args.seconds / 2)
-            ty = t_layer(tx)
-            inputs = [tx, *t_layer.parameters()]
-            tdy = torch.from_numpy(dy)
-            row["torch_bwd_ms"] = 1e3 * median_time(
-                lambda: torch.autograd.grad(ty, inputs, tdy, retain_graph=True),
-                args.repeats, args.seconds / 2)
-            row["fwd_ratio"] = row["convlens_fwd_ms"] / row["torch_fwd_ms"]
-            row["bwd_ratio"] = row["convlens_bwd_ms"] / row["torch_bwd_ms"]
-        rows.append(row)
-        print(format_layer(row), flush=True)
+        rows.append(time_layer(title, spec, shape, args, have_torch))
+        print(format_layer(rows[-1]), flush=True)
     return rows
 
 
