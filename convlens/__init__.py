@@ -9,7 +9,7 @@
 """
 
 from convlens import functional, init, models, optim
-from convlens.functional.engine import no_grad, use_loops
+from convlens.functional.engine import enable_grad, no_grad, use_loops
 from convlens.gradcheck import GradcheckReport, gradcheck
 from convlens.inspect.explain import Explanation, explain
 from convlens.inspect.summary import Summary, summary
@@ -32,10 +32,21 @@ from convlens.random import get_rng, manual_seed
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    """``cl.viz`` is imported on first use: it loads matplotlib, which plain training does
+    not need."""
+    if name == "viz":
+        import importlib
+
+        return importlib.import_module("convlens.viz")
+    raise AttributeError(f"module 'convlens' has no attribute {name!r}")
+
+
 __all__ = [
     *_layers_all,
     "Parameter", "Loss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "MSELoss",
     "L1Loss", "HuberLoss", "SmoothL1Loss",
-    "no_grad", "use_loops", "functional", "init", "models", "optim", "manual_seed", "get_rng",
+    "no_grad", "enable_grad", "use_loops", "functional", "init", "models", "optim", "manual_seed", "get_rng",
     "save_weights", "load_weights", "summary", "Summary", "explain", "Explanation", "gradcheck", "GradcheckReport", "__version__",
 ]

@@ -383,8 +383,9 @@ def _write_run(
 def _register_commands() -> None:
     """The inspection commands live in ``convlens.commands``; put them on the group."""
     from convlens.commands import inspect as inspect_commands
+    from convlens.commands import visualize as visualize_commands
 
-    for command in inspect_commands.COMMANDS:
+    for command in [*inspect_commands.COMMANDS, *visualize_commands.COMMANDS]:
         main.add_command(command)
 
 

@@ -54,3 +54,15 @@ def no_grad() -> Iterator[None]:
         yield
     finally:
         _grad_enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad() -> Iterator[None]:
+    """Undo an enclosing ``no_grad()`` inside this block (as ``torch.enable_grad``)."""
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = True
+    try:
+        yield
+    finally:
+        _grad_enabled = previous

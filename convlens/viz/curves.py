@@ -13,18 +13,30 @@ from convlens.training.history import History
 
 
 def plot_history(history: History, path: str | os.PathLike[str], title: str | None = None) -> Path:
-    """Write a PNG with two panels, loss and accuracy against epoch, train vs. val/test.
-
-    The figure is drawn on its own Agg canvas (no pyplot, no global backend switch, works
-    without a display) and written atomically.
+    """Write the figure of :func:`history_figure` to ``path`` (PNG, or SVG for a ``.svg``
+    path), atomically.
 
     Args:
         history: the :class:`~convlens.training.History` of a run, at least one epoch.
-        path: the ``.png`` file to write.
+        path: the ``.png`` or ``.svg`` file to write.
         title: a heading above both panels, e.g. ``"lenet5 on mnist-5k"``.
 
     Returns:
         ``path`` as a ``Path``.
+    """
+    fig = history_figure(history, title)
+    path = Path(path)
+    fmt = "svg" if path.suffix.lower() == ".svg" else "png"
+    with atomic_write(path, "wb") as handle:
+        fig.savefig(handle, format=fmt)
+    return path
+
+
+def history_figure(history: History, title: str | None = None) -> Figure:
+    """Two panels, loss and accuracy against epoch, train vs. val/test: over-fitting shows as
+    a training curve that keeps improving while the held-out one stalls or worsens.
+
+    Drawn on its own Agg canvas (no pyplot, no global backend switch, works without a display).
     """
     if history.epochs == 0:
         raise ValueError("expected a history with at least one epoch, received an empty one")
@@ -52,7 +64,4 @@ def plot_history(history: History, path: str | os.PathLike[str], title: str | No
         )
     if title:
         fig.suptitle(title)
-    path = Path(path)
-    with atomic_write(path, "wb") as handle:
-        fig.savefig(handle, format="png")
-    return path
+    return fig

@@ -56,3 +56,14 @@ def test_leaves_the_pyplot_backend_alone(tmp_path):
     backend = matplotlib.get_backend()
     plot_history(_history(), tmp_path / "c.png")
     assert matplotlib.get_backend() == backend
+
+
+def test_svg_path_gets_an_svg(tmp_path):
+    from convlens.viz import history_figure
+
+    history = _history()
+    path = plot_history(history, tmp_path / "curves.svg", title="t")
+    text = path.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    fig = history_figure(history)
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "accuracy (%)"

@@ -1,0 +1,174 @@
+"""Where a classifier goes wrong: confusion matrix and a grid of misclassified examples.
+
+The confusion matrix counts, for every pair (true class i, predicted class j), how many
+examples of class i the model called j: the diagonal holds the correct answers, every other
+cell one kind of mistake ("4 taken for 9").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from convlens.functional.engine import no_grad
+from convlens.layers.module import Module
+from convlens.viz.overlay import grid_shape, new_figure, show_image
+
+
+def predict(model: Module, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """Predicted classes ``(N,)`` (arg-max of the scores), in eval mode, batch by batch.
+
+    Every module gets its train/eval mode back afterwards.
+    """
+    if batch_size < 1:
+        raise ValueError(f"expected batch_size >= 1, received {batch_size}")
+    modes = [(m, m.training) for m in model.modules()]
+    preds = []
+    try:
+        model.eval()
+        with no_grad():
+            for start in range(0, len(x), batch_size):
+                logits = np.asarray(model(x[start:start + batch_size]))
+                if logits.ndim != 2:
+                    raise ValueError(
+                        f"expected class scores (N, K) from the model, received shape {logits.shape}")
+                preds.append(logits.argmax(axis=1))
+    finally:
+        for m, mode in modes:
+            m.training = mode
+    return np.concatenate(preds) if preds else np.zeros(0, dtype=np.intp)
+
+
+def _labels(y: np.ndarray, name: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"expected {name} as a 1-D array of integer classes, received {y.dtype} {y.shape}")
+    return y
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int | None = None) -> np.ndarray:
+    """``cm[i, j]`` = number of examples of true class i predicted as j; ``(K, K)`` int64.
+
+    ``K`` is ``num_classes``, or 1 + the largest label seen.
+
+    >>> confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 0]))
+    array([[1, 1, 0],
+           [0, 1, 0],
+           [1, 0, 0]])
+    """
+    y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"expected as many predictions as labels, received {y_pred.shape} and {y_true.shape}")
+    seen = int(max(y_true.max(initial=-1), y_pred.max(initial=-1))) + 1
+    k = seen if num_classes is None else int(num_classes)
+    if min(y_true.min(initial=0), y_pred.min(initial=0)) < 0 or seen > k:
+        raise ValueError(
+            f"expected classes in [0, {k - 1}], received labels up to {seen - 1} or negative ones")
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (y_true, y_pred), 1)
+    return cm
+
+
+def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = None,
+                          normalize: bool = False, title: str | None = None) -> Figure:
+    """The matrix as a heat map, each cell annotated with its count (or row share).
+
+    ``normalize=True`` divides each row by its total: the diagonal becomes the recall of
+    each class. The title gives the overall accuracy.
+    """
+    cm = np.asarray(cm)
+    k = cm.shape[0]
+    if cm.ndim != 2 or cm.shape[1] != k:
+        raise ValueError(f"expected a square (K, K) matrix, received shape {cm.shape}")
+    names = [str(i) for i in range(k)] if class_names is None else [str(n) for n in class_names]
+    totals = cm.sum(axis=1, keepdims=True)
+    values = cm / np.maximum(totals, 1) if normalize else cm
+    size = 2.5 + 0.45 * k
+    fig = new_figure(size + 1.2, size)
+    ax = fig.subplots()
+    shown = ax.imshow(values, cmap="Blues", vmin=0)
+    fig.colorbar(shown, ax=ax, label="share of the true class" if normalize else "examples", shrink=0.8)
+    threshold = values.max() / 2 if values.size else 0
+    for i in range(k):
+        for j in range(k):
+            text = f"{values[i, j]:.2f}" if normalize else str(int(cm[i, j]))
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="white" if values[i, j] > threshold else "black")
+    ax.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 2 else 0)
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    total = int(cm.sum())
+    acc = np.trace(cm) / total if total else float("nan")
+    ax.set_title(title or f"confusion matrix: {total} examples, accuracy {acc:.2%}", fontsize=10)
+    return fig
+
+
+def misclassified(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Indices of the examples whose prediction differs from the label, in order."""
+    y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"expected as many predictions as labels, received {y_pred.shape} and {y_true.shape}")
+    return np.flatnonzero(y_true != y_pred)
+
+
+def _show_example(ax: Axes, x: np.ndarray) -> None:
+    """One input, channels first: an image (2-D), a line (1-D) or the middle slice (3-D)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 2:
+        for channel in x:
+            ax.plot(channel, lw=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    elif x.ndim == 3:
+        show_image(ax, x)
+    elif x.ndim == 4:
+        show_image(ax, x[:, x.shape[1] // 2])
+    else:
+        raise ValueError(f"expected one example (C, L), (C, H, W) or (C, D, H, W), received {x.shape}")
+
+
+def example_title(index: int, pred: int, true: int, names: Sequence[str] | None = None) -> str:
+    """``"#17: pred 3, true 5"`` (class names when given)."""
+    p = names[pred] if names is not None else pred
+    t = names[true] if names is not None else true
+    return f"#{index}: pred {p}, true {t}"
+
+
+def plot_misclassified(x: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
+                       class_names: Sequence[str] | None = None, max_examples: int = 36,
+                       ncols: int = 9) -> Figure:
+    """A grid of the misclassified examples, each titled ``#index: pred P, true T``.
+
+    The first ``max_examples`` mistakes in index order are drawn; the title says how many
+    there are in all. :func:`misclassified` gives all their indices.
+    """
+    wrong = misclassified(y_true, y_pred)
+    if len(x) != len(y_true):
+        raise ValueError(f"expected one input per label, received {len(x)} inputs and {len(y_true)} labels")
+    shown = wrong[:max_examples]
+    if len(shown) == 0:
+        fig = new_figure(5, 2)
+        ax = fig.subplots()
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"no misclassified examples among {len(y_true)}", ha="center", va="center")
+        ax.set_title("misclassified examples", fontsize=10)
+        return fig
+    rows, cols = grid_shape(len(shown), ncols)
+    height = 1.55 * rows + 0.6
+    fig = new_figure(1.45 * cols + 0.3, height, layout=None)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.5 / height, wspace=0.1, hspace=0.3)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax in axes[len(shown):]:
+        ax.axis("off")
+    for ax, i in zip(axes, shown):
+        _show_example(ax, x[i])
+        ax.set_title(example_title(int(i), int(y_pred[i]), int(y_true[i]), class_names), fontsize=7)
+    count = f"first {len(shown)} of {len(wrong)}" if len(shown) < len(wrong) else f"all {len(wrong)}"
+    fig.suptitle(f"misclassified examples: {count} (of {len(y_true)})", fontsize=10)
+    return fig

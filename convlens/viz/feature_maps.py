@@ -1,0 +1,144 @@
+"""Feature maps: what each layer outputs for one input.
+
+A convolution with K filters turns its input into K feature maps, one per filter: map k is
+high where the pattern of filter k is present (seed 003). :func:`feature_maps` records them
+with forward hooks, so any model works, containers and residual blocks included, and the
+arrays are exactly the layers' outputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from convlens.functional.engine import no_grad
+from convlens.layers.module import Module
+from convlens.viz.cam import as_batch, resolve_layer
+from convlens.viz.overlay import grid_shape, new_figure
+
+
+def feature_maps(model: Module, x: np.ndarray,
+                 layers: list[str] | str | None = None) -> dict[str, np.ndarray]:
+    """Run ``x`` through ``model`` and return the output of each chosen layer.
+
+    Args:
+        model: any convlens model.
+        x: one example ``(C, *S)`` or a batch ``(N, C, *S)``.
+        layers: dotted names (or one name); default every leaf layer whose output has
+            spatial axes (convolutions, activations, pooling, … before ``Flatten``).
+
+    Returns:
+        ``{name: output}`` in the order of ``model.named_modules()``; each output is
+        ``(K, *S')`` for one example, ``(N, K, *S')`` for a batch (copies).
+
+    The model runs in eval mode (dropout off, batch norm on its running statistics) and gets
+    each module's mode back afterwards; it runs under ``cl.no_grad()`` (no backward pass,
+    gradients untouched, no caches kept).
+    """
+    xb, single = as_batch(model, x)
+    if layers is None:  # every leaf layer whose output still has spatial axes
+        return {name: value for name, value in feature_maps(model, x, _leaf_names(model)).items()
+                if value.ndim >= (2 if single else 3)}
+    if isinstance(layers, str):
+        layers = [layers]
+    chosen = [resolve_layer(model, name) for name in layers]
+    outputs: dict[str, np.ndarray] = {}
+    handles = []
+    for name, module in chosen:
+        def record(m: Module, inp: np.ndarray, out: np.ndarray, name: str = name) -> None:
+            outputs.setdefault(name, np.array(out, copy=True))  # a shared layer: its first call
+        handles.append(module.register_forward_hook(record))
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        with no_grad():  # nothing will run backward: keep no caches
+            model(xb)
+    finally:
+        for h in handles:
+            h.remove()
+        for m, mode in modes:
+            m.training = mode
+    order = [name for name, _ in model.named_modules()]
+    missing = [name for name, _ in chosen if name not in outputs]
+    if missing:
+        raise ValueError(f"the layers {missing} did not run in the forward pass, so they have no output")
+    result = {name: outputs[name] for name in sorted(outputs, key=order.index)}
+    return {name: value[0] for name, value in result.items()} if single else result
+
+
+def _leaf_names(model: Module) -> list[str]:
+    return [name for name, m in model.named_modules() if not any(True for _ in m.children())]
+
+
+def map_mosaic(maps: np.ndarray, ncols: int = 8, gap: int = 1) -> np.ndarray:
+    """The maps ``(K, H, W)`` tiled row by row, ``ncols`` per row, ``gap`` NaN pixels apart.
+
+    Map k sits at tile (k // ncols, k % ncols); unused tiles of the last row are NaN.
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim != 3:
+        raise ValueError(f"expected maps (K, H, W), received shape {maps.shape}")
+    k, h, w = maps.shape
+    rows, cols = grid_shape(k, ncols)
+    mosaic = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan)
+    for i in range(k):
+        r, c = divmod(i, cols)
+        mosaic[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = maps[i]
+    return mosaic
+
+
+def plot_feature_maps(maps: np.ndarray, title: str = "feature maps", max_maps: int = 32,
+                      cmap: str = "viridis", ncols: int = 8) -> Figure:
+    """The feature maps of one example on one colour scale, with a colorbar.
+
+    Args:
+        maps: ``(K, L)`` (1-D: drawn as K rows of one image), ``(K, H, W)`` (a grid of the
+            maps, :func:`map_mosaic`) or ``(K, D, H, W)`` (the grid of their middle depth slices).
+        title: figure title, e.g. ``"layer 0 (Conv2d): 6 maps of 28×28"``.
+        max_maps: draw at most this many maps (the title says how many were left out).
+        ncols: maps per row of the grid.
+
+    One colour scale for all maps of the layer, so that their strengths compare.
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    k = maps.shape[0]
+    finite = maps[np.isfinite(maps)]
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if maps.ndim == 2:
+        fig = new_figure(8, 1.8 + 0.25 * k)
+        ax = fig.subplots()
+        shown = ax.imshow(maps, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.set_xlabel("position")
+        ax.set_ylabel("map (channel)")
+        ax.set_title(title, fontsize=10)
+        fig.colorbar(shown, ax=ax, label="activation")
+        return fig
+    if maps.ndim not in (3, 4):
+        raise ValueError(f"expected feature maps (K, L), (K, H, W) or (K, D, H, W), received {maps.shape}")
+    note = ""
+    if maps.ndim == 4:
+        note = f", depth slice {maps.shape[1] // 2} of {maps.shape[1]}"
+        maps = maps[:, maps.shape[1] // 2]
+    shown_k = min(k, max_maps)
+    if shown_k < k:
+        note = f" (first {shown_k} of {k})" + note
+    rows, cols = grid_shape(shown_k, ncols)
+    h, w = maps.shape[1:]
+    mosaic = map_mosaic(maps[:shown_k], cols)
+    fig = new_figure(1.3 * cols + 1.4, 1.3 * rows * h / w + 0.9)
+    ax = fig.subplots()
+    image = ax.imshow(mosaic, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    for i in range(shown_k):
+        r, c = divmod(i, cols)
+        ax.text(c * (w + 1) + (w - 1) / 2, r * (h + 1) - 0.5, f"map {i}", ha="center", va="bottom",
+                fontsize=7)
+    ax.axis("off")
+    ax.set_title(title + note, fontsize=10, pad=12)
+    fig.colorbar(image, ax=ax, label="activation", shrink=0.8)
+    return fig
+
+
+def describe_maps(name: str, module: Module, maps: np.ndarray) -> str:
+    """A title such as ``"layer 0 (Conv2d): 6 maps of 28×28"``."""
+    size = "×".join(str(s) for s in maps.shape[1:])
+    return f"layer {name} ({type(module).__name__}): {maps.shape[0]} maps of {size}"

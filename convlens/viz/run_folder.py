@@ -1,0 +1,133 @@
+"""Reading a run folder written by ``convlens train``: the model, its settings, its data.
+
+A run folder holds ``config.json`` (the model's name and every setting), ``weights.npz``
+(``model.state_dict()``) and ``metrics.json`` (test results and the per-epoch history).
+:func:`load_run` rebuilds the zoo model the config names and loads the weights into it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from convlens.data import Dataset, load_dataset
+from convlens.io import load_arrays
+from convlens.layers.module import Module
+
+CONFIG, WEIGHTS, METRICS = "config.json", "weights.npz", "metrics.json"
+
+
+class RunFolderError(ValueError):
+    """A run folder that is missing, incomplete, or does not fit the model it names."""
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise RunFolderError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise RunFolderError(f"{path}: expected a JSON object, received {type(data).__name__}")
+    return data
+
+
+def read_config(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """``config.json`` of a run folder, checked to name a model."""
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise RunFolderError(
+            f"{run} is not a folder: expected a run folder written by `convlens train` "
+            f"(with {WEIGHTS}, {CONFIG} and {METRICS})"
+        )
+    path = run / CONFIG
+    if not path.is_file():
+        raise RunFolderError(f"{run} has no {CONFIG}: is it a run folder written by `convlens train`?")
+    config = _read_json(path)
+    if not isinstance(config.get("model"), str):
+        raise RunFolderError(f"{path} does not say which model was trained (no \"model\" entry)")
+    return config
+
+
+def read_metrics(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """``metrics.json`` of a run folder (``RunFolderError`` when it is missing)."""
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        raise RunFolderError(f"{Path(run_dir)} has no {METRICS}")
+    return _read_json(path)
+
+
+def _shapes_from_weights(state: dict[str, np.ndarray]) -> dict[str, int]:
+    """``in_channels`` and ``num_classes`` read off the weights: the first convolution's
+    input channels and the last matrix's rows (used when config.json does not record them)."""
+    found: dict[str, int] = {}
+    arrays = list(state.values())
+    for a in arrays:
+        if a.ndim >= 3:
+            found["in_channels"] = int(a.shape[1])
+            break
+    for a in reversed(arrays):
+        if a.ndim == 2:
+            found["num_classes"] = int(a.shape[0])
+            break
+    return found
+
+
+def load_run(run_dir: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
+    """Rebuild the trained model of a run folder: ``(model, config)``.
+
+    The model is ``convlens.models.get_model(config["model"], in_channels=…, num_classes=…)``
+    with the weights of ``weights.npz`` loaded into it (strictly: every array must fit). The
+    channel and class counts come from ``config.json`` when it records them, otherwise from
+    the shapes in ``weights.npz``.
+
+    Raises:
+        RunFolderError: a missing folder or file, an unknown model name, or weights that do
+            not fit the model (the message names the keys or shapes).
+    """
+    import convlens as cl
+
+    run = Path(run_dir)
+    config = read_config(run)
+    weights_path = run / WEIGHTS
+    if not weights_path.is_file():
+        raise RunFolderError(f"{run} has no {WEIGHTS}: the run did not save its weights")
+    name = config["model"]
+    if name not in cl.models.available_models():
+        raise RunFolderError(
+            f"{run / CONFIG} names the model {name!r}, which this convlens does not know; "
+            f"known models: {', '.join(cl.models.available_models())}"
+        )
+    try:
+        state = load_arrays(weights_path)
+    except (OSError, ValueError) as err:
+        raise RunFolderError(f"cannot read {weights_path}: {err}") from None
+    kwargs = _shapes_from_weights(state)
+    kwargs.update({k: int(config[k]) for k in ("in_channels", "num_classes") if k in config})
+    try:
+        model = cl.models.get_model(name, **kwargs)
+    except TypeError:  # a builder without these arguments
+        model = cl.models.get_model(name)
+    try:
+        model.load_state_dict(state)
+    except (KeyError, ValueError) as err:
+        message = err.args[0] if err.args else str(err)
+        raise RunFolderError(
+            f"{weights_path} does not fit the model {name!r} named in {CONFIG}: {message}") from None
+    model.eval()
+    return model, config
+
+
+def load_run_dataset(config: dict[str, Any]) -> Dataset:
+    """The dataset of a run, cut to the run's ``limit_train``/``limit_test`` if it had them."""
+    name = config.get("dataset")
+    if not isinstance(name, str):
+        raise RunFolderError("config.json does not say which dataset was used (no \"dataset\" entry)")
+    try:
+        dataset = load_dataset(name, config.get("data_dir"))
+    except (FileNotFoundError, ValueError) as err:
+        raise RunFolderError(f"cannot load the run's dataset {name!r}: {err}") from None
+    return dataset.subset(config.get("limit_train"), config.get("limit_test"))
