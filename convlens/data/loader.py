@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -22,6 +22,9 @@ class DataLoader:
         shuffle: new random order each epoch; ``False`` keeps the stored order.
         seed: seed of the shuffling generator.
         drop_last: skip the last, incomplete batch.
+        transform: applied to every input batch ``xb`` as it is yielded, e.g. a
+            :class:`~convlens.data.Compose` of augmentations with their own seeds. Give it to
+            the training loader only; evaluation loaders get none.
 
     ``len(loader)`` is the number of batches per epoch: ``⌈N / batch_size⌉``, or
     ``⌊N / batch_size⌋`` with ``drop_last``.
@@ -35,6 +38,7 @@ class DataLoader:
         shuffle: bool = True,
         seed: int | None = None,
         drop_last: bool = False,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         if len(x) != len(y):
             raise ValueError(
@@ -44,12 +48,15 @@ class DataLoader:
             raise TypeError(f"expected an integer batch_size, received {batch_size!r}")
         if batch_size < 1:
             raise ValueError(f"expected batch_size >= 1, received {batch_size}")
+        if transform is not None and not callable(transform):
+            raise TypeError(f"expected a callable transform, received {transform!r}")
         self.x = x
         self.y = y
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.seed = seed
         self.drop_last = drop_last
+        self.transform = transform
         self._rng = np.random.default_rng(seed)
 
     @property
@@ -67,13 +74,15 @@ class DataLoader:
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             stop = min(start + self.batch_size, n)
             if order is None:
-                yield self.x[start:stop], self.y[start:stop]
+                xb, yb = self.x[start:stop], self.y[start:stop]  # views: transforms never write into xb
             else:
                 idx = order[start:stop]
-                yield self.x[idx], self.y[idx]
+                xb, yb = self.x[idx], self.y[idx]
+            yield (xb if self.transform is None else self.transform(xb)), yb
 
     def __repr__(self) -> str:
         return (
             f"DataLoader(num_samples={self.num_samples}, batch_size={self.batch_size}, "
-            f"shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last})"
+            f"shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last}"
+            + (f", transform={self.transform!r})" if self.transform is not None else ")")
         )

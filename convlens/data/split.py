@@ -1,7 +1,9 @@
-"""Seeded, stratified splits: the same seed always gives the same split.
+"""Seeded splits: the same seed always gives the same split.
 
 *Stratified* means each class keeps its share: splitting 20 % off a set with 500 images of every
 digit takes exactly 100 of each digit, so no class is over- or under-represented by chance.
+Real-valued (regression) targets have no classes; they are split at random
+(:func:`random_split`): stratifying on them would treat every distinct value as a class.
 """
 
 from __future__ import annotations
@@ -52,16 +54,43 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.
     return rng.permutation(np.concatenate(keep)), rng.permutation(np.concatenate(held))
 
 
+def random_split(n: int, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices that split ``range(n)`` at random into a kept part and ``round(n * fraction)`` held out.
+
+    Returns:
+        ``(keep, held_out)``, disjoint int64 index arrays in a seeded random order.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"expected a fraction strictly between 0 and 1, received {fraction}")
+    total = round(n * fraction)
+    if not 0 < total < n:
+        raise ValueError(
+            f"holding out {fraction} of {n} examples leaves {total} held out and "
+            f"{n - total} kept: expected at least one in each part"
+        )
+    order = np.random.default_rng(seed).permutation(n)
+    return order[total:], order[:total]
+
+
+def split_indices(y: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`stratified_split` for integer labels, :func:`random_split` for real-valued targets."""
+    y = np.asarray(y)
+    if np.issubdtype(y.dtype, np.integer) or y.dtype == bool:
+        return stratified_split(y, fraction, seed)
+    return random_split(len(y), fraction, seed)
+
+
 def train_val_split(
     x: np.ndarray, y: np.ndarray, val_fraction: float = 0.1, seed: int = 0
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Split training data into a training and a validation part, stratified by label.
 
     Use the validation part to choose hyperparameters, and the test set only once at the end.
+    Float (regression) targets are split at random instead of stratified.
 
     Args:
         x: ``(N, ...)`` inputs.
-        y: ``(N,)`` integer labels.
+        y: ``(N,)`` integer labels, or ``(N,)``/``(N, T)`` float targets.
         val_fraction: share of examples for validation, ``0 < val_fraction < 1``.
         seed: the split is a function of the seed.
 
@@ -70,5 +99,5 @@ def train_val_split(
     """
     if len(x) != len(y):
         raise ValueError(f"expected as many labels as inputs, received {len(x)} inputs and {len(y)} labels")
-    train_idx, val_idx = stratified_split(y, val_fraction, seed)
+    train_idx, val_idx = split_indices(y, val_fraction, seed)
     return (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx])

@@ -73,9 +73,11 @@ def test_dataset_refuses_mismatched_shapes():
             ("a",),
             "bad",
         )
-    with pytest.raises(ValueError, match=r"expected x_train of shape \(N, C, H, W\), received \(2, 5, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"expected x_train of shape \(N, C, \.\.\.\): .* received \(2, 25\)"
+    ):
         Dataset(
-            np.zeros((2, 5, 5)),
+            np.zeros((2, 25)),
             np.zeros(2, int),
             np.zeros((2, 1, 5, 5)),
             np.zeros(2, int),
@@ -91,3 +93,56 @@ def test_dataset_refuses_mismatched_shapes():
             ("a",),
             "bad",
         )
+
+
+def test_every_issue_dataset_is_registered_and_sources_listed():
+    from convlens.data import available_sources
+
+    assert {"mnist", "fashion-mnist", "cifar10", "mnist-5k", "mnist1d"} <= set(available_datasets())
+    assert available_sources() == ["csv", "folder", "npz"]
+
+
+def test_unknown_name_also_shows_the_source_forms():
+    with pytest.raises(ValueError, match=r"or your own data as csv:PATH, folder:PATH, npz:PATH"):
+        load_dataset("imagenet")
+
+
+def test_spec_parsing(tmp_path, monkeypatch):
+    from convlens.data import parse_dataset_spec
+
+    info, path = parse_dataset_spec("Fashion_MNIST")
+    assert info.name == "fashion-mnist" and path is None
+    info, path = parse_dataset_spec(f"FOLDER:{tmp_path}")
+    assert info.name == "folder" and info.is_source and path == tmp_path
+    with pytest.raises(ValueError, match=r"expected a path after csv:, e.g. csv:/data/mine"):
+        parse_dataset_spec("csv:")
+    np.savez(tmp_path / "a.npz", x=np.zeros((4, 1, 3)), y=np.arange(4) % 2)
+    monkeypatch.chdir(tmp_path)
+    assert parse_dataset_spec("a.npz")[0].name == "npz"
+    assert parse_dataset_spec(".")[0].name == "folder"
+
+
+def test_unknown_options_list_the_accepted_ones():
+    with pytest.raises(ValueError, match="dataset 'mnist-5k' takes no option image_size; it accepts: none"):
+        load_dataset("mnist-5k", image_size=32)
+    with pytest.raises(
+        ValueError, match="dataset 'mnist1d' takes no option length; it accepts: num_samples, seed, cache"
+    ):
+        load_dataset("mnist1d", length=20)
+    with pytest.raises(
+        ValueError, match=r"source 'csv' takes no option image_size; it accepts: task, test_fraction"
+    ):
+        load_dataset("csv:x.csv", image_size=3)
+
+
+def test_download_flag_reaches_loaders_that_take_it(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    seen = {}
+
+    @register_dataset("remote-tiny", "a test dataset")
+    def load_remote(data_dir, download=True, size=4):
+        seen.update(download=download, size=size)
+        return _tiny(n_train=size)
+
+    assert len(load_dataset("remote-tiny", download=False, size=6).y_train) == 6
+    assert seen == {"download": False, "size": 6}

@@ -66,3 +66,49 @@ def test_batch_size_must_be_an_integer(bad):
     x, y = _data()
     with pytest.raises(TypeError, match="expected an integer batch_size"):
         DataLoader(x, y, batch_size=bad)
+
+
+def test_transform_applies_to_every_batch_and_never_to_the_stored_data():
+    x, y = _data(10)
+    stored = x.copy()
+    calls = []
+
+    def plus_100(xb):
+        calls.append(len(xb))
+        return xb + 100
+
+    for shuffle in (False, True):  # unshuffled batches are views of x
+        batches = list(DataLoader(x, y, batch_size=4, shuffle=shuffle, seed=0, transform=plus_100))
+        for xb, yb in batches:
+            np.testing.assert_array_equal(xb.ravel(), yb + 100)
+    assert calls == [4, 4, 2, 4, 4, 2]
+    np.testing.assert_array_equal(x, stored)
+
+
+def test_seeded_loader_with_seeded_augmentation_repeats_exactly():
+    from convlens.data import Compose, RandomCrop, RandomHorizontalFlip
+
+    x = np.random.default_rng(0).random((30, 1, 8, 8)).astype(np.float32)
+    y = np.arange(30)
+
+    def run():
+        augment = Compose([RandomCrop(padding=2, seed=1), RandomHorizontalFlip(seed=2)])
+        loader = DataLoader(x, y, batch_size=7, seed=3, transform=augment)
+        return [xb for _ in range(2) for xb, _ in loader]
+
+    a, b = run(), run()
+    assert all(np.array_equal(p, q) for p, q in zip(a, b))
+    assert "transform=Compose" in repr(DataLoader(x, y, 4, transform=Compose([])))
+
+
+def test_transform_must_be_callable():
+    x, y = _data()
+    with pytest.raises(TypeError, match="expected a callable transform, received 3"):
+        DataLoader(x, y, batch_size=2, transform=3)
+
+
+def test_float_targets_are_batched_like_labels():
+    x = np.zeros((9, 1, 5), np.float32)
+    y = np.linspace(0, 1, 18, dtype=np.float32).reshape(9, 2)
+    batches = list(DataLoader(x, y, batch_size=4, shuffle=False))
+    assert [yb.shape for _, yb in batches] == [(4, 2), (4, 2), (1, 2)]

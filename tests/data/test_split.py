@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from convlens.data.split import stratified_split, train_val_split
+from convlens.data.split import random_split, stratified_split, train_val_split
 
 
 def test_split_is_disjoint_complete_and_stratified():
@@ -57,3 +57,22 @@ def test_train_val_split_keeps_pairs_together():
 def test_train_val_split_length_mismatch():
     with pytest.raises(ValueError, match="received 5 inputs and 4 labels"):
         train_val_split(np.zeros((5, 1, 2, 2)), np.zeros(4, dtype=int))
+
+
+def test_random_split_sizes_and_seed():
+    keep, held = random_split(20, 0.25, seed=1)
+    assert len(held) == 5 and len(keep) == 15
+    assert np.array_equal(np.sort(np.concatenate([keep, held])), np.arange(20))
+    assert np.array_equal(random_split(20, 0.25, seed=1)[1], held)
+    assert not np.array_equal(random_split(20, 0.25, seed=2)[1], held)
+    with pytest.raises(ValueError, match="leaves 0 held out and 3 kept"):
+        random_split(3, 0.1)
+
+
+def test_float_targets_are_split_at_random_not_stratified():
+    # stratifying 100 distinct values would hold out the smallest ones (one "class" each)
+    y = np.linspace(0.0, 1.0, 100).astype(np.float32)
+    x = y.reshape(100, 1, 1, 1)
+    (_, y_tr), (_, y_val) = train_val_split(x, y, val_fraction=0.2, seed=0)
+    assert len(y_val) == 20 and y_val.max() > 0.5 and y_tr.min() < 0.2
+    np.testing.assert_array_equal(np.sort(np.concatenate([y_tr, y_val])), y)
