@@ -328,15 +328,51 @@ def markdown(env: dict, peak: dict, rows: list[dict], layers: list[dict]) -> str
         "process. Max abs diff: largest difference of the two libraries' outputs with the same "
         "weights.", "",
         WORKLOAD_HEADER, *(format_row(r) for r in rows), "",
-        "## Per layer (forward and backward at a typical size)", "",
-        LAYER_HEADER, *(format_layer(r) for r in layers), "",
     ]
+    if layers:
+        lines += ["## Per layer (forward and backward at a typical size)", "",
+                  LAYER_HEADER, *(format_layer(r) for r in layers), ""]
     return "\n".join(lines)
+
+
+def run_per_thread_count(args, argv: list[str]) -> None:
+    """One fresh process per thread count (BLAS reads its thread count when NumPy loads);
+    the JSON and Markdown reports of each are combined."""
+    import tempfile
+
+    from convlens.io import atomic_write, write_json
+
+    rest, skip = [], False
+    for a in argv:  # the same options, minus the thread counts and output paths
+        if skip and not a.startswith("--"):
+            continue
+        skip = a in ("--threads", "--json", "--markdown")
+        if not skip:
+            rest.append(a)
+    reports, sections = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.threads:
+            json_path, md_path = Path(tmp) / f"{n}.json", Path(tmp) / f"{n}.md"
+            print(f"\n=== {n} thread{'s' if n > 1 else ''} ===", flush=True)
+            subprocess.run([sys.executable, "-m", "benchmarks.run", "--threads", str(n),
+                            "--json", str(json_path), "--markdown", str(md_path), *rest],
+                           check=True, cwd=Path(__file__).resolve().parent.parent)
+            reports.append(json.loads(json_path.read_text()))
+            body = md_path.read_text().split("\n", 2)[2]  # drop the "# Benchmarks" title
+            sections.append(f"## {n} thread{'s' if n > 1 else ''} for both libraries\n{body}")
+    command = "python -m benchmarks.run " + " ".join(argv)
+    write_json(args.json, {"command": command, "runs": reports})
+    if args.markdown:
+        with atomic_write(args.markdown, "w") as handle:
+            handle.write(f"# Benchmarks\n\nMade by `{command}`.\n\n" + "\n".join(
+                s.replace("## Per layer", "### Per layer") for s in sections))
+    print(f"\nwrote {args.json}" + (f" and {args.markdown}" if args.markdown else ""))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--threads", type=int, nargs="+", default=[os.cpu_count()],
+                        help="thread counts; several run one fresh process each, reported together")
     parser.add_argument("--repeats", type=int, default=10, help="minimum timed repeats")
     parser.add_argument("--seconds", type=float, default=2.0, help="minimum timed seconds")
     parser.add_argument("--quick", action="store_true", help="3 repeats, 0.3 s, no memory")
@@ -348,6 +384,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--markdown", help="also write the report to this Markdown file")
     parser.add_argument("--memory-probe", nargs=2, metavar=("LIB", "WORKLOAD"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if len(args.threads) > 1:
+        run_per_thread_count(args, sys.argv[1:] if argv is None else argv)
+        return
+    args.threads = args.threads[0]
     set_threads(args.threads)
     if args.memory_probe:
         memory_probe(*args.memory_probe)
