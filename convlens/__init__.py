@@ -8,7 +8,7 @@
     opt = cl.optim.SGD(model.parameters(), lr=0.1, momentum=0.9); opt.step(); opt.zero_grad()
 """
 
-from convlens import functional, init, models, optim
+from convlens import functional, init, models, optim, training
 from convlens.functional.engine import enable_grad, no_grad, use_loops
 from convlens.gradcheck import GradcheckReport, gradcheck
 from convlens.inspect.explain import Explanation, explain
@@ -29,6 +29,19 @@ from convlens.losses import (
 )
 from convlens.parameter import Parameter
 from convlens.random import get_rng, manual_seed
+from convlens.training import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    JSONLogger,
+    ModelCheckpoint,
+    Trainer,
+    TrainingDiverged,
+    TrainingInterrupted,
+    evaluate,
+    fit,
+)
 
 __version__ = "0.1.0"
 
@@ -47,6 +60,8 @@ __all__ = [
     *_layers_all,
     "Parameter", "Loss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "MSELoss",
     "L1Loss", "HuberLoss", "SmoothL1Loss",
-    "no_grad", "enable_grad", "use_loops", "functional", "init", "models", "optim", "manual_seed", "get_rng",
+    "no_grad", "enable_grad", "use_loops", "functional", "init", "models", "optim", "training", "Trainer", "fit", "evaluate", "History",
+    "Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "JSONLogger", "TrainingDiverged",
+    "TrainingInterrupted", "manual_seed", "get_rng",
     "save_weights", "load_weights", "summary", "Summary", "explain", "Explanation", "gradcheck", "GradcheckReport", "__version__",
 ]

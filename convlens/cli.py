@@ -1,20 +1,31 @@
 """The ``convlens`` command line.
 
-``convlens train`` trains a model on a dataset with the same :func:`convlens.training.fit`
-the Python API uses, then writes a run folder::
+``convlens train`` trains a model on a dataset with the same :class:`convlens.training.Trainer`
+the Python API uses (:func:`convlens.training.fit`), and keeps everything in a run folder::
 
     runs/20250101-120000-lenet5-mnist-5k/
-        weights.npz    model.state_dict(), load with convlens.io.load_weights
-        metrics.json   test accuracy and loss, training time, per-epoch history
-        config.json    every setting, and the command that repeats the run
-        curves.png     loss and accuracy per epoch
+        config.json      every setting and the command that repeats the run (written first)
+        checkpoint.npz   the training state after the last epoch (or at Ctrl-C): weights,
+        checkpoint.json  optimizer, schedule, random generators, history; --resume reads it
+        log.csv          one row per finished epoch, rewritten after each
+        weights.npz      model.state_dict(), load with convlens.io.load_weights
+        metrics.json     status, test accuracy and loss, top-k, per-class precision/recall,
+                         confusion matrix, training and wall time, per-epoch history
+        curves.png       loss and accuracy per epoch
+
+``convlens train --resume RUN_DIR`` continues an interrupted run with the settings of its
+``config.json`` and ends with exactly the weights an uninterrupted run would have. Ctrl-C
+stops after the current batch, saves a checkpoint and exits with code 130.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import json
 import os
 import platform
+import re
 import shlex
 import time
 from datetime import datetime
@@ -26,9 +37,25 @@ import click
 import numpy as np
 
 import convlens as cl
-from convlens.data import DataLoader, Dataset, available_datasets, load_dataset, train_val_split
+from convlens.data import DataLoader, Dataset, available_datasets, dataset_info, load_dataset, train_val_split
+from convlens.functional.engine import use_loops
 from convlens.io import save_weights, write_json
-from convlens.training import History, TrainingDiverged, evaluate, fit, num_outputs
+from convlens.training import (
+    CheckpointError,
+    CheckpointSaveError,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    ProfileLayers,
+    Trainer,
+    TrainingDiverged,
+    TrainingInterrupted,
+    evaluate_metrics,
+    get_task,
+    num_outputs,
+    predict,
+)
+from convlens.training.checkpoint import checkpoint_exists
 
 # Defaults of `convlens train`: modern LeNet-5 on mnist-5k. Measured on 2 CPU cores: 97.9 % test
 # accuracy (seed 0) in about 6 s; seeds 0-9 give 97.4-98.1 %. Ten epochs of batch 32 with a
@@ -44,11 +71,25 @@ DEFAULTS: dict[str, Any] = {
     "schedule": "cosine",
     "seed": 0,
     "val_fraction": 0.0,
+    "engine": "fast",
 }
 # learning rate when --lr is not given, per optimizer (adaptive methods want much smaller steps)
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
 SCHEDULES = ("cosine", "constant")
+ENGINES = ("fast", "loops")
 RUNS_DIR = Path("runs")
+# the loss each task of a dataset trains with (Dataset.task; "classification" without one)
+LOSSES = {"classification": "cross_entropy", "binary": "bce_with_logits", "regression": "mse"}
+_LOSS_CLASSES = {
+    "cross_entropy": cl.CrossEntropyLoss,
+    "bce_with_logits": cl.BCEWithLogitsLoss,
+    "mse": cl.MSELoss,
+}
+# options that only change how a run is shown or run, not its numbers: not in config.json,
+# and the only ones --resume accepts besides the folder
+RUNTIME_OPTIONS = ("resume", "profile", "engine")
+CHECKPOINT = "checkpoint"
+EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 
 
 def _version() -> str:
@@ -81,7 +122,8 @@ def _check_out_dir(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise click.BadParameter(
             f"{out} already exists and is not an empty folder; runs are never overwritten: "
-            "choose a new --out, or leave it out for a fresh folder under runs/",
+            "choose a new --out, or leave it out for a fresh folder under runs/ "
+            "(to continue an interrupted run, use --resume)",
             param_hint="--out",
         )
 
@@ -90,10 +132,21 @@ def _command_line(settings: dict[str, Any]) -> str:
     """The ``convlens train`` command that repeats a run with ``settings``."""
     parts = ["convlens", "train"]
     for key, value in settings.items():
-        if value is None:
+        if value is None or value is False:
             continue
-        parts += [f"--{key.replace('_', '-')}", str(value)]
+        parts.append(f"--{key.replace('_', '-')}")
+        if value is not True:
+            parts.append(str(value))
     return shlex.join(parts)
+
+
+def _check_dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            dataset_info(value)
+        except ValueError as err:
+            raise click.BadParameter(str(err)) from None
+    return value
 
 
 @main.command()
@@ -108,8 +161,10 @@ def _command_line(settings: dict[str, Any]) -> str:
     "--dataset",
     default=DEFAULTS["dataset"],
     show_default=True,
-    type=click.Choice(available_datasets()),
-    help="Dataset to train and test on.",
+    callback=_check_dataset,
+    help="Dataset to train and test on: " + ", ".join(available_datasets()) + ". Its task "
+    "(classification, binary, regression) chooses the loss: cross-entropy, binary "
+    "cross-entropy on one logit, or mean squared error.",
 )
 @click.option(
     "--data-dir",
@@ -181,6 +236,15 @@ def _command_line(settings: dict[str, Any]) -> str:
     "so do not use those curves to choose settings).",
 )
 @click.option(
+    "--early-stopping",
+    "early_stopping",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="PATIENCE",
+    help="Stop when the validation loss has not improved for PATIENCE epochs, and keep the "
+    "weights of the best epoch (needs --val-fraction).",
+)
+@click.option(
     "--limit-train",
     type=click.IntRange(min=1),
     default=None,
@@ -199,70 +263,150 @@ def _command_line(settings: dict[str, Any]) -> str:
     help="Run folder to write (must not exist or be empty). "
     "Default: a new folder under runs/ named after the time, model and dataset.",
 )
-def train(**settings: Any) -> None:
-    """Train a model and write weights, metrics, config and curves to a run folder.
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="RUN_DIR",
+    help="Continue the interrupted run in RUN_DIR from its checkpoint, with the settings of its "
+    "config.json; it ends with the weights an uninterrupted run would have.",
+)
+@click.option(
+    "--engine",
+    default=DEFAULTS["engine"],
+    show_default=True,
+    type=click.Choice(ENGINES),
+    help="Convolution and pooling: fast (im2col, vectorized) or loops (the plain Python loops "
+    "of the seeds, same numbers, about 1000x slower: to see what vectorization buys).",
+)
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="After training, print each layer's forward and backward time per step and its share of the step.",
+)
+def train(**options: Any) -> None:
+    """Train a model and write weights, metrics, config, log and curves to a run folder.
 
     \b
     Examples:
       convlens train                                   # LeNet-5 on mnist-5k
       convlens train --dataset fashion-mnist --epochs 5
       convlens train --lr 0.01 --seed 1 --out runs/low-lr
+      convlens train --resume runs/low-lr              # after Ctrl-C
+      convlens train --engine loops --limit-train 320 --limit-test 100 --epochs 1 --profile
     """
-    settings = _resolve_settings(click.get_current_context(), settings)
-    out: Path | None = settings.pop("out")
-    if out is not None:
-        _check_out_dir(out)
+    session_start = time.perf_counter()
+    ctx = click.get_current_context()
+    resume: Path | None = options["resume"]
+    if resume is not None:
+        settings, out = _resume_settings(ctx, resume, options)
+    else:
+        settings = _resolve_settings(ctx, options)
+        out = settings.pop("out")
+        if out is not None:
+            _check_out_dir(out)
     data = _load_data(settings)
     model, optimizer, scheduler = _build(settings, data.dataset)
-    loss_fn = cl.CrossEntropyLoss()
-    _describe(settings, data, model, optimizer)
-
-    error = None
-    start = time.perf_counter()
+    task = get_task(data.task)
+    loss_fn = _LOSS_CLASSES[LOSSES[task.name]]()
+    probe = Trainer(model, loss_fn, optimizer, data.loader, val_data=data.val_data, task=task, verbose=False)
     try:
-        history = fit(
-            model,
-            loss_fn,
-            optimizer,
-            data.loader,
-            settings["epochs"],
-            data.val_data,
-            val_name=data.val_name,
-            scheduler=scheduler,
-        )
-    except TrainingDiverged as err:
-        error, history = str(err), err.history
-    except ValueError as err:  # labels or shapes that do not fit the model: nothing trained
+        probe.check()  # targets against the model's outputs, before any folder is made
+    except ValueError as err:
         raise click.ClickException(str(err)) from err
-    train_time = time.perf_counter() - start
-    dataset = data.dataset
-    test_loss, test_acc = evaluate(model, loss_fn, dataset.x_test, dataset.y_test)
-    click.echo(
-        f"test: loss {test_loss:.4f}, accuracy {test_acc:.2%} "
-        f"({len(dataset.y_test)} images; {train_time:.1f} s of training)"
-    )
+    _describe(settings, data, model, optimizer)
+    if settings["engine"] == "loops":
+        _warn_loops(settings)
 
     if out is None:
-        out = new_run_dir(RUNS_DIR, f"{datetime.now():%Y%m%d-%H%M%S}-{settings['model']}-{dataset.name}")
-    metrics = {
-        "status": "completed" if error is None else "diverged",
-        "error": error,
-        "test_accuracy": test_acc,
-        "test_loss": test_loss,
-        "train_time_seconds": train_time,
-        "epochs": history.epochs,
-        "num_parameters": model.num_parameters(),
-        "history": history.to_dict(),
-    }
-    written = _write_run(out, settings, data, model, metrics, history)
+        stem = f"{datetime.now():%Y%m%d-%H%M%S}-{settings['model']}-{data.dataset.name}"
+        out = new_run_dir(RUNS_DIR, re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-"))
+    if resume is None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "config.json", _config(settings, data, task.name))
+
+    profiler = ProfileLayers() if options["profile"] else None
+    callbacks: list[Any] = []
+    if settings["early_stopping"]:
+        callbacks.append(EarlyStopping("val_loss", patience=settings["early_stopping"]))
+    callbacks.append(CSVLogger(out / "log.csv"))
+    if profiler is not None:
+        callbacks.append(profiler)
+    trainer = Trainer(
+        model,
+        loss_fn,
+        optimizer,
+        data.loader,
+        val_data=data.val_data,
+        val_name=data.val_name,
+        scheduler=scheduler,
+        callbacks=callbacks,
+        task=task,
+        checkpoint=out / CHECKPOINT,
+        metadata=_run_identity(settings),
+        verbose=True,
+    )
+    previous_wall_time = 0.0
+    if resume is not None:
+        previous_wall_time = _resume_trainer(trainer, out, settings)
+
+    status, error = "completed", None
+    try:
+        with use_loops(settings["engine"] == "loops"):
+            trainer.fit(settings["epochs"])  # completed, or stopped early: both "completed"
+    except TrainingDiverged as err:
+        status, error = "diverged", str(err)
+    except TrainingInterrupted as err:
+        status, error = "interrupted", str(err)
+    except CheckpointSaveError as err:
+        status, error = "failed", str(err)
+    finally:
+        if profiler is not None:
+            click.echo(profiler.table())
+
+    if status == "failed":
+        # the disk may be full: try to say so in metrics.json, but keep the previous checkpoint
+        with contextlib.suppress(OSError):
+            write_json(
+                out / "metrics.json",
+                _metrics(status, error, trainer, model, None, session_start, previous_wall_time),
+            )
+        raise click.ClickException(
+            f"{error}. Free some space, then continue with: convlens train --resume {out}"
+        )
+    report = None
+    if status != "interrupted":
+        report = _test_report(model, loss_fn, task, data.dataset)
+        _echo_test(report, task.name, len(data.dataset.y_test), trainer.train_time)
+    metrics = _metrics(status, error, trainer, model, report, session_start, previous_wall_time)
+    written = _write_run(out, settings, data, model, metrics, trainer.history)
     click.echo(f"wrote {out}{os.sep}: {', '.join(written)}")
-    if error is not None:
+    if status == "interrupted":
+        click.echo(f"{error}\ncontinue with: convlens train --resume {out}", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
+    if status == "diverged":
         raise click.ClickException(f"{error} The run folder holds those weights.")
 
 
-def _resolve_settings(ctx: click.Context, settings: dict[str, Any]) -> dict[str, Any]:
+def _warn_loops(settings: dict[str, Any]) -> None:
+    hint = ""
+    if settings["limit_train"] is None or settings["limit_train"] > 1000:
+        hint = " Try --limit-train 320 --limit-test 100 --epochs 1 to see it finish in about a minute."
+    click.echo(
+        "warning: --engine loops runs convolution and pooling as plain Python loops, about 1000x "
+        f"slower than --engine fast (same numbers).{hint} Ctrl-C stops after the current batch "
+        "and keeps a checkpoint.",
+        err=True,
+    )
+
+
+def _resolve_settings(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]:
     """Fill the defaults that depend on other options; keep the order of ``--help``."""
-    settings = {param.name: settings[param.name] for param in ctx.command.params if param.name}
+    settings = {
+        param.name: options[param.name]
+        for param in ctx.command.params
+        if param.name and param.name not in ("resume", "profile")
+    }
     if settings["optimizer"] != "sgd":
         if ctx.get_parameter_source("momentum") is not click.core.ParameterSource.DEFAULT:
             raise click.BadParameter("applies to --optimizer sgd only", param_hint="--momentum")
@@ -272,7 +416,84 @@ def _resolve_settings(ctx: click.Context, settings: dict[str, Any]) -> dict[str,
     if settings["weight_decay"] is None:
         signature = inspect.signature(cl.optim.OPTIMIZERS[settings["optimizer"]])
         settings["weight_decay"] = signature.parameters["weight_decay"].default
+    if settings["early_stopping"] is not None and settings["val_fraction"] == 0:
+        raise click.BadParameter(
+            "needs a validation set: add --val-fraction (e.g. 0.1); stopping on the test set "
+            "would tune the run to it",
+            param_hint="--early-stopping",
+        )
     return settings
+
+
+def _resume_settings(
+    ctx: click.Context, run_dir: Path, options: dict[str, Any]
+) -> tuple[dict[str, Any], Path]:
+    """The settings of the run in ``run_dir``, checked to be a resumable run folder."""
+    given = sorted(
+        f"--{name.replace('_', '-')}"
+        for name in options
+        if name not in RUNTIME_OPTIONS
+        and ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    )
+    if given:
+        raise click.BadParameter(
+            f"takes every setting from RUN_DIR/config.json, so it cannot be combined with "
+            f"{', '.join(given)} (only --engine and --profile may change)",
+            param_hint="--resume",
+        )
+    if not run_dir.is_dir():
+        raise click.ClickException(f"cannot resume: there is no run folder {run_dir}")
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        raise click.ClickException(
+            f"cannot resume: {run_dir} has no config.json; is it a run folder written by `convlens train`?"
+        )
+    if not checkpoint_exists(run_dir / CHECKPOINT):
+        raise click.ClickException(
+            f"cannot resume: {run_dir} has no checkpoint ({CHECKPOINT}.npz and {CHECKPOINT}.json); "
+            "it was written before convlens saved checkpoints, or the run never started training"
+        )
+    try:
+        config = json.loads(config_path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise click.ClickException(f"cannot resume: cannot read {config_path}: {err}") from None
+    settings = {}
+    for param in ctx.command.params:
+        name = param.name
+        if not name or name in ("resume", "profile", "out"):
+            continue
+        if name == "engine" and ctx.get_parameter_source("engine") is not click.core.ParameterSource.DEFAULT:
+            settings[name] = options[name]
+        elif name in config:
+            settings[name] = config[name]
+        else:
+            settings[name] = param.get_default(ctx)
+    if settings["data_dir"] is not None:
+        settings["data_dir"] = Path(settings["data_dir"])
+    return settings, run_dir
+
+
+def _run_identity(settings: dict[str, Any]) -> dict[str, Any]:
+    """What must match between a checkpoint and the run resuming it (all but the engine)."""
+    return {k: v for k, v in settings.items() if k not in ("engine", "data_dir")}
+
+
+def _resume_trainer(trainer: Trainer, run_dir: Path, settings: dict[str, Any]) -> float:
+    """Load the checkpoint into ``trainer``; returns the wall time of the earlier sessions."""
+    try:
+        trainer.load_checkpoint()
+    except CheckpointError as err:
+        raise click.ClickException(f"cannot resume {run_dir}: {err}") from err
+    epochs = settings["epochs"]
+    if trainer.epoch >= epochs or trainer.stop_training:
+        why = "stopped early" if trainer.stop_training else f"finished all {epochs} epochs"
+        click.echo(f"nothing to resume: {run_dir} {why}; start a new run to train longer")
+        click.get_current_context().exit(0)
+    click.echo(f"resuming {run_dir} from {trainer.describe_position()}")
+    previous = 0.0
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        previous = float(json.loads((run_dir / "metrics.json").read_text())["wall_time_seconds"])
+    return previous
 
 
 class _Data(NamedTuple):
@@ -280,6 +501,7 @@ class _Data(NamedTuple):
     loader: DataLoader  # the training data (less the validation part)
     val_data: tuple[np.ndarray, np.ndarray]  # followed after each epoch
     val_name: str  # "test" or "val"
+    task: str  # the dataset's task: "classification", "binary" or "regression"
 
 
 def _load_data(settings: dict[str, Any]) -> _Data:
@@ -289,6 +511,7 @@ def _load_data(settings: dict[str, Any]) -> _Data:
     except (FileNotFoundError, ValueError) as err:
         raise click.ClickException(str(err)) from err
     dataset = dataset.subset(settings["limit_train"], settings["limit_test"])
+    task = getattr(dataset, "task", "classification")
     x_train, y_train = dataset.x_train, dataset.y_train
     val_name, val_data = "test", (dataset.x_test, dataset.y_test)
     if settings["val_fraction"] > 0:
@@ -299,23 +522,31 @@ def _load_data(settings: dict[str, Any]) -> _Data:
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--val-fraction") from err
         val_name = "val"
+    # Hook for augmentation: DataLoader(..., transform=...) is applied to training batches; the
+    # trainer saves and restores the random generators a transform holds, so resume stays exact.
     loader = DataLoader(x_train, y_train, settings["batch_size"], shuffle=True, seed=settings["seed"])
-    return _Data(dataset, loader, val_data, val_name)
+    return _Data(dataset, loader, val_data, val_name, task)
+
+
+def _num_outputs(dataset: Dataset) -> int:
+    return int(getattr(dataset, "num_outputs", dataset.num_classes))
 
 
 def _build(settings: dict[str, Any], dataset: Dataset) -> tuple[Any, Any, Any]:
     """Model (weights drawn after ``manual_seed``), optimizer and learning-rate schedule."""
-    name, (c, h, w) = settings["model"], dataset.input_shape
+    name, shape = settings["model"], dataset.input_shape
+    shape_text = "x".join(map(str, shape))
+    kind = getattr(dataset, "kind", "images")
     cl.manual_seed(settings["seed"])
     try:
-        model = cl.models.get_model(name, in_channels=c, num_classes=dataset.num_classes)
+        model = cl.models.get_model(name, in_channels=shape[0], num_classes=_num_outputs(dataset))
     except TypeError as err:  # a builder that takes no channel/class counts: not an image classifier
-        raise click.ClickException(f"{name} cannot be built for {dataset.name}'s images: {err}") from err
+        raise click.ClickException(f"{name} cannot be built for {dataset.name}'s {kind}: {err}") from err
     try:
         num_outputs(model, dataset.x_train)
     except ValueError as err:
         raise click.ClickException(
-            f"{name} cannot classify {dataset.name}'s {c}x{h}x{w} images: {err}"
+            f"{name} cannot classify {dataset.name}'s {shape_text} {kind}: {err}"
         ) from err
     kwargs = {"lr": settings["lr"], "weight_decay": settings["weight_decay"]}
     if settings["momentum"] is not None:
@@ -332,13 +563,106 @@ def _describe(settings: dict[str, Any], data: _Data, model: Any, optimizer: Any)
     if data.val_name == "val":
         click.echo(
             f"training on {data.loader.num_samples}, following {len(data.val_data[1])} "
-            "held-out training images each epoch"
+            "held-out training examples each epoch"
         )
     click.echo(
         f"model {settings['model']}: {model.num_parameters():,} parameters; {optimizer!r}; "
         f"{settings['schedule']} schedule; batch size {settings['batch_size']}, "
         f"{settings['epochs']} epoch{'s' if settings['epochs'] != 1 else ''}, seed {settings['seed']}"
+        + (
+            ""
+            if data.task == "classification"
+            else f"; {data.task} task, {LOSSES[get_task(data.task).name]} loss"
+        )
     )
+
+
+def _test_report(model: Any, loss_fn: Any, task: Any, dataset: Dataset) -> dict[str, Any]:
+    """Loss and the task's detailed metrics on the test set (always with the fast engine)."""
+    x, y = dataset.x_test, dataset.y_test
+    with use_loops(False):
+        scores = evaluate_metrics(model, loss_fn, x, y, task)
+        details = task.report(predict(model, x), y, dataset.class_names or None)
+    return {"loss": scores["loss"], **scores, **details}
+
+
+def _echo_test(report: dict[str, Any], task: str, n: int, train_time: float) -> None:
+    if "accuracy" in report:
+        extra = "".join(f", top-{k} {v:.2%}" for k, v in report.get("top_k_accuracy", {}).items())
+        line = f"test: loss {report['loss']:.4f}, accuracy {report['accuracy']:.2%}{extra}"
+    else:
+        line = f"test: loss {report['loss']:.4f}, MAE {report['mae']:.4f}, RMSE {report['rmse']:.4f}"
+    click.echo(f"{line} ({n} examples; {train_time:.1f} s of training)")
+
+
+def _metrics(
+    status: str,
+    error: str | None,
+    trainer: Trainer,
+    model: Any,
+    report: dict[str, Any] | None,
+    session_start: float,
+    previous_wall_time: float,
+) -> dict[str, Any]:
+    """The content of metrics.json."""
+    history = trainer.history
+    report = report or {}
+    metrics: dict[str, Any] = {
+        "status": status,
+        "error": error,
+        "test_accuracy": report.get("accuracy"),
+        "test_loss": report.get("loss"),
+        "train_time_seconds": trainer.train_time,
+        "epochs": history.epochs,
+        "num_parameters": model.num_parameters(),
+        "history": history.to_dict(),
+        "task": trainer.task.name,
+        "wall_time_seconds": previous_wall_time + time.perf_counter() - session_start,
+    }
+    if status == "interrupted":
+        metrics["interrupted_at"] = trainer.describe_position()
+    for callback in trainer.callbacks:
+        if isinstance(callback, EarlyStopping):
+            metrics["early_stopping"] = {
+                "monitor": callback.monitor,
+                "best": callback.best if callback.best_epoch else None,
+                "best_epoch": callback.best_epoch,
+                "stopped_epoch": callback.stopped_epoch or None,
+            }
+    for key in (
+        "top_k_accuracy",
+        "per_class",
+        "confusion_matrix",
+        "precision",
+        "recall",
+        "f1",
+        "mae",
+        "rmse",
+    ):
+        if key in report:
+            metrics[f"test_{key}"] = report[key]
+    return metrics
+
+
+def _config(settings: dict[str, Any], data: _Data, task: str) -> dict[str, Any]:
+    """The content of config.json."""
+    dataset = data.dataset
+    return {
+        **settings,
+        "command": _command_line(settings),
+        "loss": LOSSES[task],
+        "task": task,
+        "dataset_description": dataset.description,
+        "num_train": data.loader.num_samples,
+        "num_val": len(data.val_data[1]) if data.val_name == "val" else 0,
+        "num_test": len(dataset.y_test),
+        # what get_model received besides the name: enough to rebuild the model from this file
+        "in_channels": dataset.input_shape[0],
+        "num_classes": _num_outputs(dataset),
+        "input_shape": list(dataset.input_shape),
+        "created": datetime.now().isoformat(timespec="seconds"),
+        "versions": {"convlens": _version(), "numpy": np.__version__, "python": platform.python_version()},
+    }
 
 
 def _write_run(
@@ -349,35 +673,20 @@ def _write_run(
     metrics: dict[str, Any],
     history: History,
 ) -> list[str]:
-    """Write the run folder; returns the names of the files written."""
+    """Write the results into the run folder; returns the names of the files it holds."""
     from convlens.viz import plot_history  # matplotlib: imported only when needed
 
-    dataset = data.dataset
-    config = {
-        **settings,
-        "command": _command_line(settings),
-        "loss": "cross_entropy",
-        "dataset_description": dataset.description,
-        "num_train": data.loader.num_samples,
-        "num_val": len(data.val_data[1]) if data.val_name == "val" else 0,
-        "num_test": len(dataset.y_test),
-        # what get_model received besides the name: enough to rebuild the model from this file
-        "in_channels": dataset.input_shape[0],
-        "num_classes": dataset.num_classes,
-        "input_shape": list(dataset.input_shape),
-        "created": datetime.now().isoformat(timespec="seconds"),
-        "versions": {"convlens": _version(), "numpy": np.__version__, "python": platform.python_version()},
-    }
-    run_dir.mkdir(parents=True, exist_ok=True)
     save_weights(model, run_dir / "weights.npz")
     write_json(run_dir / "metrics.json", metrics)
-    write_json(run_dir / "config.json", config)
     written = ["weights.npz", "metrics.json", "config.json"]
-    if history.epochs:
-        plot_history(history, run_dir / "curves.png", title=f"{settings['model']} on {dataset.name}")
+    if history.epochs and history.train_accuracy:
+        title = f"{settings['model']} on {data.dataset.name}"
+        plot_history(history, run_dir / "curves.png", title=title)
         written.append("curves.png")
+    written += [
+        name for name in ("log.csv", f"{CHECKPOINT}.npz", f"{CHECKPOINT}.json") if (run_dir / name).is_file()
+    ]
     return written
-
 
 
 def _register_commands() -> None:

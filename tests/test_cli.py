@@ -55,10 +55,16 @@ def test_train_writes_a_complete_run_folder(tmp_path):
     assert result.exit_code == 0, result.output
     assert "mnist-5k: 400 train / 100 test images" in result.output
     assert "epoch 1/1  loss " in result.output and "test_acc" in result.output
-    assert f"wrote {out}/: weights.npz, metrics.json, config.json, curves.png" in result.output
+    assert (
+        f"wrote {out}/: weights.npz, metrics.json, config.json, curves.png, log.csv, "
+        "checkpoint.npz, checkpoint.json" in result.output
+    )
     assert sorted(p.name for p in out.iterdir()) == [
+        "checkpoint.json",
+        "checkpoint.npz",
         "config.json",
         "curves.png",
+        "log.csv",
         "metrics.json",
         "weights.npz",
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -13,12 +13,17 @@ class History:
     Attributes:
         train_loss: mean training loss over the epoch's examples (weights change during the
             epoch, so this lags behind the end-of-epoch model a little).
-        train_accuracy: share of training examples classified correctly during the epoch.
+        train_accuracy: share of training examples classified correctly during the epoch
+            (classification and binary tasks; empty for regression).
         val_loss: loss of the end-of-epoch model on the held-out data (empty without any).
         val_accuracy: its accuracy on the held-out data.
         epoch_time: wall-clock seconds of each epoch, held-out evaluation included.
         lr: the learning rate used during each epoch (``None`` if the optimizer has none).
         val_name: what the held-out data is, for labels: ``"val"`` or ``"test"``.
+        train_mae, train_rmse, val_mae, val_rmse: regression's mean absolute error and root
+            mean squared error (empty for the other tasks).
+        samples_per_second: training throughput of each epoch (evaluation excluded).
+        task: ``"classification"``, ``"binary"`` or ``"regression"``.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -28,6 +33,12 @@ class History:
     epoch_time: list[float] = field(default_factory=list)
     lr: list[float | None] = field(default_factory=list)
     val_name: str = "val"
+    train_mae: list[float] = field(default_factory=list)
+    train_rmse: list[float] = field(default_factory=list)
+    val_mae: list[float] = field(default_factory=list)
+    val_rmse: list[float] = field(default_factory=list)
+    samples_per_second: list[float] = field(default_factory=list)
+    task: str = "classification"
 
     @property
     def epochs(self) -> int:
@@ -50,15 +61,49 @@ class History:
         """Record one finished epoch (give both val values or neither, in every epoch)."""
         if (val_loss is None) != (val_accuracy is None):
             raise ValueError("expected both val_loss and val_accuracy, or neither")
-        if self.epochs and (val_loss is not None) != self.has_val:
+        val = None
+        if val_loss is not None and val_accuracy is not None:
+            val = {"loss": val_loss, "accuracy": val_accuracy}
+        self.record({"loss": train_loss, "accuracy": train_accuracy}, val, epoch_time, lr)
+
+    def record(
+        self,
+        train: dict[str, float],
+        val: dict[str, float] | None,
+        epoch_time: float,
+        lr: float | None = None,
+        samples_per_second: float | None = None,
+    ) -> None:
+        """Record one finished epoch from metric dicts such as ``{"loss": …, "accuracy": …}``.
+
+        Each name ``m`` goes to ``train_m`` and ``val_m``; the held-out dict must be given in
+        every epoch or in none.
+        """
+        if self.epochs and (val is not None) != self.has_val:
             raise ValueError("expected held-out metrics in every epoch or in none")
-        self.train_loss.append(float(train_loss))
-        self.train_accuracy.append(float(train_accuracy))
+        names = {f.name for f in fields(self)}
+        rows = [("train", train)] + ([("val", val)] if val is not None else [])
+        unknown = [f"{part}_{m}" for part, row in rows for m in row if f"{part}_{m}" not in names]
+        if unknown or "loss" not in train or (val is not None and "loss" not in val):
+            raise ValueError(f"expected metrics with a 'loss' and known names, received unknown {unknown}")
+        for part, row in rows:
+            for metric, value in row.items():
+                getattr(self, f"{part}_{metric}").append(float(value))
         self.epoch_time.append(float(epoch_time))
         self.lr.append(None if lr is None else float(lr))
-        if val_loss is not None and val_accuracy is not None:
-            self.val_loss.append(float(val_loss))
-            self.val_accuracy.append(float(val_accuracy))
+        if samples_per_second is not None:
+            self.samples_per_second.append(float(samples_per_second))
+
+    def last(self) -> dict[str, float]:
+        """The last epoch's metrics as ``{"train_loss": …, "val_loss": …, …}`` (the names
+        callbacks monitor)."""
+        out: dict[str, float] = {}
+        for f in fields(self):
+            values = getattr(self, f.name)
+            if isinstance(values, list) and len(values) == self.epochs and self.epochs:
+                if values[-1] is not None:
+                    out[f.name] = values[-1]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """Plain lists and strings, ready for JSON."""

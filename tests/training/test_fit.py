@@ -1,6 +1,7 @@
 """fit: learning, history, the NaN/inf guard, label checks, callbacks, modes, progress output."""
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -298,6 +299,7 @@ def test_one_line_per_epoch_when_not_a_terminal():
     assert len(lines) == 2 and "\r" not in out.getvalue()
     assert lines[0].startswith("epoch 1/2  loss ") and lines[1].startswith("epoch 2/2  loss ")
     assert " acc " in lines[0] and " test_loss " in lines[0] and " test_acc " in lines[0]
+    assert re.search(r"  \(\d+\.\d s, [\d,.]+ samples/s\)$", lines[0])  # time and training throughput
 
 
 def test_live_bar_on_a_terminal():

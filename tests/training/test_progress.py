@@ -1,8 +1,19 @@
 """EpochProgress: a live bar on a terminal, one plain line per epoch elsewhere."""
 
 import io
+import sys
+import types
 
-from convlens.training.progress import EpochProgress, format_metrics
+import numpy as np
+import pytest
+
+from convlens.training.progress import (
+    EpochProgress,
+    format_metrics,
+    format_rate,
+    in_notebook,
+    resolve_verbose,
+)
 
 
 class Terminal(io.StringIO):
@@ -49,3 +60,56 @@ def test_abort_leaves_the_bar_where_it_stood():
     progress.update(1.0, 0.1)
     progress.abort()
     assert "1/10" in out.getvalue() and progress.bar.disable
+
+
+def test_throughput_in_the_line_and_on_the_bar():
+    out = io.StringIO()
+    progress = EpochProgress(3, 10, num_batches=5, file=out)
+    progress.close("loss 0.5000 acc 90.00%", seconds=1.25, samples_per_second=3210.4)
+    assert out.getvalue() == "epoch  3/10  loss 0.5000 acc 90.00%  (1.2 s, 3,210 samples/s)\n"
+    assert format_rate(2.46) == "2.5 samples/s" and format_rate(12.4) == "12 samples/s"
+    out = Terminal()
+    progress = EpochProgress(1, 1, num_batches=4, file=out)
+    progress.update("loss 1.0000 acc 10.00%", samples=32)
+    progress.bar.refresh()
+    assert "loss 1.0000 acc 10.00% " in out.getvalue() and " samples/s" in out.getvalue()
+
+
+def _fake_ipython(monkeypatch, shell_class):
+    shell = type(shell_class, (), {"config": {}})() if shell_class else None
+    module = types.ModuleType("IPython")
+    module.get_ipython = lambda: shell
+    monkeypatch.setitem(sys.modules, "IPython", module)
+
+
+@pytest.mark.parametrize(
+    "shell, notebook",
+    [("ZMQInteractiveShell", True), ("TerminalInteractiveShell", False), (None, False)],
+)
+def test_notebook_detection(monkeypatch, shell, notebook):
+    _fake_ipython(monkeypatch, shell)
+    assert in_notebook() is notebook
+    assert resolve_verbose(None) is (not notebook) and resolve_verbose(True) is True
+
+
+def test_fit_is_quiet_in_a_notebook_unless_asked(monkeypatch):
+    import convlens as cl
+    from convlens.data import DataLoader
+    from convlens.training import fit
+
+    _fake_ipython(monkeypatch, "ZMQInteractiveShell")
+    x = np.random.default_rng(0).standard_normal((32, 1, 2, 2)).astype(np.float32)
+    y = np.arange(32) % 3
+    for verbose, lines in ((None, 0), (True, 2)):
+        model = cl.Sequential(cl.Flatten(), cl.Linear(4, 3))
+        out = io.StringIO()
+        fit(
+            model,
+            cl.CrossEntropyLoss(),
+            cl.optim.SGD(model.parameters()),
+            DataLoader(x, y, 8),
+            2,
+            verbose=verbose,
+            file=out,
+        )
+        assert len(out.getvalue().splitlines()) == lines
