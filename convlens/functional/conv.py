@@ -41,6 +41,8 @@ import numpy as np
 
 from convlens.functional.conv_arithmetic import (
     axis_names,
+    check_rank,
+    layout,
     PaddingSpec,
     Pairs,
     as_tuple,
@@ -126,16 +128,8 @@ def _uneven_same_note(name, spatial, kernel, stride, dilation, pads) -> str | No
 def check_conv_input(name: str, x: np.ndarray, weight: np.ndarray, groups: int) -> None:
     """Rank and channel checks with messages that name the layout the layer expects."""
     nd = weight.ndim - 2
-    layout = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}.get(nd, f"(N, C, …{nd} axes)")
     in_channels = weight.shape[1] * groups
-    if x.ndim != nd + 2:
-        hint = ""
-        if x.ndim == nd + 1:
-            hint = f"; for a single example add a batch axis: x[None] has shape {(1, *x.shape)}"
-        raise ValueError(
-            f"{name} expects a {nd + 2}-D input {layout} with C={in_channels}, "
-            f"received shape {x.shape} ({x.ndim}-D){hint}"
-        )
+    check_rank(name, x.shape, nd, f" with C={in_channels}")
     if x.shape[1] != in_channels:
         hint = ""
         if x.shape[-1] == in_channels and nd >= 2:
@@ -143,7 +137,7 @@ def check_conv_input(name: str, x: np.ndarray, weight: np.ndarray, groups: int) 
             hint = (" (the last axis has the expected channel count: convlens is channels-first, "
                     f"move it with x.transpose(0, {nd + 1}, {order}))")
         raise ValueError(
-            f"{name} expects {in_channels} input channels in the layout {layout}, "
+            f"{name} expects {in_channels} input channels in the layout {layout(nd)}, "
             f"received shape {x.shape} with C={x.shape[1]}{hint}"
         )
 

@@ -23,6 +23,30 @@ PaddingSpec = Union[int, str, Sequence[int], Sequence[Sequence[int]]]
 _AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
+LAYOUTS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+
+
+def layout(nd: int) -> str:
+    """The channels-first layout with ``nd`` spatial axes: ``(N, C, H, W)`` for 2."""
+    return LAYOUTS.get(nd, f"(N, C, …{nd} axes)")
+
+
+def check_rank(name: str, shape: tuple[int, ...], nd: int, detail: str = "") -> None:
+    """Refuse an input whose rank is not ``nd + 2``, naming the layout the layer expects.
+
+    A missing batch axis (rank ``nd + 1``) gets the fix: ``x[None]``.
+    """
+    if len(shape) == nd + 2:
+        return
+    hint = ""
+    if len(shape) == nd + 1:
+        hint = f"; for a single example add a batch axis: x[None] has shape {(1, *shape)}"
+    raise ValueError(
+        f"{name} expects a {nd + 2}-D input {layout(nd)}{detail}, received shape {tuple(shape)} "
+        f"({len(shape)}-D){hint}"
+    )
+
+
 def axis_names(ndim: int) -> tuple[str, ...]:
     """Human names of the spatial axes: ('height', 'width') for 2-D."""
     return _AXIS_NAMES.get(ndim, tuple(f"axis {i}" for i in range(ndim)))

@@ -24,20 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convlens.functional.conv_arithmetic import axis_names
-
-_LAYOUTS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
-
+from convlens.functional.conv_arithmetic import axis_names, check_rank
 
 def check_pool_input(name: str, x: np.ndarray, nd: int) -> np.ndarray:
-    if x.ndim != nd + 2:
-        hint = ""
-        if x.ndim == nd + 1:
-            hint = f"; for a single example add a batch axis: x[None] has shape {(1, *x.shape)}"
-        raise ValueError(
-            f"{name} expects a {nd + 2}-D input {_LAYOUTS.get(nd, '')}, received shape "
-            f"{x.shape} ({x.ndim}-D){hint}"
-        )
+    check_rank(name, x.shape, nd)
     if 0 in x.shape[2:]:
         raise ValueError(f"{name}: cannot pool an empty input, received shape {x.shape}")
     return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float32)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convlens.functional.conv_arithmetic import Pairs, as_tuple, axis_names, output_shape
+from convlens.functional.conv_arithmetic import Pairs, as_tuple, axis_names, check_rank, output_shape
 from convlens.functional.conv import hashable
 from convlens.functional.padding import pad, pad_backward
 from convlens.functional.windows import window_offsets
@@ -70,11 +70,7 @@ def _pool_geometry(
     ceil_mode: bool,
     nd: int,
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], Pairs, Pairs, tuple[int, ...]]:
-    layout = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}.get(nd, "")
-    if len(shape) != nd + 2:
-        raise ValueError(
-            f"{name} expects a {nd + 2}-D input {layout}, received shape {shape} ({len(shape)}-D)"
-        )
+    check_rank(name, shape, nd)
     kernel = as_tuple(kernel_size, nd, "kernel_size")
     stride_t = kernel if stride is None else as_tuple(stride, nd, "stride")
     dilation_t = as_tuple(dilation, nd, "dilation")

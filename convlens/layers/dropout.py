@@ -20,10 +20,10 @@ from convlens.functional.dropout import (
     dropout_forward,
     dropout_mask,
 )
+from convlens.functional.conv_arithmetic import check_rank
 from convlens.layers.module import Module
 from convlens.random import get_rng
 
-_LAYOUTS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 
 
 class Dropout(Module):
@@ -87,15 +87,7 @@ class _DropoutNd(Dropout):
     ndim = 2
 
     def _check_input(self, x: np.ndarray) -> None:
-        nd = self.ndim
-        if x.ndim != nd + 2:
-            hint = ""
-            if x.ndim == nd + 1:
-                hint = f"; for a single example add a batch axis: x[None] has shape {(1, *x.shape)}"
-            raise ValueError(
-                f"{type(self).__name__} expects a {nd + 2}-D input {_LAYOUTS[nd]}, received "
-                f"shape {x.shape} ({x.ndim}-D){hint}"
-            )
+        check_rank(type(self).__name__, x.shape, self.ndim)
 
     def _mask_shape(self, x: np.ndarray) -> tuple[int, ...]:
         return channel_mask_shape(x.shape)

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 
-def _labels(y: np.ndarray, name: str) -> np.ndarray:
+def class_labels(y: np.ndarray, name: str) -> np.ndarray:
+    """``y`` as an int64 vector of class indices, or an error naming ``name``."""
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"expected {name} of shape (N,), received {y.shape}")
@@ -45,7 +46,7 @@ def _scores(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def accuracy(scores: np.ndarray, y_true: np.ndarray) -> float:
     """Share of rows of ``scores`` ``(N, K)`` whose arg-max equals ``y_true`` ``(N,)``."""
-    y = _labels(y_true, "y_true")
+    y = class_labels(y_true, "y_true")
     if y.size == 0:
         raise ValueError("expected at least one example, received 0")
     return float(np.count_nonzero(_scores(scores, y).argmax(axis=1) == y)) / len(y)
@@ -57,7 +58,7 @@ def top_k_accuracy(scores: np.ndarray, y_true: np.ndarray, k: int = 5) -> float:
     An example counts as correct when fewer than ``k`` classes score strictly higher than its
     true class (ties favour the true class). ``k = 1`` is the accuracy up to ties.
     """
-    y = _labels(y_true, "y_true")
+    y = class_labels(y_true, "y_true")
     scores = _scores(scores, y)
     if not 1 <= k <= scores.shape[1]:
         raise ValueError(f"expected 1 <= k <= {scores.shape[1]} (the number of classes), received k={k}")
@@ -76,7 +77,7 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int | 
            [0, 1, 0],
            [1, 0, 0]])
     """
-    t, p = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    t, p = class_labels(y_true, "y_true"), class_labels(y_pred, "y_pred")
     if t.shape != p.shape:
         raise ValueError(f"expected y_true and y_pred of one shape, received {t.shape} and {p.shape}")
     seen = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
@@ -119,7 +120,7 @@ def classification_report(
         "recall", "f1", "support"}, …], "confusion_matrix": [[…], …]}``. Top-k entries with
         ``k`` ≥ the number of classes (always 1) are left out.
     """
-    y = _labels(y_true, "y_true")
+    y = class_labels(y_true, "y_true")
     scores = _scores(scores, y)
     k = scores.shape[1]
     names = [str(c) for c in (class_names if class_names is not None else range(k))]

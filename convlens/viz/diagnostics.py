@@ -1,5 +1,7 @@
 """Where a classifier goes wrong: confusion matrix and a grid of misclassified examples.
 
+(``confusion_matrix`` is :func:`convlens.training.metrics.confusion_matrix`, re-exported.)
+
 The confusion matrix counts, for every pair (true class i, predicted class j), how many
 examples of class i the model called j: the diagonal holds the correct answers, every other
 cell one kind of mistake ("4 taken for 9").
@@ -13,64 +15,19 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from convlens.functional.engine import no_grad
 from convlens.layers.module import Module
+from convlens.training.evaluate import predict as predict_scores
+from convlens.training.metrics import class_labels, confusion_matrix  # noqa: F401  (re-exported)
 from convlens.viz.overlay import grid_shape, new_figure, show_image
 
 
 def predict(model: Module, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    """Predicted classes ``(N,)`` (arg-max of the scores), in eval mode, batch by batch.
-
-    Every module gets its train/eval mode back afterwards.
-    """
-    if batch_size < 1:
-        raise ValueError(f"expected batch_size >= 1, received {batch_size}")
-    modes = [(m, m.training) for m in model.modules()]
-    preds = []
-    try:
-        model.eval()
-        with no_grad():
-            for start in range(0, len(x), batch_size):
-                logits = np.asarray(model(x[start:start + batch_size]))
-                if logits.ndim != 2:
-                    raise ValueError(
-                        f"expected class scores (N, K) from the model, received shape {logits.shape}")
-                preds.append(logits.argmax(axis=1))
-    finally:
-        for m, mode in modes:
-            m.training = mode
-    return np.concatenate(preds) if preds else np.zeros(0, dtype=np.intp)
-
-
-def _labels(y: np.ndarray, name: str) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"expected {name} as a 1-D array of integer classes, received {y.dtype} {y.shape}")
-    return y
-
-
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int | None = None) -> np.ndarray:
-    """``cm[i, j]`` = number of examples of true class i predicted as j; ``(K, K)`` int64.
-
-    ``K`` is ``num_classes``, or 1 + the largest label seen.
-
-    >>> confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 0]))
-    array([[1, 1, 0],
-           [0, 1, 0],
-           [1, 0, 0]])
-    """
-    y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
-    if y_true.shape != y_pred.shape:
-        raise ValueError(
-            f"expected as many predictions as labels, received {y_pred.shape} and {y_true.shape}")
-    seen = int(max(y_true.max(initial=-1), y_pred.max(initial=-1))) + 1
-    k = seen if num_classes is None else int(num_classes)
-    if min(y_true.min(initial=0), y_pred.min(initial=0)) < 0 or seen > k:
-        raise ValueError(
-            f"expected classes in [0, {k - 1}], received labels up to {seen - 1} or negative ones")
-    cm = np.zeros((k, k), dtype=np.int64)
-    np.add.at(cm, (y_true, y_pred), 1)
-    return cm
+    """Predicted classes ``(N,)``: the arg-max of the scores, computed in eval mode, batch by
+    batch, without keeping backward caches (:func:`convlens.training.evaluate.predict`)."""
+    scores = np.asarray(predict_scores(model, x, batch_size))
+    if scores.ndim != 2:
+        raise ValueError(f"expected class scores (N, K) from the model, received shape {scores.shape}")
+    return scores.argmax(axis=1)
 
 
 def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = None,
@@ -110,7 +67,7 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = No
 
 def misclassified(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """Indices of the examples whose prediction differs from the label, in order."""
-    y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    y_true, y_pred = class_labels(y_true, "y_true"), class_labels(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"expected as many predictions as labels, received {y_pred.shape} and {y_true.shape}")
