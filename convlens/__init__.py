@@ -59,9 +59,9 @@ def __getattr__(name: str):
 __all__ = [
     *_layers_all,
     "Parameter", "Loss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "MSELoss",
-    "L1Loss", "HuberLoss", "SmoothL1Loss",
-    "no_grad", "enable_grad", "use_loops", "functional", "init", "models", "optim", "training", "Trainer", "fit", "evaluate", "History",
-    "Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "JSONLogger", "TrainingDiverged",
-    "TrainingInterrupted", "manual_seed", "get_rng",
-    "save_weights", "load_weights", "summary", "Summary", "explain", "Explanation", "gradcheck", "GradcheckReport", "__version__",
+    "L1Loss", "HuberLoss", "SmoothL1Loss", "no_grad", "enable_grad", "use_loops", "functional",
+    "init", "models", "optim", "training", "Trainer", "fit", "evaluate", "History", "Callback",
+    "EarlyStopping", "ModelCheckpoint", "CSVLogger", "JSONLogger", "TrainingDiverged",
+    "TrainingInterrupted", "manual_seed", "get_rng", "save_weights", "load_weights", "summary",
+    "Summary", "explain", "Explanation", "gradcheck", "GradcheckReport", "__version__",
 ]

@@ -67,7 +67,7 @@ def _json_default(value: Any) -> Any:
 def save_arrays(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> None:
     """Save named arrays to an ``.npz`` file, atomically."""
     with atomic_write(path, "wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub mistypes **kwds
 
 
 def load_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:

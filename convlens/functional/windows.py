@@ -4,7 +4,8 @@ Two views of the same geometry. For a padded input (N, C, *S), kernel K, stride 
 dilation d, output position o and kernel tap k meet at input position ``o·s + k·d``.
 
 ``sliding_windows`` returns every window at once as a *view* (no copy) of shape
-(N, C, *O, *K), made with ``numpy.lib.stride_tricks.as_strided`` (what ``sliding_window_view`` does, with less overhead per call); transposing and
+(N, C, *O, *K), made with ``numpy.lib.stride_tricks.as_strided`` (what ``sliding_window_view`` does, with
+less overhead per call); transposing and
 reshaping it copies it once into an im2col matrix. No Python loop runs over the batch,
 the channels or the pixels.
 

@@ -11,8 +11,8 @@ returns the gradient with respect to its input. Backpropagation is explicit, as 
 
 from __future__ import annotations
 
-from collections import OrderedDict
 import itertools
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -98,7 +98,9 @@ class Module:
         """
         return HookHandle.add(self._forward_hooks, hook)
 
-    def register_backward_hook(self, hook: Callable[[Module, np.ndarray, np.ndarray | None], None]) -> HookHandle:
+    def register_backward_hook(
+        self, hook: Callable[[Module, np.ndarray, np.ndarray | None], None]
+    ) -> HookHandle:
         """Call ``hook(module, dy, dx)`` after each backward pass run by a container
         (``Sequential``, ``Residual``) or by ``run_backward``."""
         return HookHandle.add(self._backward_hooks, hook)

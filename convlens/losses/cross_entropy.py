@@ -51,7 +51,9 @@ class _ClassificationLoss(Loss):
         self.ignore_index = int(ignore_index)
         self.label_smoothing = float(label_smoothing)
 
-    def _coefficients(self, scores: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | None]:
+    def _coefficients(
+        self, scores: np.ndarray, target: np.ndarray
+    ) -> tuple[np.ndarray, float, np.ndarray | None]:
         """The matrix c (rows × K), the 'mean' denominator, and the per-row mask kept."""
         name = type(self).__name__
         if scores.ndim < 2:

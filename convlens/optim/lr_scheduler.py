@@ -25,9 +25,10 @@ class LRScheduler:
         self.optimizer = optimizer
         # The first schedule attached records the optimizer's rate; later ones (e.g. inside a
         # SequentialLR, after a warm-up already lowered optimizer.lr) start from it too.
-        if getattr(optimizer, "initial_lr", None) is None:
-            optimizer.initial_lr = optimizer.lr
-        self.base_lr = optimizer.initial_lr
+        base = getattr(optimizer, "initial_lr", None)
+        if base is None:
+            base = optimizer.initial_lr = optimizer.lr
+        self.base_lr: float = base
         self.last_epoch = 0
 
     def lr_at(self, t: int) -> float:
@@ -152,11 +153,12 @@ class ReduceLROnPlateau:
         self.last_epoch = 0
 
     def _better(self, value: float) -> bool:
-        if self.mode == "min":
-            bound = self.best * (1 - self.threshold) if self.threshold_mode == "rel" else self.best - self.threshold
-            return value < bound
-        bound = self.best * (1 + self.threshold) if self.threshold_mode == "rel" else self.best + self.threshold
-        return value > bound
+        sign = -1 if self.mode == "min" else 1
+        if self.threshold_mode == "rel":
+            bound = self.best * (1 + sign * self.threshold)
+        else:
+            bound = self.best + sign * self.threshold
+        return value < bound if self.mode == "min" else value > bound
 
     def step(self, metric: float) -> None:
         self.last_epoch += 1
