@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from convlens.functional.conv_arithmetic import resolve_padding
+from convlens.functional.engine import enable_grad
 from convlens.inspect.receptive_field import ReceptiveField, receptive_fields
 from convlens.layers.container import Sequential
 from convlens.layers.conv import _ConvNd
@@ -410,7 +411,8 @@ def summary(
                      for key, m in unique.items()}
     handles = [m.register_forward_hook(hook) for m in unique.values()]
     try:
-        model(x)
+        with enable_grad():  # measure what a training step keeps, even inside cl.no_grad()
+            model(x)
     finally:
         for handle in handles:
             handle.remove()

@@ -171,3 +171,12 @@ def test_vector_inputs_have_no_receptive_field():
 def test_format_bytes():
     assert [format_bytes(n) for n in (0, 1023, 1536, 3 * 2**20)] == ["0 B", "1023 B", "1.5 KiB", "3.0 MiB"]
     assert math.isclose(float(format_bytes(int(2.5 * 2**30)).split()[0]), 2.5)
+
+
+def test_cache_memory_is_measured_inside_no_grad_too():
+    model = cl.models.get_model("lenet5")
+    outside = cl.summary(model, (1, 28, 28), print_table=False)
+    with cl.no_grad():
+        inside = cl.summary(model, (1, 28, 28), print_table=False)
+    assert [r.cache_bytes for r in inside.rows] == [r.cache_bytes for r in outside.rows]
+    assert inside.rows[0].cache_bytes > 0
