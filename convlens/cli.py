@@ -37,7 +37,17 @@ import click
 import numpy as np
 
 import convlens as cl
-from convlens.data import DataLoader, Dataset, available_datasets, dataset_info, load_dataset, train_val_split
+from convlens.data import (
+    AUGMENTATIONS,
+    DataLoader,
+    Dataset,
+    Normalize,
+    available_datasets,
+    dataset_info,
+    load_dataset,
+    make_augment,
+    train_val_split,
+)
 from convlens.functional.engine import use_loops
 from convlens.io import save_weights, write_json
 from convlens.training import (
@@ -71,6 +81,7 @@ DEFAULTS: dict[str, Any] = {
     "schedule": "cosine",
     "seed": 0,
     "val_fraction": 0.0,
+    "augment": "none",
     "engine": "fast",
 }
 # learning rate when --lr is not given, per optimizer (adaptive methods want much smaller steps)
@@ -243,6 +254,27 @@ def _check_dataset(ctx: click.Context, param: click.Parameter, value: str | None
     metavar="PATIENCE",
     help="Stop when the validation loss has not improved for PATIENCE epochs, and keep the "
     "weights of the best epoch (needs --val-fraction).",
+)
+@click.option(
+    "--augment",
+    default=DEFAULTS["augment"],
+    show_default=True,
+    metavar="LIST",
+    help="Random augmentations of the training batches (never of validation or test data): "
+    "'none' or a comma list applied in that order. Images: "
+    + ", ".join(AUGMENTATIONS["images"])
+    + " (crop: pad 2 px and cut back to size; flip: mirror left-right with p=0.5; shift: up to "
+    "2 px; rotate: up to 10 degrees; erase: random rectangle with p=0.5). Signals: "
+    + ", ".join(AUGMENTATIONS["signals"])
+    + " (shift: up to 4 steps; scale: amplitude x0.8-1.2; noise: Gaussian, std 0.05). "
+    "Seeded by --seed, so runs repeat and --resume stays exact.",
+)
+@click.option(
+    "--normalize",
+    is_flag=True,
+    help="Standardize inputs per channel with the mean and std of the training part (after "
+    "any --val-fraction split), applied to training, validation and test inputs; the "
+    "statistics are saved in config.json. Augmentations act on the normalized inputs.",
 )
 @click.option(
     "--limit-train",
@@ -502,6 +534,7 @@ class _Data(NamedTuple):
     val_data: tuple[np.ndarray, np.ndarray]  # followed after each epoch
     val_name: str  # "test" or "val"
     task: str  # the dataset's task: "classification", "binary" or "regression"
+    normalizer: Normalize | None  # fitted on the training part with --normalize
 
 
 def _load_data(settings: dict[str, Any]) -> _Data:
@@ -512,6 +545,13 @@ def _load_data(settings: dict[str, Any]) -> _Data:
         raise click.ClickException(str(err)) from err
     dataset = dataset.subset(settings["limit_train"], settings["limit_test"])
     task = getattr(dataset, "task", "classification")
+    try:
+        kind = getattr(dataset, "kind", None) or {3: "signals", 4: "images"}.get(
+            dataset.x_train.ndim, "inputs"
+        )
+        augment = make_augment(settings.get("augment"), kind, seed=settings["seed"])
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--augment") from err
     x_train, y_train = dataset.x_train, dataset.y_train
     val_name, val_data = "test", (dataset.x_test, dataset.y_test)
     if settings["val_fraction"] > 0:
@@ -522,10 +562,23 @@ def _load_data(settings: dict[str, Any]) -> _Data:
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--val-fraction") from err
         val_name = "val"
-    # Hook for augmentation: DataLoader(..., transform=...) is applied to training batches; the
-    # trainer saves and restores the random generators a transform holds, so resume stays exact.
-    loader = DataLoader(x_train, y_train, settings["batch_size"], shuffle=True, seed=settings["seed"])
-    return _Data(dataset, loader, val_data, val_name, task)
+    normalizer = None
+    if settings.get("normalize"):
+        # statistics of the training part only; the same arrays feed training, the per-epoch
+        # validation and the final test report
+        normalizer = Normalize().fit(x_train)
+        x_train = normalizer(x_train)
+        val_data = (normalizer(val_data[0]), val_data[1])
+        dataset = dataset.replace(
+            x_train=normalizer(dataset.x_train),
+            x_test=val_data[0] if val_name == "test" else normalizer(dataset.x_test),
+        )
+    # The augmentations go on the training loader only; the trainer saves and restores the
+    # random generators a transform holds, so resume stays exact.
+    loader = DataLoader(
+        x_train, y_train, settings["batch_size"], shuffle=True, seed=settings["seed"], transform=augment
+    )
+    return _Data(dataset, loader, val_data, val_name, task, normalizer)
 
 
 def _num_outputs(dataset: Dataset) -> int:
@@ -564,6 +617,14 @@ def _describe(settings: dict[str, Any], data: _Data, model: Any, optimizer: Any)
         click.echo(
             f"training on {data.loader.num_samples}, following {len(data.val_data[1])} "
             "held-out training examples each epoch"
+        )
+    if data.normalizer is not None or data.loader.transform is not None:
+        normalized = "standardized per channel with training statistics"
+        augmented = f"; training batches augmented with {settings['augment']}"
+        click.echo(
+            "inputs: "
+            + (normalized if data.normalizer is not None else "raw")
+            + (augmented if data.loader.transform is not None else "")
         )
     click.echo(
         f"model {settings['model']}: {model.num_parameters():,} parameters; {optimizer!r}; "
@@ -660,6 +721,9 @@ def _config(settings: dict[str, Any], data: _Data, task: str) -> dict[str, Any]:
         "in_channels": dataset.input_shape[0],
         "num_classes": _num_outputs(dataset),
         "input_shape": list(dataset.input_shape),
+        # --normalize: the per-channel statistics, so the run's inputs can be rebuilt exactly
+        "normalization": data.normalizer.get_config() if data.normalizer is not None else None,
+        "augmentation": repr(data.loader.transform) if data.loader.transform is not None else None,
         "created": datetime.now().isoformat(timespec="seconds"),
         "versions": {"convlens": _version(), "numpy": np.__version__, "python": platform.python_version()},
     }

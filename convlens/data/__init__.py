@@ -55,7 +55,7 @@ from convlens.data.image_augment import (
 )
 from convlens.data.image_folder import SkippedFilesWarning
 from convlens.data.loader import DataLoader
-from convlens.data.pipeline import PreparedData, prepare_data
+from convlens.data.pipeline import AUGMENTATIONS, PreparedData, make_augment, parse_augment, prepare_data
 from convlens.data.registry import (
     DatasetInfo,
     available_datasets,
@@ -84,6 +84,9 @@ __all__ = [
     "IDXError",
     "Normalize",
     "PreparedData",
+    "AUGMENTATIONS",
+    "make_augment",
+    "parse_augment",
     "RandomCrop",
     "RandomErasing",
     "RandomHorizontalFlip",

@@ -19,13 +19,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from convlens.data.dataset import Dataset
+from convlens.data.image_augment import (
+    RandomCrop,
+    RandomErasing,
+    RandomHorizontalFlip,
+    RandomRotation,
+    RandomShift,
+)
 from convlens.data.loader import DataLoader
+from convlens.data.signal_augment import GaussianNoise, RandomScale, RandomTimeShift
 from convlens.data.split import train_val_split
-from convlens.data.transforms import Normalize
+from convlens.data.transforms import Compose, Normalize
 
 
 @dataclass
@@ -82,3 +91,63 @@ def prepare_data(
         x_train, y_train, batch_size, shuffle=True, seed=seed, drop_last=drop_last, transform=augment
     )
     return PreparedData(loader, val, test, normalizer)
+
+
+# -- augmentations by name (``convlens train --augment``) -----------------------------------------
+
+#: The augmentations ``--augment`` accepts, by input kind, with the settings each name stands
+#: for. ``fill``/``value`` 0 is black before normalization and the mean after it.
+AUGMENTATIONS: dict[str, dict[str, tuple[type, dict[str, Any]]]] = {
+    "images": {
+        "crop": (RandomCrop, {"padding": 2}),
+        "flip": (RandomHorizontalFlip, {"p": 0.5}),
+        "shift": (RandomShift, {"max_pixels": 2}),
+        "rotate": (RandomRotation, {"degrees": 10.0}),
+        "erase": (RandomErasing, {"p": 0.5}),
+    },
+    "signals": {
+        "shift": (RandomTimeShift, {"max_shift": 4}),
+        "scale": (RandomScale, {"low": 0.8, "high": 1.2}),
+        "noise": (GaussianNoise, {"std": 0.05}),
+    },
+}
+
+
+def parse_augment(spec: str | None, kind: str) -> list[str]:
+    """The augmentation names of ``spec`` (``"none"``, ``""``/``None`` or a comma list) for ``kind``.
+
+    Raises ``ValueError`` for a name that does not exist for ``kind`` or is repeated.
+    """
+    if spec is None or spec.strip().lower() in ("", "none"):
+        return []
+    names = [name.strip().lower() for name in spec.split(",") if name.strip()]
+    known = AUGMENTATIONS.get(kind)
+    if known is None:
+        raise ValueError(f"no augmentations are defined for {kind}; use 'none'")
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown augmentation(s) {', '.join(map(repr, unknown))} for {kind}; "
+            f"choose a comma list of: {', '.join(known)} (or 'none')"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError(f"an augmentation is named twice in {spec!r}")
+    return names
+
+
+def make_augment(spec: str | None, kind: str, seed: int = 0) -> Compose | None:
+    """The :class:`Compose` of the augmentations named in ``spec`` (see :func:`parse_augment`),
+    applied in the order given; ``None`` for no augmentation.
+
+    Transform ``i`` draws from its own generator, seeded from ``(seed, i)``, so the same seed
+    repeats the same augmented batches (and a checkpoint can save and restore each generator).
+    """
+    names = parse_augment(spec, kind)
+    if not names:
+        return None
+    transforms = []
+    for i, name in enumerate(names):
+        cls, kwargs = AUGMENTATIONS[kind][name]
+        sub_seed = int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 7, i]).generate_state(1)[0])
+        transforms.append(cls(**kwargs, seed=sub_seed))
+    return Compose(transforms)

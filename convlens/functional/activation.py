@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 
-
 # Masks are applied by multiplication (dy · mask) rather than np.where: on float32 arrays the
 # multiply is ~10× faster, and ReLU sits after every convolution.
 

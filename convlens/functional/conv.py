@@ -40,12 +40,12 @@ from typing import Any
 import numpy as np
 
 from convlens.functional.conv_arithmetic import (
-    axis_names,
-    check_rank,
-    layout,
     PaddingSpec,
     Pairs,
     as_tuple,
+    axis_names,
+    check_rank,
+    layout,
     output_shape,
     resolve_padding,
 )

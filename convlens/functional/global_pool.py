@@ -26,6 +26,7 @@ import numpy as np
 
 from convlens.functional.conv_arithmetic import axis_names, check_rank
 
+
 def check_pool_input(name: str, x: np.ndarray, nd: int) -> np.ndarray:
     check_rank(name, x.shape, nd)
     if 0 in x.shape[2:]:

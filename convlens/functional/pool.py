@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convlens.functional.conv_arithmetic import Pairs, as_tuple, axis_names, check_rank, output_shape
 from convlens.functional.conv import hashable
+from convlens.functional.conv_arithmetic import Pairs, as_tuple, axis_names, check_rank, output_shape
 from convlens.functional.padding import pad, pad_backward
 from convlens.functional.windows import window_offsets
 

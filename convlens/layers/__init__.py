@@ -15,19 +15,6 @@ from convlens.layers.activation import (
 )
 from convlens.layers.container import Concat, Residual, Sequential
 from convlens.layers.conv import Conv1d, Conv2d, Conv3d
-from convlens.layers.linear import Dense, Linear
-from convlens.layers.module import Module
-from convlens.layers.pool import (
-    AvgPool1d,
-    AvgPool2d,
-    AvgPool3d,
-    MaxPool1d,
-    MaxPool2d,
-    MaxPool3d,
-    MinPool1d,
-    MinPool2d,
-    MinPool3d,
-)
 from convlens.layers.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from convlens.layers.embedding import Embedding
 from convlens.layers.global_pool import (
@@ -44,6 +31,8 @@ from convlens.layers.global_pool import (
     GlobalMaxPool2d,
     GlobalMaxPool3d,
 )
+from convlens.layers.linear import Dense, Linear
+from convlens.layers.module import Module
 from convlens.layers.normalization import (
     BatchNorm1d,
     BatchNorm2d,
@@ -55,6 +44,17 @@ from convlens.layers.normalization import (
     LayerNorm,
 )
 from convlens.layers.pixel_shuffle import PixelShuffle, PixelUnshuffle
+from convlens.layers.pool import (
+    AvgPool1d,
+    AvgPool2d,
+    AvgPool3d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxPool3d,
+    MinPool1d,
+    MinPool2d,
+    MinPool3d,
+)
 from convlens.layers.shape import Flatten, Reshape
 from convlens.layers.shape_extra import Permute
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from convlens.functional.conv_arithmetic import check_rank
 from convlens.functional.dropout import (
     DropoutCache,
     channel_mask_shape,
@@ -20,10 +21,8 @@ from convlens.functional.dropout import (
     dropout_forward,
     dropout_mask,
 )
-from convlens.functional.conv_arithmetic import check_rank
 from convlens.layers.module import Module
 from convlens.random import get_rng
-
 
 
 class Dropout(Module):

@@ -1,6 +1,7 @@
 """The model zoo: ``get_model(name)`` builds a documented network."""
 
-from convlens.models import lenet, resnet, seed_nets, signal, text, vgg, volume  # noqa: F401  (registers)
+from convlens.models import fashion, lenet, resnet, seed_nets, signal, text, vgg, volume  # noqa: F401  (registers)
+from convlens.models.fashion import fmnist_cnn
 from convlens.models.lenet import lenet5
 from convlens.models.registry import available_models, get_model, model_info, register
 from convlens.models.resnet import resnet_small
@@ -11,4 +12,4 @@ from convlens.models.vgg import vgg_small
 from convlens.models.volume import cnn3d
 
 __all__ = ["available_models", "get_model", "model_info", "register", "lenet5", "seed_net",
-           "simple_cnn", "vgg_small", "resnet_small", "cnn1d", "text_cnn", "cnn3d"]
+           "simple_cnn", "vgg_small", "resnet_small", "cnn1d", "text_cnn", "cnn3d", "fmnist_cnn"]

@@ -35,7 +35,8 @@ def lenet5(variant: str = "modern", input_size: int = 28, in_channels: int = 1,
     )
 
 
-@register("lenet5", "LeNet-5, modern variant (ReLU, max pooling), 28×28 input, 61,706 parameters",
+@register("lenet5", "LeNet-5, modern variant (ReLU, max pooling), 28×28 input, 61,706 parameters; "
+          "97.9 % on mnist-5k with the `convlens train` defaults (measured, RESULTS.md)",
           "LeCun et al. 1998; seed 001")
 def lenet5_modern(**kwargs) -> Sequential:
     return lenet5("modern", **kwargs)

@@ -20,7 +20,10 @@ class ModelEntry:
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register(name: str, summary: str, source: str) -> Callable[[Callable[..., Module]], Callable[..., Module]]:
+Builder = Callable[..., Module]
+
+
+def register(name: str, summary: str, source: str) -> Callable[[Builder], Builder]:
     """Decorator that adds a builder function to the zoo under ``name``."""
 
     def decorate(builder: Callable[..., Module]) -> Callable[..., Module]:

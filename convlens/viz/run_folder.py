@@ -130,4 +130,12 @@ def load_run_dataset(config: dict[str, Any]) -> Dataset:
         dataset = load_dataset(name, config.get("data_dir"))
     except (FileNotFoundError, ValueError) as err:
         raise RunFolderError(f"cannot load the run's dataset {name!r}: {err}") from None
-    return dataset.subset(config.get("limit_train"), config.get("limit_test"))
+    dataset = dataset.subset(config.get("limit_train"), config.get("limit_test"))
+    stats = config.get("normalization")
+    if config.get("normalize") and stats:
+        # the run trained on standardized inputs (`convlens train --normalize`): use its statistics
+        from convlens.data import Normalize
+
+        normalizer = Normalize(stats["mean"], stats["std"])
+        dataset = dataset.replace(x_train=normalizer(dataset.x_train), x_test=normalizer(dataset.x_test))
+    return dataset

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from torch_oracle import check_parity, torch_twin
 
 import convlens as cl
-from torch_oracle import check_parity, torch_twin
 
 CASES = [
     ("lenet5", {}, (3, 1, 28, 28)),
@@ -18,6 +18,8 @@ CASES = [
     ("resnet_small", {"in_channels": 3, "widths": (4, 8), "blocks": (2, 1)}, (3, 3, 32, 32)),
     ("cnn1d", {"width": 8}, (3, 1, 40)),
     ("cnn3d", {"widths": (4, 8)}, (3, 1, 8, 8, 8)),
+    ("fmnist_cnn", {"widths": (4, 8), "hidden": 16}, (3, 1, 28, 28)),
+    ("fmnist_cnn", {"in_channels": 3, "input_size": 32, "widths": (4, 6), "hidden": 8}, (3, 3, 32, 32)),
 ]
 
 
@@ -56,13 +58,15 @@ def test_documented_parameter_counts():
     assert counts["lenet5"] == counts["lenet5-1998"] == 61_706
     assert counts["seed_net"] == 38_390
     assert counts["simple_cnn"] == 5_258
+    assert counts["fmnist_cnn"] == 824_810
     for name in cl.models.available_models():
         info = cl.models.model_info(name)
         assert info.summary and info.source
 
 
 def test_unknown_model_lists_the_zoo():
-    with pytest.raises(ValueError, match=r"unknown model 'alexnet'; available models: cnn1d, cnn3d, lenet5"):
+    listing = r"unknown model 'alexnet'; available models: cnn1d, cnn3d, fmnist_cnn, lenet5"
+    with pytest.raises(ValueError, match=listing):
         cl.models.get_model("alexnet")
 
 
