@@ -14,19 +14,9 @@ reached 93.53 %. With ``--augment crop,flip`` and 15 epochs it underfits: 92.74 
 
 from __future__ import annotations
 
-from convlens.layers import (
-    BatchNorm1d,
-    BatchNorm2d,
-    Conv2d,
-    Dropout,
-    Flatten,
-    Linear,
-    MaxPool2d,
-    Module,
-    ReLU,
-    Sequential,
-)
+from convlens.layers import MaxPool2d, Module, Sequential
 from convlens.models.registry import register
+from convlens.models.vgg import classifier_head, conv_bn_relu
 
 
 @register("fmnist_cnn", "2 stages of conv3×3-BN-ReLU-maxpool (32, 64), dense 256 with dropout; "
@@ -40,9 +30,7 @@ def fmnist_cnn(in_channels: int = 1, num_classes: int = 10, input_size: int = 28
     layers: list[Module] = []
     channels, size = in_channels, input_size
     for width in widths:
-        layers += [Conv2d(channels, width, 3, padding=1, bias=False), BatchNorm2d(width), ReLU(),
-                   MaxPool2d(2)]
+        layers += [*conv_bn_relu(channels, width), MaxPool2d(2)]
         channels, size = width, size // 2
-    layers += [Flatten(), Dropout(dropout), Linear(channels * size * size, hidden, bias=False),
-               BatchNorm1d(hidden), ReLU(), Dropout(dropout), Linear(hidden, num_classes)]
+    layers += classifier_head(channels * size * size, hidden, num_classes, dropout)
     return Sequential(*layers)

@@ -37,6 +37,11 @@ def vgg_small(in_channels: int = 1, num_classes: int = 10, input_size: int = 28,
     for width in widths:
         layers += conv_bn_relu(channels, width) + conv_bn_relu(width, width) + [MaxPool2d(2)]
         channels, size = width, size // 2
-    layers += [Flatten(), Dropout(dropout), Linear(channels * size * size, hidden, bias=False),
-               BatchNorm1d(hidden), ReLU(), Dropout(dropout), Linear(hidden, num_classes)]
+    layers += classifier_head(channels * size * size, hidden, num_classes, dropout)
     return Sequential(*layers)
+
+
+def classifier_head(in_features: int, hidden: int, num_classes: int, dropout: float) -> list[Module]:
+    """Flatten → dropout → dense (BN, ReLU) → dropout → class scores."""
+    return [Flatten(), Dropout(dropout), Linear(in_features, hidden, bias=False),
+            BatchNorm1d(hidden), ReLU(), Dropout(dropout), Linear(hidden, num_classes)]

@@ -20,7 +20,22 @@ from typing import Any
 from convlens.optim.optimizer import Optimizer
 
 
-class LRScheduler:
+class _Schedule:
+    """What every schedule shares: the current rate and a state that saves and restores."""
+
+    optimizer: Optimizer
+
+    def get_last_lr(self) -> float:
+        return self.optimizer.lr
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k != "optimizer"}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+
+
+class LRScheduler(_Schedule):
     def __init__(self, optimizer: Optimizer) -> None:
         self.optimizer = optimizer
         # The first schedule attached records the optimizer's rate; later ones (e.g. inside a
@@ -37,15 +52,6 @@ class LRScheduler:
     def step(self) -> None:
         self.last_epoch += 1
         self.optimizer.lr = self.lr_at(self.last_epoch)
-
-    def get_last_lr(self) -> float:
-        return self.optimizer.lr
-
-    def state_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if k != "optimizer"}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        vars(self).update(state)
 
 
 class StepLR(LRScheduler):
@@ -126,7 +132,7 @@ class SequentialLR(LRScheduler):
             s.load_state_dict(st)
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(_Schedule):
     """Multiply the rate by ``factor`` when ``metric`` has not improved for ``patience`` epochs.
 
     Call ``scheduler.step(metric)`` after each validation. ``mode='min'`` for a loss, ``'max'``
@@ -176,12 +182,3 @@ class ReduceLROnPlateau:
                 self.optimizer.lr = new_lr
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-
-    def get_last_lr(self) -> float:
-        return self.optimizer.lr
-
-    def state_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if k != "optimizer"}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        vars(self).update(state)
