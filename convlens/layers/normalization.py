@@ -51,6 +51,14 @@ def _as_float(x: np.ndarray, dtype: Any) -> np.ndarray:
     return x if np.issubdtype(x.dtype, np.floating) else x.astype(dtype)
 
 
+def _reset_affine(weight: Parameter | None, bias: Parameter | None) -> None:
+    """γ = 1, β = 0: the affine part of a normalization starts as the identity."""
+    if weight is not None:
+        weight.data[...] = 1
+    if bias is not None:
+        bias.data[...] = 0
+
+
 class _ChannelNorm(Module):
     """Shared by batch and instance norm: per-channel γ, β and optional running statistics.
 
@@ -111,10 +119,7 @@ class _ChannelNorm(Module):
     def reset_parameters(self) -> None:
         """γ = 1, β = 0 (the identity transform) and fresh running statistics."""
         self.reset_running_stats()
-        if self.weight is not None:
-            self.weight.data[...] = 1
-        if self.bias is not None:
-            self.bias.data[...] = 0
+        _reset_affine(self.weight, self.bias)
 
     # -- input checks --------------------------------------------------------------------
     def _accepted_ranks(self) -> tuple[int, ...]:
@@ -355,10 +360,7 @@ class GroupNorm(Module):
         self._cache: tuple[NormCache, tuple[int, ...]] | None = None
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            self.weight.data[...] = 1
-        if self.bias is not None:
-            self.bias.data[...] = 0
+        _reset_affine(self.weight, self.bias)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         name = type(self).__name__
@@ -429,10 +431,7 @@ class LayerNorm(Module):
         self._cache: NormCache | None = None
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            self.weight.data[...] = 1
-        if self.bias is not None:
-            self.bias.data[...] = 0
+        _reset_affine(self.weight, self.bias)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         name = type(self).__name__

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 
 
-def num_outputs(model: Any, x: np.ndarray) -> int:
-    """The model's number of outputs ``K``, from one forward pass on ``x[:1]`` in eval mode.
+def example_output_shape(model: Any, x: np.ndarray) -> tuple[int, ...]:
+    """Shape of one example's output (``(K,)`` for K class scores), from one forward pass on
+    ``x[:1]`` in eval mode.
 
     The model's train/eval mode is restored afterwards, and eval mode keeps batch-norm running
     statistics untouched.
@@ -19,9 +20,16 @@ def num_outputs(model: Any, x: np.ndarray) -> int:
         out = model(x[:1])
     finally:
         model.train(was_training)
-    if out.ndim != 2:
-        raise ValueError(f"expected the model to output class scores of shape (N, K), received {out.shape}")
-    return int(out.shape[1])
+    return tuple(int(n) for n in np.shape(out)[1:])
+
+
+def num_outputs(model: Any, x: np.ndarray) -> int:
+    """The model's number of class scores ``K`` (see :func:`example_output_shape`)."""
+    shape = example_output_shape(model, x)
+    if len(shape) != 1:
+        raise ValueError(
+            f"expected the model to output class scores of shape (N, K), received {(1, *shape)}")
+    return shape[0]
 
 
 def check_labels(y: np.ndarray, n_outputs: int, what: str = "labels") -> None:

@@ -57,6 +57,7 @@ from convlens.training.checkpoint import (
 )
 from convlens.training.evaluate import EVAL_BATCH_SIZE, evaluate_metrics
 from convlens.training.history import History
+from convlens.training.labels import example_output_shape
 from convlens.training.progress import EpochProgress, resolve_verbose
 from convlens.training.tasks import Task, get_task
 
@@ -150,17 +151,6 @@ class _Position:
     loss_sum: float = 0.0
     sums: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0  # time spent on this epoch's batches so far
-
-
-def _output_shape(model: Any, x: np.ndarray) -> tuple[int, ...]:
-    """Shape of one example's output (``(K,)`` for K class scores), from ``x[:1]`` in eval mode."""
-    was_training = model.training
-    model.eval()
-    try:
-        out = model(x[:1])
-    finally:
-        model.train(was_training)
-    return tuple(int(n) for n in np.shape(out)[1:])
 
 
 class Trainer:
@@ -289,7 +279,7 @@ class Trainer:
         x_all, y_all = getattr(self.loader, "x", None), getattr(self.loader, "y", None)
         if x_all is None or y_all is None:
             return
-        shape = _output_shape(self.model, x_all)
+        shape = example_output_shape(self.model, x_all)
         self.task.check_targets(y_all, shape, "training labels")
         if self.val_data is not None:
             self.task.check_targets(self.val_data[1], shape, f"{self.val_name} labels")
