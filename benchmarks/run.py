@@ -306,11 +306,35 @@ def environment(threads: int, have_torch: bool) -> dict:
         env["cpu"] = cpu
     except (OSError, StopIteration):
         pass
+    env["blas"] = blas_description()
     if have_torch:
         import torch
 
         env["torch"] = torch.__version__
+        env["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     return env
+
+
+def blas_description() -> str:
+    """NumPy's BLAS and the kernels it chose, e.g. 'OpenBLAS 0.3.31, Haswell kernels'.
+
+    OpenBLAS picks its kernels by CPU, unless ``OPENBLAS_CORETYPE`` forces a choice: a
+    machine that forces AVX2 ('Haswell') kernels on an AVX-512 CPU halves GEMM throughput,
+    so the variable is part of the record.
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (install threadpoolctl to record it)"
+    import numpy  # noqa: F401  (loads the BLAS)
+
+    parts = [f"{'OpenBLAS' if i['internal_api'] == 'openblas' else i['internal_api']} {i['version']}, "
+             f"{i.get('architecture') or 'unknown'} kernels"
+             for i in threadpool_info() if i["user_api"] == "blas"]
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    if forced:
+        parts.append(f"OPENBLAS_CORETYPE={forced} set in the environment")
+    return "; ".join(parts) or "none found"
 
 
 def markdown(env: dict, peak: dict, rows: list[dict], layers: list[dict]) -> str:
@@ -319,7 +343,9 @@ def markdown(env: dict, peak: dict, rows: list[dict], layers: list[dict]) -> str
         f"Made by `{env['command']}` on {env['date']}.", "",
         f"Machine: {env.get('cpu', env['machine'])}, {env['machine']}; {env['threads']} threads for "
         f"both libraries. Python {env['python']}, NumPy {env['numpy']}, PyTorch "
-        f"{env.get('torch', 'not installed')} (CPU), convlens {env['convlens']}.", "",
+        f"{env.get('torch', 'not installed')} (CPU"
+        + (f", {env['torch_cpu_capability']} kernels" if "torch_cpu_capability" in env else "")
+        + f"), convlens {env['convlens']}. NumPy's BLAS: {env.get('blas', 'unknown')}.", "",
         f"GEMM ceiling (1024³ float32): NumPy {peak['numpy']:.1f} GFLOP/s"
         + (f", PyTorch {peak['torch']:.1f} GFLOP/s." if "torch" in peak else "."), "",
         "Times are medians after warm-up; ratio = convlens / PyTorch (lower is better for "

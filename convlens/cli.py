@@ -43,9 +43,11 @@ from convlens.data import (
     Dataset,
     Normalize,
     available_datasets,
+    check_can_normalize,
     dataset_info,
     load_dataset,
     make_augment,
+    parse_options,
     train_val_split,
 )
 from convlens.functional.engine import use_loops
@@ -145,9 +147,10 @@ def _command_line(settings: dict[str, Any]) -> str:
     for key, value in settings.items():
         if value is None or value is False:
             continue
-        parts.append(f"--{key.replace('_', '-')}")
-        if value is not True:
-            parts.append(str(value))
+        for one in value if isinstance(value, (list, tuple)) else [value]:  # a repeatable option
+            parts.append(f"--{key.replace('_', '-')}")
+            if one is not True:
+                parts.append(str(one))
     return shlex.join(parts)
 
 
@@ -181,6 +184,14 @@ def _check_dataset(ctx: click.Context, param: click.Parameter, value: str | None
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to search for dataset files first (e.g. the Fashion-MNIST IDX files).",
+)
+@click.option(
+    "--data-option",
+    "data_option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option of the dataset's loader, repeatable: e.g. for text:FILE --data-option "
+    "tokens=chars --data-option length=40 (an unknown key lists the ones the loader takes).",
 )
 @click.option(
     "--epochs",
@@ -323,6 +334,7 @@ def train(**options: Any) -> None:
     Examples:
       convlens train                                   # LeNet-5 on mnist-5k
       convlens train --dataset fashion-mnist --epochs 5
+      convlens train --model text_cnn --dataset words-lang --optimizer adam --lr 0.002 --epochs 20
       convlens train --lr 0.01 --seed 1 --out runs/low-lr
       convlens train --resume runs/low-lr              # after Ctrl-C
       convlens train --engine loops --limit-train 320 --limit-test 100 --epochs 1 --profile
@@ -334,6 +346,7 @@ def train(**options: Any) -> None:
         settings, out = _resume_settings(ctx, resume, options)
     else:
         settings = _resolve_settings(ctx, options)
+        settings["data_option"] = list(settings["data_option"])  # as config.json gives it back
         out = settings.pop("out")
         if out is not None:
             _check_out_dir(out)
@@ -540,7 +553,11 @@ class _Data(NamedTuple):
 def _load_data(settings: dict[str, Any]) -> _Data:
     """The dataset (limited if asked), the training loader and the data followed each epoch."""
     try:
-        dataset = load_dataset(settings["dataset"], settings["data_dir"])
+        options = parse_options(settings.get("data_option") or [])
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--data-option") from err
+    try:
+        dataset = load_dataset(settings["dataset"], settings["data_dir"], **options)
     except (FileNotFoundError, ValueError) as err:
         raise click.ClickException(str(err)) from err
     dataset = dataset.subset(settings["limit_train"], settings["limit_test"])
@@ -564,6 +581,10 @@ def _load_data(settings: dict[str, Any]) -> _Data:
         val_name = "val"
     normalizer = None
     if settings.get("normalize"):
+        try:
+            check_can_normalize(dataset)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--normalize") from err
         # statistics of the training part only; the same arrays feed training, the per-epoch
         # validation and the final test report
         normalizer = Normalize().fit(x_train)
@@ -585,6 +606,27 @@ def _num_outputs(dataset: Dataset) -> int:
     return int(getattr(dataset, "num_outputs", dataset.num_classes))
 
 
+def _model_size(name: str, dataset: Dataset) -> dict[str, int]:
+    """What ``get_model`` needs besides the name: the vocabulary size for a model of token ids,
+    the input channels otherwise, and the number of outputs."""
+    tokens, text_model = getattr(dataset, "kind", None) == "tokens", cl.models.takes_tokens(name)
+    if tokens and not text_model:
+        raise click.ClickException(
+            f"{name} reads channel-first arrays, but {dataset.name} holds (N, {dataset.input_shape[0]}) "
+            f"token ids: train a model that starts with an Embedding ("
+            + ", ".join(m for m in cl.models.available_models() if cl.models.takes_tokens(m))
+            + ")"
+        )
+    if text_model and not tokens:
+        raise click.ClickException(
+            f"{name} reads token ids (N, L) through an Embedding, but {dataset.name} holds "
+            f"{dataset.kind}: choose a text dataset (words-lang, or text:FILE for your own)"
+        )
+    if tokens:
+        return {"vocab_size": dataset.vocab_size, "num_classes": _num_outputs(dataset)}
+    return {"in_channels": dataset.input_shape[0], "num_classes": _num_outputs(dataset)}
+
+
 def _build(settings: dict[str, Any], dataset: Dataset) -> tuple[Any, Any, Any]:
     """Model (weights drawn after ``manual_seed``), optimizer and learning-rate schedule."""
     name, shape = settings["model"], dataset.input_shape
@@ -592,7 +634,7 @@ def _build(settings: dict[str, Any], dataset: Dataset) -> tuple[Any, Any, Any]:
     kind = getattr(dataset, "kind", "images")
     cl.manual_seed(settings["seed"])
     try:
-        model = cl.models.get_model(name, in_channels=shape[0], num_classes=_num_outputs(dataset))
+        model = cl.models.get_model(name, **_model_size(name, dataset))
     except TypeError as err:  # a builder that takes no channel/class counts: not an image classifier
         raise click.ClickException(f"{name} cannot be built for {dataset.name}'s {kind}: {err}") from err
     try:
@@ -718,9 +760,10 @@ def _config(settings: dict[str, Any], data: _Data, task: str) -> dict[str, Any]:
         "num_val": len(data.val_data[1]) if data.val_name == "val" else 0,
         "num_test": len(dataset.y_test),
         # what get_model received besides the name: enough to rebuild the model from this file
-        "in_channels": dataset.input_shape[0],
-        "num_classes": _num_outputs(dataset),
+        **_model_size(settings["model"], dataset),
         "input_shape": list(dataset.input_shape),
+        # token ids: the token each id stands for, to encode new text the same way
+        **({"vocabulary": list(dataset.vocabulary)} if getattr(dataset, "vocabulary", ()) else {}),
         # --normalize: the per-channel statistics, so the run's inputs can be rebuilt exactly
         "normalization": data.normalizer.get_config() if data.normalizer is not None else None,
         "augmentation": repr(data.loader.transform) if data.loader.transform is not None else None,

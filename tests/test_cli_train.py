@@ -277,3 +277,15 @@ def test_labels_beyond_the_model_outputs_stop_before_a_run_folder_is_made(tmp_pa
         "received 9 (labels span [0, 9]). Build the model with 10 outputs (num_classes=10) or fix the labels."
     ) in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_cnn3d_trains_on_moving_digit_clips(tmp_path):
+    out = tmp_path / "run"
+    args = ["--model", "cnn3d", "--dataset", "moving-mnist-5k", "--limit-train", "64", "--limit-test", "32"]
+    result = _train(*args, "--batch-size", "16", "--epochs", "1", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "moving-mnist-5k: 64 train / 32 test volumes of 1x16x20x20, 8 classes" in result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["in_channels"] == 1 and config["num_classes"] == 8
+    assert config["input_shape"] == [1, 16, 20, 20]
+    assert json.loads((out / "metrics.json").read_text())["test_accuracy"] is not None

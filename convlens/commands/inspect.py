@@ -1,6 +1,7 @@
 """``convlens summary | explain | gradcheck | parity``: look inside a network from the shell.
 
     convlens summary lenet5 --input-shape 1,28,28      per-layer table
+    convlens summary text_cnn --input-shape 24         a text model: L token ids
     convlens explain                                   seed 004's worked step, with numbers
     convlens explain --model simple_cnn --format html --out step.html
     convlens gradcheck seed_net                        each layer's gradient vs finite differences
@@ -51,10 +52,30 @@ def _parse_shape(ctx: click.Context, param: click.Parameter, value: str | None) 
     return shape
 
 
-def _build(name: str, input_shape: tuple[int, ...]) -> Module:
-    from convlens.models import get_model
+# a model of token ids (text_cnn) gets L ids, as many as words-lang's words have
+TEXT_INPUT_SHAPE = (24,)
 
+
+def _refuse_tokens(name: str, command: str) -> None:
+    """Stop ``command`` (which feeds random float inputs) for a model of token ids."""
+    from convlens.models import takes_tokens
+
+    if takes_tokens(name):
+        raise click.ClickException(
+            f"{name} reads integer token ids, so `convlens {command}` cannot feed it random float "
+            f"inputs; `convlens summary {name} --input-shape L` shows its layers")
+
+
+def _build(name: str, input_shape: tuple[int, ...]) -> Module:
+    from convlens.models import get_model, takes_tokens
+
+    if takes_tokens(name) and len(input_shape) != 1:
+        raise click.BadParameter(
+            f"{name} reads token ids: expected one size L (the sequence length, e.g. 24), "
+            f"received {','.join(map(str, input_shape))}", param_hint="--input-shape")
     try:
+        if takes_tokens(name):
+            return get_model(name)
         if input_shape[0] != 1:
             return get_model(name, in_channels=input_shape[0])
         return get_model(name)
@@ -83,13 +104,15 @@ _OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), de
 
 @click.command()
 @click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
-@_INPUT_SHAPE
+@click.option("--input-shape", default=None, callback=_parse_shape,
+              help="Input size C,H,W (no batch axis); L, the number of token ids, for a text "
+              "model.  [default: 1,28,28; 24 for a text model]")
 @click.option("--batch-size", default=1, show_default=True, type=click.IntRange(min=1),
               help="Examples in the measured batch (memory grows with it).")
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(["text", "markdown"]), help="Table format.")
 @_OUT
-def summary(model_name: str, input_shape: tuple[int, ...], batch_size: int, fmt: str,
+def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int, fmt: str,
             out: Path | None) -> None:
     """Per-layer table of MODEL: output shapes, parameters, receptive fields, mult-adds, memory.
 
@@ -97,8 +120,13 @@ def summary(model_name: str, input_shape: tuple[int, ...], batch_size: int, fmt:
     Examples:
       convlens summary lenet5
       convlens summary seed_net --input-shape 1,28,28 --batch-size 32
+      convlens summary text_cnn --input-shape 40
     """
     from convlens.inspect.summary import summary as build_summary
+    from convlens.models import takes_tokens
+
+    if input_shape is None:
+        input_shape = TEXT_INPUT_SHAPE if takes_tokens(model_name) else (1, 28, 28)
 
     model = _build(model_name, input_shape)
     try:
@@ -163,6 +191,7 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
         model: Module
         model, x, y, _ = seed004_example()
     else:
+        _refuse_tokens(model_name, "explain")
         rng = np.random.default_rng(seed)
         if input_file is not None:
             x = np.load(input_file, allow_pickle=False)
@@ -226,6 +255,7 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, ma
     """
     import convlens as cl
 
+    _refuse_tokens(model_name, "gradcheck")
     cl.manual_seed(seed)
     model = _build(model_name, input_shape).double()
     for m in model.modules():
@@ -274,6 +304,7 @@ def parity(model_name: str, input_shape: tuple[int, ...], batch_size: int, dtype
     import convlens as cl
     from convlens.inspect.parity import parity as run_parity
 
+    _refuse_tokens(model_name, "parity")
     cl.manual_seed(seed)
     model = _build(model_name, input_shape).to(dtype)
     x = np.random.default_rng(seed).standard_normal((batch_size, *input_shape)).astype(dtype)

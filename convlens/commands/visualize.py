@@ -23,6 +23,8 @@ import numpy as np
 
 KINDS = ("filters", "feature-maps", "seed003", "grad-cam", "saliency", "curves", "confusion",
          "misclassified")
+# a model of token ids (text_cnn): the other pictures draw inputs as images or signals
+TOKEN_KINDS = ("curves", "confusion")
 
 
 def _safe(name: str) -> str:
@@ -177,6 +179,18 @@ def _misclassified(run: _Run, save: _Writer, opts: dict[str, Any]) -> None:
                             max_examples=opts["max_examples"]), "misclassified")
 
 
+def _token_kinds(kinds: tuple[str, ...], everything: bool) -> tuple[str, ...]:
+    """The pictures of a run on token ids: curves and confusion; others are refused."""
+    other = [k for k in kinds if k not in TOKEN_KINDS]
+    if other and not everything:
+        raise click.BadParameter(
+            f"{', '.join(other)} draw the inputs as images or signals, but this run's model reads "
+            f"token ids: choose {' or '.join(TOKEN_KINDS)}", param_hint="--what")
+    if other:
+        click.echo(f"a model of token ids: drawing {' and '.join(TOKEN_KINDS)} only")
+    return tuple(k for k in kinds if k in TOKEN_KINDS)
+
+
 _DRAW: dict[str, Callable[[_Run, _Writer, dict[str, Any]], None]] = {
     "filters": _filters, "feature-maps": _feature_maps, "seed003": _seed003, "grad-cam": _grad_cam,
     "saliency": _saliency, "curves": _curves, "confusion": _confusion, "misclassified": _misclassified,
@@ -225,6 +239,8 @@ def visualize(run_dir: Path, what: tuple[str, ...], out: Path | None, fmt: str, 
         run = _Run(run_dir)
     except RunFolderError as err:
         raise click.ClickException(str(err)) from err
+    if "vocab_size" in run.config:
+        kinds = _token_kinds(kinds, "all" in what)
     if layer is not None:
         try:
             resolve_layer(run.model, layer)

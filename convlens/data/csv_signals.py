@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from convlens.data.dataset import Dataset
-from convlens.data.registry import register_source
+from convlens.data.registry import register_source, source_files
 
 TASKS = ("classification", "binary", "regression")
 HEADER = ("auto", True, False)
@@ -171,17 +171,7 @@ def load_csv(
     path = Path(path)
     if task not in TASKS:
         raise ValueError(f"expected task in {TASKS}, received {task!r}")
-    if path.is_dir():
-        files = [path / "train.csv", path / "test.csv"]
-        missing = [f.name for f in files if not f.is_file()]
-        if missing:
-            raise FileNotFoundError(
-                f"{path}: a CSV folder needs train.csv and test.csv; missing {', '.join(missing)}"
-            )
-    elif path.is_file():
-        files = [path]
-    else:
-        raise FileNotFoundError(f"{path}: no such file or folder")
+    files = source_files(path, ("train.csv", "test.csv"), "CSV")
     read = [read_csv_rows(f, header, delimiter) for f in files]
     if len(read) == 2 and read[0][0].shape[1] != read[1][0].shape[1]:
         raise CSVFormatError(

@@ -1,10 +1,14 @@
 """`Dataset`: a train/test pair of input arrays with their targets, and what the targets mean.
 
-Inputs are channel-first arrays of any rank from 3 up::
+Inputs are channel-first arrays of any rank from 3 up, or integer token ids::
 
+    (N, L)           tokens: int64 ids into ``vocabulary`` (words-lang, a text file), 0 = padding
     (N, C, L)        signals (mnist1d, a CSV of sequences)
     (N, C, H, W)     images (mnist, fashion-mnist, cifar10, an image folder)
     (N, C, D, H, W)  volumes (an .npz file)
+
+Token ids are categories, not measurements: they are never normalized or augmented, and a
+model reads them through an ``Embedding`` of ``len(vocabulary)`` rows (the ``text_cnn``).
 
 Targets depend on the task:
 
@@ -29,7 +33,10 @@ import numpy as np
 from convlens.data.split import split_indices
 
 TASKS = ("classification", "binary", "regression")
-_KINDS = {3: "signals", 4: "images", 5: "volumes"}
+_KINDS = {2: "tokens", 3: "signals", 4: "images", 5: "volumes"}
+#: The vocabulary's first two entries for token datasets: id 0 pads, id 1 stands for any token
+#: the training split never showed.
+PAD, UNK = "<pad>", "<unk>"
 
 
 @dataclass(eq=False)
@@ -37,9 +44,11 @@ class Dataset:
     """Inputs and targets split into a training and a test set.
 
     Attributes:
-        x_train: ``(N_train, C, *spatial)`` float32 inputs (images in [0, 1]).
+        x_train: ``(N_train, C, *spatial)`` float32 inputs (images in [0, 1]), or
+            ``(N_train, L)`` integer token ids in ``[0, len(vocabulary))``.
         y_train: ``(N_train,)`` int64 class indices, or float32 regression targets.
-        x_test: ``(N_test, C, *spatial)`` float32 inputs, same ``(C, *spatial)`` as training.
+        x_test: ``(N_test, C, *spatial)`` float32 inputs, same ``(C, *spatial)`` as training
+            (or ``(N_test, L)`` token ids of the same ``L``).
         y_test: the test targets, like ``y_train``.
         class_names: the name of each class; ``class_names[k]`` names label ``k``. Empty for
             regression; two names for a binary task (label 0, then label 1).
@@ -47,6 +56,9 @@ class Dataset:
         description: where the data comes from and how it was split, in one sentence.
         task: ``"classification"``, ``"binary"`` or ``"regression"`` (see the module docstring).
         target_names: regression only: a name per target column (``("mean brightness",)``).
+        vocabulary: tokens only: the token each id stands for, ``vocabulary[0]`` the padding
+            (``"<pad>"``); built on the training split, so a model needs
+            ``Embedding(len(vocabulary), D, padding_idx=0)``. Empty for other inputs.
 
     Raises:
         ValueError: on construction, when the arrays do not fit together (ranks, shapes,
@@ -62,19 +74,25 @@ class Dataset:
     description: str = field(default="", repr=False)
     task: str = "classification"
     target_names: tuple[str, ...] = field(default=(), repr=False)
+    vocabulary: tuple[str, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         self.class_names = tuple(self.class_names)
         self.target_names = tuple(self.target_names)
+        self.vocabulary = tuple(self.vocabulary)
         if self.task not in TASKS:
             raise ValueError(f"{self.name}: expected task in {TASKS}, received {self.task!r}")
         for part in ("train", "test"):
             x, y = getattr(self, f"x_{part}"), getattr(self, f"y_{part}")
-            if x.ndim < 3:
+            if x.ndim < 2 or (x.ndim == 2 and not np.issubdtype(x.dtype, np.integer)):
                 raise ValueError(
                     f"{self.name}: expected x_{part} of shape (N, C, ...): (N, C, L) signals, "
-                    f"(N, C, H, W) images or (N, C, D, H, W) volumes; received {x.shape}"
+                    f"(N, C, H, W) images or (N, C, D, H, W) volumes, or (N, L) integer token "
+                    f"ids; received {x.shape} {x.dtype}"
+                    + (" (a signal needs its channel axis: x[:, None, :])" if x.ndim == 2 else "")
                 )
+            if x.ndim == 2:
+                self._check_tokens(part, x)
             if y.ndim == 0 or y.shape[0] != x.shape[0]:
                 raise ValueError(
                     f"{self.name}: expected y_{part} of shape ({x.shape[0]},) to match "
@@ -88,6 +106,27 @@ class Dataset:
             raise ValueError(
                 f"{self.name}: expected train and test inputs of one shape, received "
                 f"{self.x_train.shape[1:]} and {self.x_test.shape[1:]}"
+            )
+        if self.vocabulary and self.kind != "tokens":
+            raise ValueError(
+                f"{self.name}: a vocabulary belongs to (N, L) token ids, received {self.kind} "
+                f"of shape {self.x_train.shape}"
+            )
+
+    def _check_tokens(self, part: str, x: np.ndarray) -> None:
+        if not self.vocabulary:
+            raise ValueError(
+                f"{self.name}: (N, L) token ids need a vocabulary (vocabulary[k] names id k, "
+                f"vocabulary[0] the padding); received none for x_{part} {x.shape}"
+            )
+        self._check_indices(f"x_{part}", x, "token ids", len(self.vocabulary), "vocabulary entries")
+
+    def _check_indices(self, array: str, values: np.ndarray, what: str, count: int, of: str) -> None:
+        """Raise unless every value of ``values`` is in ``[0, count)``: an index into ``count`` ``of``."""
+        if values.size and (values.min() < 0 or values.max() >= count):
+            raise ValueError(
+                f"{self.name}: expected {what} in [0, {count - 1}] ({count} {of}), received {array} in "
+                f"[{values.min()}, {values.max()}]"
             )
 
     def _check_labels(self, part: str, y: np.ndarray) -> None:
@@ -103,12 +142,7 @@ class Dataset:
                 f"{self.name}: expected 2 class names for a binary task (label 0, label 1), "
                 f"received {len(self.class_names)}"
             )
-        if y.size and (y.min() < 0 or y.max() >= len(self.class_names)):
-            raise ValueError(
-                f"{self.name}: expected labels in [0, {len(self.class_names) - 1}] "
-                f"({len(self.class_names)} class names), received y_{part} in "
-                f"[{y.min()}, {y.max()}]"
-            )
+        self._check_indices(f"y_{part}", y, "labels", len(self.class_names), "class names")
 
     def _check_regression_targets(self, part: str, y: np.ndarray) -> None:
         if y.ndim not in (1, 2):
@@ -142,11 +176,12 @@ class Dataset:
         seed: int = 0,
         description: str = "",
         target_names: tuple[str, ...] = (),
+        vocabulary: tuple[str, ...] = (),
     ) -> Dataset:
         """One set of examples split into train and test with a seed.
 
         Args:
-            x: ``(N, C, ...)`` inputs.
+            x: ``(N, C, ...)`` inputs, or ``(N, L)`` token ids with their ``vocabulary``.
             y: ``(N,)`` integer labels or float targets.
             name: the dataset's name.
             class_names: default ``"0"``, ``"1"``... up to the largest label.
@@ -167,7 +202,8 @@ class Dataset:
             )
         train, test = split_indices(y, test_fraction, seed)
         return cls(
-            x[train], y[train], x[test], y[test], class_names or (), name, description, task, target_names
+            x[train], y[train], x[test], y[test], class_names or (), name, description, task, target_names,
+            vocabulary,
         )
 
     @property
@@ -186,13 +222,19 @@ class Dataset:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        """``(C, *spatial)`` of one example: ``(C, H, W)`` for images, ``(C, L)`` for signals."""
+        """``(C, *spatial)`` of one example: ``(C, H, W)`` for images, ``(C, L)`` for signals,
+        ``(L,)`` for token ids."""
         return tuple(int(n) for n in self.x_train.shape[1:])
 
     @property
     def kind(self) -> str:
-        """``"signals"``, ``"images"`` or ``"volumes"``, from the rank of the inputs."""
+        """``"tokens"``, ``"signals"``, ``"images"`` or ``"volumes"``, from the rank of the inputs."""
         return _KINDS.get(self.x_train.ndim, f"{self.x_train.ndim - 2}-D arrays")
+
+    @property
+    def vocab_size(self) -> int:
+        """``len(vocabulary)``: the rows of the ``Embedding`` a model of token ids needs (0 otherwise)."""
+        return len(self.vocabulary)
 
     def subset(self, train: int | None = None, test: int | None = None) -> Dataset:
         """The first ``train`` training and ``test`` test examples (``None`` keeps all).
@@ -222,6 +264,7 @@ class Dataset:
             "description": self.description,
             "task": self.task,
             "target_names": self.target_names,
+            "vocabulary": self.vocabulary,
         }
         unknown = set(changes) - set(fields)
         if unknown:
@@ -233,6 +276,8 @@ class Dataset:
         """One line: name, sizes, input shape, and the classes or targets."""
         shape = "x".join(str(n) for n in self.input_shape)
         head = f"{self.name}: {len(self.y_train)} train / {len(self.y_test)} test {self.kind} of {shape}"
+        if self.vocabulary:
+            head += f" (vocabulary of {self.vocab_size})"
         if self.task == "classification":
             return f"{head}, {self.num_classes} classes"
         if self.task == "binary":

@@ -34,7 +34,7 @@ from convlens.data.image_augment import (
 from convlens.data.loader import DataLoader
 from convlens.data.signal_augment import GaussianNoise, RandomScale, RandomTimeShift
 from convlens.data.split import train_val_split
-from convlens.data.transforms import Compose, Normalize
+from convlens.data.transforms import Compose, Normalize, check_can_normalize
 
 
 @dataclass
@@ -70,11 +70,15 @@ def prepare_data(
         ds: the dataset.
         batch_size: examples per training batch.
         val_fraction: share of the training set held out for validation (0: none).
-        normalize: standardize inputs per channel with statistics of the training part.
-        augment: a batch transform for training batches only.
+        normalize: standardize inputs per channel with statistics of the training part
+            (refused for token ids, which are categories).
+        augment: a batch transform for training batches only (for token ids: your own; the
+            named augmentations are for images and signals).
         seed: seed of the validation split (0 if ``None``) and of the shuffling.
         drop_last: drop the last incomplete training batch.
     """
+    if normalize:
+        check_can_normalize(ds)
     x_train, y_train = ds.x_train, ds.y_train
     val: tuple[np.ndarray, np.ndarray] | None = None
     if val_fraction:
@@ -96,7 +100,8 @@ def prepare_data(
 # -- augmentations by name (``convlens train --augment``) -----------------------------------------
 
 #: The augmentations ``--augment`` accepts, by input kind, with the settings each name stands
-#: for. ``fill``/``value`` 0 is black before normalization and the mean after it.
+#: for. ``fill``/``value`` 0 is black before normalization and the mean after it. Token ids
+#: have none: shifting, scaling or adding noise to an id gives another token, not a variant.
 AUGMENTATIONS: dict[str, dict[str, tuple[type, dict[str, Any]]]] = {
     "images": {
         "crop": (RandomCrop, {"padding": 2}),
@@ -123,7 +128,10 @@ def parse_augment(spec: str | None, kind: str) -> list[str]:
     names = [name.strip().lower() for name in spec.split(",") if name.strip()]
     known = AUGMENTATIONS.get(kind)
     if known is None:
-        raise ValueError(f"no augmentations are defined for {kind}; use 'none'")
+        why = ""
+        if kind == "tokens":
+            why = " (an id shifted, scaled or noised is another token, not a variant of it)"
+        raise ValueError(f"no augmentations are defined for {kind}{why}; use 'none'")
     unknown = [name for name in names if name not in known]
     if unknown:
         raise ValueError(

@@ -12,9 +12,10 @@ Two kinds of entries:
       folder:/data/pets      one sub-folder of PNG/JPEG images per class
       csv:/data/ecg.csv      one sequence per line: values..., label
       npz:/data/scans.npz    x_train, y_train, x_test, y_test arrays (or x, y)
+      text:/data/notes.tsv   UTF-8 lines of text<TAB>label, as word or character ids
 
   A bare path also works when no dataset has that name: a folder is read as ``folder:``, a
-  ``.csv`` file as ``csv:``, an ``.npz`` file as ``npz:``.
+  ``.csv`` file as ``csv:``, an ``.npz`` file as ``npz:``, a ``.tsv`` file as ``text:``.
 
 Options are keyword arguments of the loader (``image_size=32``, ``num_samples=1000``); an
 option a loader does not take is an error that lists the ones it does.
@@ -58,7 +59,7 @@ class DatasetInfo:
 
 _REGISTRY: dict[str, DatasetInfo] = {}
 _SOURCES: dict[str, DatasetInfo] = {}
-_SUFFIX_SOURCES = {".csv": "csv", ".npz": "npz"}
+_SUFFIX_SOURCES = {".csv": "csv", ".npz": "npz", ".tsv": "text"}
 
 
 def _normalize(name: str) -> str:
@@ -138,6 +139,22 @@ def parse_dataset_spec(spec: str) -> tuple[DatasetInfo, Path | None]:
     raise _unknown(spec)
 
 
+def source_files(path: Path, folder_files: tuple[str, ...], what: str) -> list[Path]:
+    """The files a source reads: ``[path]`` for a file, or a folder's ``folder_files``
+    (``train.csv``, ``test.csv``); raises ``FileNotFoundError`` naming what is missing."""
+    if path.is_dir():
+        files = [path / name for name in folder_files]
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"{path}: a {what} folder needs {' and '.join(folder_files)}; missing {', '.join(missing)}"
+            )
+        return files
+    if path.is_file():
+        return [path]
+    raise FileNotFoundError(f"{path}: no such file or folder")
+
+
 def dataset_info(name: str) -> DatasetInfo:
     """The registry entry for ``name`` (or ``prefix:path``); unknown names raise ``ValueError``."""
     return parse_dataset_spec(name)[0]
@@ -152,6 +169,32 @@ def _check_options(info: DatasetInfo, options: dict[str, Any]) -> None:
         accepted = ", ".join(info.options()) or "none"
         what = "source" if info.is_source else "dataset"
         raise ValueError(f"{what} {info.name!r} takes no option {', '.join(unknown)}; it accepts: {accepted}")
+
+
+def parse_options(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Loader options from ``KEY=VALUE`` text (the CLI's ``--data-option``).
+
+    ``["tokens=chars", "length=40"]`` gives ``{"tokens": "chars", "length": 40}``: whole
+    numbers, decimals and ``true``/``false`` become numbers and booleans, anything else stays
+    text; ``-`` in a key reads as ``_``. An item without ``=`` raises ``ValueError``.
+    """
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"expected KEY=VALUE, received {item!r}")
+        value: Any = text.strip()
+        if value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        else:
+            for kind in (int, float):
+                try:
+                    value = kind(value)
+                    break
+                except ValueError:
+                    pass
+        options[key.strip().replace("-", "_")] = value
+    return options
 
 
 def load_dataset(

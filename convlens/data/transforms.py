@@ -9,6 +9,7 @@ and act on every example of the batch at once (no Python loop over examples).
 Give augmentations to the *training* loader only (``DataLoader(..., transform=...)``);
 evaluate on unaugmented data. :class:`Normalize` is different: fit it on the training split
 and apply it to every split (:func:`normalize_dataset`, :func:`convlens.data.prepare_data`).
+Token ids (``Dataset.kind == "tokens"``) are never normalized: see :func:`check_can_normalize`.
 """
 
 from __future__ import annotations
@@ -161,11 +162,23 @@ class Normalize(BatchTransform):
         return {"mean": self.mean_.tolist(), "std": self.std_.tolist()}
 
 
+def check_can_normalize(ds: Dataset) -> None:
+    """Raise ``ValueError`` for a token dataset: its ids are categories, not measurements."""
+    if ds.kind == "tokens":
+        raise ValueError(
+            f"{ds.name} holds token ids, which name tokens of its vocabulary rather than measure "
+            "anything: standardizing them would feed the Embedding ids that are not tokens. "
+            "Train without normalization (leave out --normalize / normalize=True)"
+        )
+
+
 def normalize_dataset(ds: Dataset, normalizer: Normalize | None = None) -> tuple[Dataset, Normalize]:
     """``ds`` standardized with statistics of its training split only, and the fitted normalizer.
 
     Pass a fitted ``normalizer`` to reuse statistics (e.g. the ones a model was trained with).
+    Token datasets are refused (:func:`check_can_normalize`).
     """
+    check_can_normalize(ds)
     if normalizer is None:
         normalizer = Normalize().fit(ds.x_train)
     normalized = ds.replace(

@@ -17,6 +17,7 @@ col2im adds gradients back (Chainer's ``col2im_cpu``) and how pooling takes its 
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator, Sequence
 
@@ -61,10 +62,18 @@ def window_offsets(
     ``xp[(..., *slices)]`` has the output's spatial shape: entry o is the input value that
     tap meets at output position o.
     """
+    return iter(_tap_slices(tuple(kernel), tuple(stride), tuple(dilation), tuple(out_shape)))
+
+
+@functools.lru_cache(maxsize=512)
+def _tap_slices(
+    kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
+    out_shape: tuple[int, ...],
+) -> tuple[tuple[int, tuple[int, ...], tuple[slice, ...]], ...]:
+    """The list ``window_offsets`` walks, built once per geometry (it matters at batch 1)."""
     taps = itertools.product(*(range(k) for k in kernel))
-    for index, tap in enumerate(taps):
-        slices = tuple(
-            slice(k * d, k * d + s * (o - 1) + 1, s)
-            for k, d, s, o in zip(tap, dilation, stride, out_shape)
-        )
-        yield index, tap, slices
+    return tuple(
+        (index, tap, tuple(slice(k * d, k * d + s * (o - 1) + 1, s)
+                           for k, d, s, o in zip(tap, dilation, stride, out_shape)))
+        for index, tap in enumerate(taps)
+    )

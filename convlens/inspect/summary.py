@@ -18,7 +18,8 @@ Everything is measured on a real forward pass over a batch of the given shape, n
   linear: output values × in_features), per example; element-wise layers count 0.
 
 The model is left as it was: buffers and the layers' caches are restored afterwards, and no
-gradient is computed.
+gradient is computed. A model that starts with an ``Embedding`` (``text_cnn``) reads token ids:
+``input_shape`` is then ``(L,)`` and the batch holds random ids below the vocabulary size.
 
     >>> import convlens as cl
     >>> s = summary(cl.models.get_model("seed_net"), (1, 28, 28), print_table=False)
@@ -41,9 +42,11 @@ from convlens.functional.engine import enable_grad
 from convlens.inspect.receptive_field import ReceptiveField, receptive_fields
 from convlens.layers.container import Sequential
 from convlens.layers.conv import _ConvNd
+from convlens.layers.embedding import Embedding
 from convlens.layers.global_pool import _AdaptivePoolNd
 from convlens.layers.linear import Linear
 from convlens.layers.module import Module
+from convlens.layers.normalization import _BatchNorm
 from convlens.layers.pool import _PoolNd
 from convlens.parameter import Parameter
 
@@ -347,6 +350,14 @@ def _is_row(module: Module) -> bool:
     return not isinstance(module, Sequential)
 
 
+def _first_layer(model: Module) -> Module:
+    """The first module without children: the one the input reaches first in a Sequential."""
+    for _, module in model.named_modules():
+        if next(module.children(), None) is None:
+            return module
+    return model
+
+
 def summary(
     model: Module,
     input_shape: Sequence[int],
@@ -359,10 +370,12 @@ def summary(
 
     Args:
         model: any convlens module (a network or a single layer).
-        input_shape: ``(C, *spatial)`` without the batch axis, e.g. ``(1, 28, 28)``.
+        input_shape: ``(C, *spatial)`` without the batch axis, e.g. ``(1, 28, 28)``; ``(L,)``
+            token ids for a model that starts with an ``Embedding``.
         batch_size: examples in the measured batch (memory scales with it; mult-adds are
             reported per example).
-        dtype: input dtype (default: the model's parameter dtype, else float32).
+        dtype: input dtype (default: the model's parameter dtype, else float32; int64 for
+            token ids).
         print_table: print ``str(summary)``.
         seed: seeds the random input (a standard normal batch).
 
@@ -381,7 +394,12 @@ def summary(
     params = list(model.named_parameters())
     if dtype is None:
         dtype = params[0][1].dtype if params else np.float32
-    x = np.random.default_rng(seed).standard_normal((batch_size, *shape)).astype(dtype)
+    first = _first_layer(model)
+    if isinstance(first, Embedding):  # token ids: random ids of the vocabulary
+        dtype = np.int64
+        x = np.random.default_rng(seed).integers(0, first.num_embeddings, (batch_size, *shape))
+    else:
+        x = np.random.default_rng(seed).standard_normal((batch_size, *shape)).astype(dtype)
 
     names: dict[int, list[str]] = {}
     for name, module in model.named_modules():
@@ -410,10 +428,18 @@ def summary(
                            if k.startswith("_") and k not in _NOT_CACHE}
                      for key, m in unique.items()}
     handles = [m.register_forward_hook(hook) for m in unique.values()]
+    # a batch of one example has no batch variance: batch norm in training mode refuses it,
+    # so those layers are measured with their running statistics (their eval mode)
+    switched = [m for m in unique.values()
+                if batch_size == 1 and isinstance(m, _BatchNorm) and m.training]
     try:
+        for module in switched:
+            module.training = False
         with enable_grad():  # measure what a training step keeps, even inside cl.no_grad()
             model(x)
     finally:
+        for module in switched:
+            module.training = True
         for handle in handles:
             handle.remove()
 

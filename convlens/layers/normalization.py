@@ -148,9 +148,7 @@ class _ChannelNorm(Module):
                 f"{name}({c}) expects {c} channels (num_features) in the layout {layouts}, "
                 f"received shape {x.shape} with C={x.shape[1]}"
             )
-        x = _as_float(x, np.float32 if self.weight is None else self.weight.dtype)
-        check_finite(name, x)
-        return x
+        return _as_float(x, np.float32 if self.weight is None else self.weight.dtype)
 
     # -- computation ---------------------------------------------------------------------
     def _stat_axes(self, ndim: int) -> tuple[int, ...]:
@@ -173,7 +171,9 @@ class _ChannelNorm(Module):
         if running_mean is None or running_var is None or self.training:
             m = group_size(x.shape, axes)
             self._check_spread(x, m)
-            y, cache = normalize_forward(x, axes, weight, bias, self.eps)
+            with np.errstate(invalid="ignore"):  # inf − inf: check_finite explains it
+                y, cache = normalize_forward(x, axes, weight, bias, self.eps)
+            check_finite(type(self).__name__, x, statistics=cache.var)  # before any update
             if running_mean is not None and running_var is not None and self.training:
                 # per channel: batch norm has one statistic, instance norm one per example,
                 # whose batch average is tracked (as PyTorch)
@@ -184,6 +184,7 @@ class _ChannelNorm(Module):
                 running_mean[...] = (1 - factor) * running_mean + factor * mean
                 running_var[...] = (1 - factor) * running_var + factor * var
         else:
+            check_finite(type(self).__name__, x)
             y, cache = normalize_forward(
                 x, axes, weight, bias, self.eps,
                 mean=running_mean.reshape(view).astype(x.dtype, copy=False),
@@ -371,13 +372,14 @@ class GroupNorm(Module):
                 f"received shape {x.shape}"
             )
         x = _as_float(x, np.float32 if self.weight is None else self.weight.dtype)
-        check_finite(name, x)
         grouped = x.reshape(x.shape[0], g, c // g, *x.shape[2:])  # (N, G, C/G, *S)
         param_shape = (1, g, c // g) + (1,) * (x.ndim - 2)
         weight = None if self.weight is None else self.weight.data.reshape(param_shape)
         bias = None if self.bias is None else self.bias.data.reshape(param_shape)
-        y, cache = normalize_forward(grouped, tuple(range(2, grouped.ndim)), weight, bias,
-                                     self.eps)
+        with np.errstate(invalid="ignore"):  # inf − inf: check_finite explains it
+            y, cache = normalize_forward(grouped, tuple(range(2, grouped.ndim)), weight, bias,
+                                         self.eps)
+        check_finite(name, x, statistics=cache.var)
         self._cache = (cache, x.shape)
         return y.reshape(x.shape)
 
@@ -443,11 +445,13 @@ class LayerNorm(Module):
                 f"received shape {x.shape}"
             )
         x = _as_float(x, self.weight.dtype if self.weight is not None else np.float32)
-        check_finite(name, x, channel_axis=None)
         axes = tuple(range(x.ndim - k, x.ndim))
-        y, self._cache = normalize_forward(
-            x, axes, None if self.weight is None else self.weight.data,
-            None if self.bias is None else self.bias.data, self.eps)
+        with np.errstate(invalid="ignore"):  # inf − inf: check_finite explains it
+            y, cache = normalize_forward(
+                x, axes, None if self.weight is None else self.weight.data,
+                None if self.bias is None else self.bias.data, self.eps)
+        check_finite(name, x, channel_axis=None, statistics=cache.var)
+        self._cache = cache
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:

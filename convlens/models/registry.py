@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,12 @@ def model_info(name: str) -> ModelEntry:
         raise ValueError(
             f"unknown model {name!r}; available models: {', '.join(available_models())}"
         ) from None
+
+
+def takes_tokens(name: str) -> bool:
+    """Whether zoo model ``name`` reads token ids (its builder takes ``vocab_size``, for the
+    ``Embedding`` it starts with) rather than channel-first arrays (``in_channels``)."""
+    return "vocab_size" in inspect.signature(model_info(name).builder).parameters
 
 
 def get_model(name: str, **kwargs: Any) -> Module:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from convlens.data import Dataset, load_dataset
+from convlens.data import Dataset, load_dataset, parse_options
 from convlens.io import load_arrays
 from convlens.layers.module import Module
 
@@ -80,6 +80,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
     """Rebuild the trained model of a run folder: ``(model, config)``.
 
     The model is ``convlens.models.get_model(config["model"], in_channels=…, num_classes=…)``
+    (``vocab_size=…`` instead of ``in_channels`` for a model of token ids)
     with the weights of ``weights.npz`` loaded into it (strictly: every array must fit). The
     channel and class counts come from ``config.json`` when it records them, otherwise from
     the shapes in ``weights.npz``.
@@ -105,8 +106,8 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
         state = load_arrays(weights_path)
     except (OSError, ValueError) as err:
         raise RunFolderError(f"cannot read {weights_path}: {err}") from None
-    kwargs = _shapes_from_weights(state)
-    kwargs.update({k: int(config[k]) for k in ("in_channels", "num_classes") if k in config})
+    kwargs = {} if "vocab_size" in config else _shapes_from_weights(state)  # token models: no channels
+    kwargs.update({k: int(config[k]) for k in ("in_channels", "vocab_size", "num_classes") if k in config})
     try:
         model = cl.models.get_model(name, **kwargs)
     except TypeError:  # a builder without these arguments
@@ -127,7 +128,7 @@ def load_run_dataset(config: dict[str, Any]) -> Dataset:
     if not isinstance(name, str):
         raise RunFolderError("config.json does not say which dataset was used (no \"dataset\" entry)")
     try:
-        dataset = load_dataset(name, config.get("data_dir"))
+        dataset = load_dataset(name, config.get("data_dir"), **parse_options(config.get("data_option") or []))
     except (FileNotFoundError, ValueError) as err:
         raise RunFolderError(f"cannot load the run's dataset {name!r}: {err}") from None
     dataset = dataset.subset(config.get("limit_train"), config.get("limit_test"))

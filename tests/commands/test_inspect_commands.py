@@ -39,9 +39,16 @@ def test_summary(runner, tmp_path):
     assert written.exit_code == 0 and written.output == f"wrote {out}\n"
     assert "| 0 | Conv2d | (1, 6, 28, 28) | 156 |" in out.read_text(encoding="utf-8")
     assert [p.name for p in tmp_path.iterdir()] == ["summary.md"]  # no temporary file left
+    text = runner.invoke(summary, ["text_cnn"])
+    assert text.exit_code == 0, text.output
+    assert "Input: (1, 24) int64" in text.output and "Embedding" in text.output
+    assert "Input: (1, 40) int64" in runner.invoke(summary, ["text_cnn", "--input-shape", "40"]).output
 
 
 def test_summary_bad_arguments(runner):
+    text = runner.invoke(summary, ["text_cnn", "--input-shape", "1,28,28"])
+    assert text.exit_code == 2
+    assert "text_cnn reads token ids: expected one size L (the sequence length, e.g. 24), received 1,28,28" in text.output
     bad = runner.invoke(summary, ["lenet5", "--input-shape", "1,a,28"])
     assert bad.exit_code == 2 and "comma-separated sizes" in bad.output
     small = runner.invoke(summary, ["lenet5", "--input-shape", "1,8,8"])
@@ -96,6 +103,9 @@ def test_explain_zoo_model(runner, tmp_path):
 
 
 def test_gradcheck(runner):
+    refused = runner.invoke(gradcheck, ["text_cnn"])
+    assert refused.exit_code == 1
+    assert "text_cnn reads integer token ids, so `convlens gradcheck` cannot feed it random float inputs" in refused.output
     result = runner.invoke(gradcheck, ["seed_net", "--max-checks", "5"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()

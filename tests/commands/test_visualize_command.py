@@ -147,5 +147,23 @@ def test_a_folder_written_by_convlens_train(tmp_path):
         _check_png(path)
 
 
+def test_a_text_run_draws_curves_and_confusion_only(tmp_path):
+    from word_lists import write_word_lists
+
+    from convlens.cli import main
+
+    run, lists = tmp_path / "run", write_word_lists(tmp_path / "dict")
+    trained = CliRunner().invoke(main, [
+        "train", "--model", "text_cnn", "--dataset", "words-lang", "--data-dir", str(lists), "--epochs", "1",
+        "--data-option", "train_per_language=20", "--data-option", "test_per_language=5", "--out", str(run)])
+    assert trained.exit_code == 0, trained.output
+    result = _invoke(run, "--out", tmp_path / "figures")
+    assert "a model of token ids: drawing curves and confusion only" in result.output
+    assert [p.name for p in _written(result.output)] == ["curves.png", "confusion-matrix.png"]
+    refused = _invoke(run, "--what", "grad-cam", "--out", tmp_path / "figures", ok=False)
+    assert refused.exit_code == 2
+    assert "grad-cam draw the inputs as images or signals, but this run's model reads token ids" in refused.output
+
+
 def test_commands_list_for_the_main_group():
     assert COMMANDS == [visualize] and visualize.name == "visualize"

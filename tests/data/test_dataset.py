@@ -86,3 +86,32 @@ def test_replace_checks_again_and_rejects_unknown_fields():
         ds.replace(colour="red")
     with pytest.raises(ValueError, match=r"expected labels in \[0, 0\]"):
         ds.replace(class_names=("a",))
+
+
+def _tokens(n, length=5, vocab=4):
+    return np.arange(n * length, dtype=np.int64).reshape(n, length) % vocab
+
+
+VOCAB = ("<pad>", "<unk>", "a", "b")
+
+
+def test_token_ids_with_a_vocabulary():
+    ds = Dataset(_tokens(6), np.arange(6) % 2, _tokens(2), np.arange(2), ("x", "y"), "t", vocabulary=VOCAB)
+    assert ds.kind == "tokens" and ds.input_shape == (5,) and ds.vocab_size == 4
+    assert ds.summary() == "t: 6 train / 2 test tokens of 5 (vocabulary of 4), 2 classes"
+    assert ds.subset(train=3).vocabulary == VOCAB and ds.replace(name="u").vocab_size == 4
+    split = Dataset.from_arrays(_tokens(10), np.arange(10) % 2, name="s", vocabulary=VOCAB)
+    assert split.kind == "tokens" and split.vocabulary == VOCAB and len(split.y_test) == 2
+
+
+def test_token_checks():
+    with pytest.raises(ValueError, match=r"\(N, L\) token ids need a vocabulary"):
+        Dataset(_tokens(2), np.arange(2), _tokens(1), np.arange(1), ("x", "y"), "t")
+    with pytest.raises(ValueError, match=r"expected token ids in \[0, 2\] \(3 vocabulary entries\), received x_train in \[0, 3\]"):
+        Dataset(_tokens(2), np.arange(2), _tokens(1), np.arange(1), ("x", "y"), "t", vocabulary=VOCAB[:3])
+    with pytest.raises(ValueError, match=r"or \(N, L\) integer token ids; received \(2, 5\) float32 \(a signal needs its channel axis"):
+        Dataset(np.zeros((2, 5), np.float32), np.arange(2), _x(1), np.arange(1), ("x", "y"), "t")
+    with pytest.raises(ValueError, match=r"a vocabulary belongs to \(N, L\) token ids, received signals"):
+        Dataset(_x(2), np.arange(2), _x(1), np.arange(1), ("x", "y"), "t", vocabulary=VOCAB)
+    with pytest.raises(ValueError, match=r"expected train and test inputs of one shape, received \(5,\) and \(3,\)"):
+        Dataset(_tokens(2), np.arange(2), _tokens(1, 3), np.arange(1), ("x", "y"), "t", vocabulary=VOCAB)

@@ -99,7 +99,8 @@ def test_every_issue_dataset_is_registered_and_sources_listed():
     from convlens.data import available_sources
 
     assert {"mnist", "fashion-mnist", "cifar10", "mnist-5k", "mnist1d"} <= set(available_datasets())
-    assert available_sources() == ["csv", "folder", "npz"]
+    assert available_sources() == ["csv", "folder", "npz", "text"]
+    assert "words-lang" in available_datasets()
 
 
 def test_unknown_name_also_shows_the_source_forms():
@@ -146,3 +147,13 @@ def test_download_flag_reaches_loaders_that_take_it(monkeypatch):
 
     assert len(load_dataset("remote-tiny", download=False, size=6).y_train) == 6
     assert seen == {"download": False, "size": 6}
+
+
+def test_option_strings_become_loader_options():
+    from convlens.data import parse_options
+
+    options = parse_options(["tokens=chars", "length=40", "test-fraction=0.25", "lowercase=True", "name=a=b"])
+    assert options == {"tokens": "chars", "length": 40, "test_fraction": 0.25, "lowercase": True, "name": "a=b"}
+    assert parse_options([]) == {}
+    with pytest.raises(ValueError, match="expected KEY=VALUE, received 'tokens'"):
+        parse_options(["tokens"])

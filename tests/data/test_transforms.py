@@ -105,3 +105,21 @@ def test_prepare_data_on_mnist_5k():
     data = prepare_data(load_dataset("mnist-5k"), batch_size=64, val_fraction=0.1, normalize=True)
     assert (len(data.train.y), len(data.val[1]), len(data.test[1])) == (3600, 400, 1000)
     assert 0.12 < data.normalizer.mean_[0] < 0.14 and 0.29 < data.normalizer.std_[0] < 0.32
+
+
+def _token_dataset():
+    ids = np.arange(40, dtype=np.int64).reshape(8, 5) % 4
+    return Dataset(ids, np.arange(8) % 2, ids[:2], np.arange(2), ("x", "y"), "t",
+                   vocabulary=("<pad>", "<unk>", "a", "b"))
+
+
+def test_token_ids_are_never_normalized():
+    ds = _token_dataset()
+    refused = r"t holds token ids, which name tokens of its vocabulary.*leave out --normalize"
+    with pytest.raises(ValueError, match=refused):
+        normalize_dataset(ds)
+    with pytest.raises(ValueError, match=refused):
+        prepare_data(ds, batch_size=4, normalize=True)
+    data = prepare_data(ds, batch_size=4, val_fraction=0.25)
+    xb, _ = next(iter(data.train))
+    assert xb.dtype == np.int64 and xb.shape == (4, 5) and data.val[0].shape == (2, 5)

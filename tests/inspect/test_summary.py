@@ -168,6 +168,15 @@ def test_vector_inputs_have_no_receptive_field():
     assert "?" not in str(s)
 
 
+def test_a_model_that_starts_with_an_embedding_gets_token_ids():
+    model = cl.models.get_model("text_cnn", vocab_size=50, num_classes=7)
+    s = summary(model, (24,), batch_size=2, print_table=False)
+    assert s.dtype == "int64" and s.input_shape == (2, 24)
+    assert [r.output_shape for r in s.rows][:2] == [(2, 24, 64), (2, 64, 24)]
+    assert s.rows[-1].output_shape == (2, 7) and s.total_params == model.num_parameters()
+    assert "Input: (2, 24) int64" in str(s)
+
+
 def test_format_bytes():
     assert [format_bytes(n) for n in (0, 1023, 1536, 3 * 2**20)] == ["0 B", "1023 B", "1.5 KiB", "3.0 MiB"]
     assert math.isclose(float(format_bytes(int(2.5 * 2**30)).split()[0]), 2.5)
@@ -180,3 +189,17 @@ def test_cache_memory_is_measured_inside_no_grad_too():
         inside = cl.summary(model, (1, 28, 28), print_table=False)
     assert [r.cache_bytes for r in inside.rows] == [r.cache_bytes for r in outside.rows]
     assert inside.rows[0].cache_bytes > 0
+
+
+def test_batch_norm_after_flatten_is_measured_at_batch_size_one():
+    """A batch of one has no batch variance: BatchNorm1d on (1, 256) features would refuse it
+    in training mode, so summary measures batch norm with its running statistics."""
+    model = cl.models.get_model("fmnist_cnn")
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    s = cl.summary(model, (1, 28, 28), print_table=False)
+    assert s.total_params == 824_810
+    assert model.training and all(m.training for _, m in model.named_modules())
+    after = model.state_dict()
+    assert all(np.array_equal(before[k], after[k]) for k in before)  # running stats untouched
+    with pytest.raises(ValueError, match="more than 1 value"):
+        model(np.zeros((1, 1, 28, 28), np.float32))  # the layer itself still refuses

@@ -59,9 +59,16 @@ def test_documented_parameter_counts():
     assert counts["seed_net"] == 38_390
     assert counts["simple_cnn"] == 5_258
     assert counts["fmnist_cnn"] == 824_810
+    assert counts["cnn3d"] == 14_682  # 14,616 with 8 classes (moving-mnist-5k's directions)
     for name in cl.models.available_models():
         info = cl.models.model_info(name)
         assert info.summary and info.source
+
+
+def test_text_cnn_reads_tokens_and_has_its_documented_size():
+    assert cl.models.takes_tokens("text_cnn") and not cl.models.takes_tokens("lenet5")
+    assert cl.models.get_model("text_cnn").num_parameters() == 113_730
+    assert cl.models.get_model("text_cnn", vocab_size=53, num_classes=7).num_parameters() == 54_087  # words-lang
 
 
 def test_unknown_model_lists_the_zoo():

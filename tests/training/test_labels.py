@@ -43,6 +43,8 @@ def test_num_outputs_probes_in_eval_mode_and_restores_the_mode():
 
 
 def test_num_outputs_wants_class_scores():
+    text = cl.models.get_model("text_cnn", vocab_size=10, num_classes=7)
+    assert num_outputs(text, np.zeros((3, 12), np.int64)) == 7  # token ids (N, L)
     model = cl.Sequential(cl.Identity())
     with pytest.raises(ValueError, match=r"class scores of shape \(N, K\), received \(1, 1, 2, 2\)"):
         num_outputs(model, np.zeros((3, 1, 2, 2), np.float32))
