@@ -624,7 +624,16 @@ def _model_size(name: str, dataset: Dataset) -> dict[str, int]:
         )
     if tokens:
         return {"vocab_size": dataset.vocab_size, "num_classes": _num_outputs(dataset)}
-    return {"in_channels": dataset.input_shape[0], "num_classes": _num_outputs(dataset)}
+    size = {"in_channels": dataset.input_shape[0], "num_classes": _num_outputs(dataset)}
+    if cl.models.takes_argument(name, "input_size") and len(dataset.input_shape) == 3:
+        # models with a dense head sized for the image (lenet5, vgg_small, fmnist_cnn)
+        height, width = dataset.input_shape[1:]
+        if height != width:
+            raise click.ClickException(
+                f"{name} is built for square images (input_size), but {dataset.name}'s images are "
+                f"{height}×{width}: resize them (e.g. folder:PATH --data-option image_size={height})")
+        size["input_size"] = height
+    return size
 
 
 def _build(settings: dict[str, Any], dataset: Dataset) -> tuple[Any, Any, Any]:

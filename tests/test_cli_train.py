@@ -289,3 +289,39 @@ def test_cnn3d_trains_on_moving_digit_clips(tmp_path):
     assert config["in_channels"] == 1 and config["num_classes"] == 8
     assert config["input_shape"] == [1, 16, 20, 20]
     assert json.loads((out / "metrics.json").read_text())["test_accuracy"] is not None
+
+
+def _write_images(path, channels, height, width, n=24):
+    rng = np.random.default_rng(0)
+    x = rng.random((n, channels, height, width)).astype(np.float32)
+    y = np.arange(n) % 3
+    np.savez(path, x_train=x, y_train=y, x_test=x[:6], y_test=y[:6])
+    return path
+
+
+@pytest.mark.parametrize("model", ["lenet5", "vgg_small", "fmnist_cnn"])
+def test_models_with_a_dense_head_are_built_for_the_image_size(tmp_path, model):
+    """CIFAR-10-sized inputs (3×32×32): the builder gets input_size, so the dense head fits;
+    visualize rebuilds the same model from config.json."""
+    data = _write_images(tmp_path / "rgb32.npz", 3, 32, 32)
+    out = tmp_path / "run"
+    result = _train("--model", model, "--dataset", f"npz:{data}", "--epochs", "1", "--batch-size", "8",
+                    "--out", str(out))
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert (config["in_channels"], config["num_classes"], config["input_size"]) == (3, 3, 32)
+    from convlens.viz.run_folder import load_run
+
+    rebuilt, _ = load_run(out)
+    rebuilt.eval()
+    assert rebuilt(np.zeros((2, 3, 32, 32), np.float32)).shape == (2, 3)
+
+
+def test_a_dense_head_refuses_non_square_images(tmp_path):
+    data = _write_images(tmp_path / "wide.npz", 1, 28, 32)
+    result = _train("--model", "vgg_small", "--dataset", f"npz:{data}", "--epochs", "1",
+                    "--out", str(tmp_path / "run"))
+    assert result.exit_code == 1
+    assert ("Error: vgg_small is built for square images (input_size), but wide's images are 28×32"
+            in result.output)
+    assert not (tmp_path / "run").exists()

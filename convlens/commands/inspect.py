@@ -1,5 +1,6 @@
-"""``convlens summary | explain | gradcheck | parity``: look inside a network from the shell.
+"""``convlens models | summary | explain | gradcheck | parity``: look inside a network from the shell.
 
+    convlens models                                    the zoo: parameters, source, accuracy
     convlens summary lenet5 --input-shape 1,28,28      per-layer table
     convlens summary text_cnn --input-shape 24         a text model: L token ids
     convlens explain                                   seed 004's worked step, with numbers
@@ -321,4 +322,30 @@ def parity(model_name: str, input_shape: tuple[int, ...], batch_size: int, dtype
     click.echo("ok")
 
 
-COMMANDS = [summary, explain, gradcheck, parity]
+@click.command()
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "markdown"]), help="Table format.")
+def models(fmt: str) -> None:
+    """The model zoo: each model's parameters (built with its defaults), what it is, its source
+    and the test accuracy measured with it (RESULTS.md gives each run's command).
+
+    \b
+    Examples:
+      convlens models
+      convlens summary vgg_small          # then one model layer by layer
+    """
+    from convlens.models import available_models, model_info
+
+    entries = [model_info(name) for name in available_models()]
+    if fmt == "markdown":
+        click.echo("| model | parameters | what | source | expected test accuracy |")
+        click.echo("|---|---:|---|---|---|")
+        for e in entries:
+            click.echo(f"| `{e.name}` | {e.num_params():,} | {e.summary} | {e.source} | {e.expected} |")
+        return
+    for e in entries:
+        click.echo(f"{e.name}  ({e.num_params():,} parameters)\n  {e.summary}\n"
+                   f"  source: {e.source}\n  expected: {e.expected}\n")
+
+
+COMMANDS = [models, summary, explain, gradcheck, parity]

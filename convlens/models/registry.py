@@ -12,10 +12,21 @@ from convlens.layers.module import Module
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """A zoo entry: what it is, where it comes from, and what it reaches.
+
+    ``expected``: the measured test accuracy with the dataset and the command that gives it
+    (each figure is a run recorded in RESULTS.md).
+    """
+
     name: str
     builder: Callable[..., Module]
     summary: str
     source: str
+    expected: str = ""
+
+    def num_params(self) -> int:
+        """Parameters of the model built with its defaults."""
+        return sum(p.size for p in self.builder().parameters())
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -24,11 +35,11 @@ _REGISTRY: dict[str, ModelEntry] = {}
 Builder = Callable[..., Module]
 
 
-def register(name: str, summary: str, source: str) -> Callable[[Builder], Builder]:
+def register(name: str, summary: str, source: str, expected: str = "") -> Callable[[Builder], Builder]:
     """Decorator that adds a builder function to the zoo under ``name``."""
 
     def decorate(builder: Callable[..., Module]) -> Callable[..., Module]:
-        _REGISTRY[name] = ModelEntry(name, builder, summary, source)
+        _REGISTRY[name] = ModelEntry(name, builder, summary, source, expected)
         return builder
 
     return decorate
@@ -47,10 +58,15 @@ def model_info(name: str) -> ModelEntry:
         ) from None
 
 
+def takes_argument(name: str, argument: str) -> bool:
+    """Whether the builder of zoo model ``name`` takes ``argument`` (e.g. ``input_size``)."""
+    return argument in inspect.signature(model_info(name).builder).parameters
+
+
 def takes_tokens(name: str) -> bool:
     """Whether zoo model ``name`` reads token ids (its builder takes ``vocab_size``, for the
     ``Embedding`` it starts with) rather than channel-first arrays (``in_channels``)."""
-    return "vocab_size" in inspect.signature(model_info(name).builder).parameters
+    return takes_argument(name, "vocab_size")
 
 
 def get_model(name: str, **kwargs: Any) -> Module:

@@ -38,7 +38,8 @@ def basic_block(in_channels: int, out_channels: int, stride: int = 1) -> Sequent
 
 
 @register("resnet_small", "ResNet with basic blocks (default ResNet-8: 16-32-64, one block per stage)",
-          "He et al. 2016 (Deep Residual Learning), CIFAR variant")
+          "He et al. 2016 (Deep Residual Learning), CIFAR variant",
+          expected="mnist-5k 98.2 % (`convlens train --model resnet_small`, 10 epochs)")
 def resnet_small(in_channels: int = 1, num_classes: int = 10,
                  widths: tuple[int, ...] = (16, 32, 64),
                  blocks: tuple[int, ...] = (1, 1, 1)) -> Sequential:

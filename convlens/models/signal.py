@@ -26,9 +26,9 @@ from convlens.layers import (
 from convlens.models.registry import register
 
 
-@register("cnn1d", "1-D CNN for signals: 3 dilated Conv1d-BN-ReLU layers, global average pool; "
-          "42,314 parameters on MNIST-1D, 99.1 % test accuracy there (measured, RESULTS.md)",
-          "after Greydanus 2020 (MNIST-1D) and temporal convolutional networks (Bai et al. 2018)")
+@register("cnn1d", "1-D CNN for signals: 3 dilated Conv1d-BN-ReLU layers, global average pool",
+          "after Greydanus 2020 (MNIST-1D) and temporal convolutional networks (Bai et al. 2018)",
+          expected="mnist1d 99.1 % (`convlens train --model cnn1d --dataset mnist1d`, 10 epochs)")
 def cnn1d(in_channels: int = 1, num_classes: int = 10, width: int = 64, kernel_size: int = 5,
           dilations: tuple[int, ...] = (1, 2, 4), dropout: float = 0.1) -> Sequential:
     layers: list[Module] = []

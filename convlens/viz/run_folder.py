@@ -107,7 +107,8 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
     except (OSError, ValueError) as err:
         raise RunFolderError(f"cannot read {weights_path}: {err}") from None
     kwargs = {} if "vocab_size" in config else _shapes_from_weights(state)  # token models: no channels
-    kwargs.update({k: int(config[k]) for k in ("in_channels", "vocab_size", "num_classes") if k in config})
+    kwargs.update({k: int(config[k]) for k in ("in_channels", "vocab_size", "num_classes", "input_size")
+                   if k in config})
     try:
         model = cl.models.get_model(name, **kwargs)
     except TypeError:  # a builder without these arguments

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 import convlens
-from convlens.commands.inspect import COMMANDS, explain, gradcheck, parity, summary
+from convlens.commands.inspect import COMMANDS, explain, gradcheck, models, parity, summary
 from convlens.gradcheck import GradcheckReport
 from convlens.inspect.explain.numbers import fmt
 
@@ -20,11 +20,26 @@ def runner():
 
 
 def test_commands_and_help(runner):
-    assert [c.name for c in COMMANDS] == ["summary", "explain", "gradcheck", "parity"]
+    assert [c.name for c in COMMANDS] == ["models", "summary", "explain", "gradcheck", "parity"]
     for command in COMMANDS:
         result = runner.invoke(command, ["--help"])
         assert result.exit_code == 0, result.output
         assert result.output.startswith(f"Usage: {command.name} [OPTIONS]")
+
+
+def test_models_lists_every_zoo_entry_with_its_parameters_and_accuracy(runner):
+    result = runner.invoke(models, [])
+    assert result.exit_code == 0, result.output
+    for name in convlens.models.available_models():
+        entry = convlens.models.model_info(name)
+        n = sum(p.size for p in convlens.models.get_model(name).parameters())
+        assert f"{name}  ({n:,} parameters)" in result.output
+        assert entry.expected and entry.source and f"expected: {entry.expected}" in result.output
+    assert "lenet5  (61,706 parameters)" in result.output
+    table = runner.invoke(models, ["--format", "markdown"]).output.splitlines()
+    assert table[0].startswith("| model | parameters |")
+    assert len(table) == 2 + len(convlens.models.available_models())
+    assert "| `seed_net` | 38,390 |" in table[2 + convlens.models.available_models().index("seed_net")]
 
 
 def test_summary(runner, tmp_path):
