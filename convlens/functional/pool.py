@@ -145,32 +145,61 @@ def pool_forward(
         for _, _, slices in taps:
             keep(y, xp[(Ellipsis, *slices)], out=y)
     else:
-        index_type = np.uint8 if math.prod(kernel) < 256 else np.int32
-        winner = np.zeros(y.shape, dtype=index_type)
-        beats, keep = (np.greater, np.maximum) if kind == "max" else (np.less, np.minimum)
-        for index, _, slices in taps:
-            candidate = xp[(Ellipsis, *slices)]
-            # Taps come in increasing index order, so a new winner always has a larger index
-            # than the old one: max(winner, better·index) records it (strictly better only,
-            # so the first tap wins ties; a NaN always wins, as in PyTorch). Faster than
-            # np.putmask.
-            better = beats(candidate, y) | np.isnan(candidate)
-            np.maximum(winner, better * index_type(index), out=winner)
-            keep(y, candidate, out=y)
+        winner = _winners(xp, y, kind, kernel, taps, nan_wins=False)
+        if np.isnan(y).any():  # NaN propagates through maximum/minimum: some window has one
+            y = xp[(Ellipsis, *first)].copy()
+            taps = window_offsets(kernel, stride_t, dilation_t, out)
+            next(taps)
+            winner = _winners(xp, y, kind, kernel, taps, nan_wins=True)
     cache = PoolCache(kind, x.shape, xp.shape, full, kernel, stride_t, dilation_t, out,
                       winner, divisor)
     return y, cache
+
+
+def _winners(xp: np.ndarray, y: np.ndarray, kind: str, kernel: tuple[int, ...], taps,
+             nan_wins: bool) -> np.ndarray:
+    """Fold the remaining ``taps`` into ``y`` (which holds tap 0) in place; return, for each
+    window, the flat index of the tap that won.
+
+    Taps come in increasing index order, so a new winner always has a larger index than the
+    old one: max(winner, better·index) records it (strictly better only, so the first tap
+    wins ties, as in PyTorch; faster than np.putmask). A NaN wins too in PyTorch; checking
+    for it costs two more passes per tap, so the caller asks for it (``nan_wins``) only when
+    the result shows a NaN.
+    """
+    index_type = np.uint8 if math.prod(kernel) < 256 else np.int32
+    winner = np.zeros(y.shape, dtype=index_type)
+    beats, keep = (np.greater, np.maximum) if kind == "max" else (np.less, np.minimum)
+    for index, _, slices in taps:
+        candidate = xp[(Ellipsis, *slices)]
+        better = beats(candidate, y)
+        if nan_wins:
+            better |= np.isnan(candidate)
+        np.maximum(winner, better * index_type(index), out=winner)
+        keep(y, candidate, out=y)
+    return winner
 
 
 def pool_backward(dy: np.ndarray, cache: PoolCache) -> np.ndarray:
     """``dL/dx`` from ``dy = dL/dy``: routed to the winners (max/min) or spread (avg)."""
     dxp = np.zeros(cache.padded_shape, dtype=dy.dtype)
     taps = window_offsets(cache.kernel, cache.stride, cache.dilation, cache.out_spatial)
+    # Windows that do not overlap (stride ≥ window span, e.g. 2×2 stride 2) meet every input
+    # position at most once: each tap's gradient is written, not added (one pass less).
+    overlap = any(s < d * (k - 1) + 1 for k, s, d in zip(cache.kernel, cache.stride, cache.dilation))
     if cache.kind == "avg":
         share = dy / cache.divisor.astype(dy.dtype)
         for _, _, slices in taps:
-            dxp[(Ellipsis, *slices)] += share
+            target = dxp[(Ellipsis, *slices)]
+            if overlap:
+                target += share
+            else:
+                target[...] = share
     else:
         for index, _, slices in taps:
-            dxp[(Ellipsis, *slices)] += dy * (cache.winner == index)
+            target = dxp[(Ellipsis, *slices)]
+            if overlap:
+                target += dy * (cache.winner == index)
+            else:
+                np.multiply(dy, cache.winner == index, out=target)
     return pad_backward(dxp, cache.pads, "zeros")
