@@ -178,11 +178,16 @@ def conv_forward(
     y_mat = w_mat @ cols                                                # (G, C_out/G, N·P)
     # (G, C_out/G, N, P) -> (N, G, C_out/G, P): the transposing copy also adds the bias
     y_view = y_mat.reshape(groups, c_out // groups, n, positions).transpose(2, 0, 1, 3)
-    y = np.empty((n, groups, c_out // groups, positions), dtype=y_mat.dtype)
-    if bias is None:
-        np.copyto(y, y_view)
+    if n == 1:  # one example: y_mat already has the output's memory order
+        y = y_view
+        if bias is not None:
+            y += bias.reshape(1, groups, c_out // groups, 1)
     else:
-        np.add(y_view, bias.reshape(1, groups, c_out // groups, 1), out=y)
+        y = np.empty((n, groups, c_out // groups, positions), dtype=y_mat.dtype)
+        if bias is None:
+            np.copyto(y, y_view)
+        else:
+            np.add(y_view, bias.reshape(1, groups, c_out // groups, 1), out=y)
     y = y.reshape(n, c_out, *out)
     cache = ConvCache(cols, weight, bias is not None, x.shape, xp.shape, out, pads,
                       stride_t, dilation_t, groups, padding_mode)

@@ -38,8 +38,8 @@ def pad(x: np.ndarray, pads: Pairs, mode: str = "zeros", value: float = 0.0) -> 
     if mode == "zeros":
         # allocate and copy: the same result as np.pad(mode="constant"), several times faster
         lead = x.ndim - len(pads)
-        padded = np.full((*x.shape[:lead], *(n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pads))),
-                         value, dtype=x.dtype)
+        shape = (*x.shape[:lead], *(n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pads)))
+        padded = np.zeros(shape, x.dtype) if value == 0 else np.full(shape, value, x.dtype)
         padded[(Ellipsis, *(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[lead:], pads)))] = x
         return padded
     for axis, (lo, hi) in enumerate(pads):
