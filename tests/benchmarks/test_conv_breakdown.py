@@ -1,0 +1,18 @@
+"""`python -m benchmarks.conv_breakdown`: each piece is timed and named (timings never asserted)."""
+
+import re
+
+from benchmarks.conv_breakdown import main
+
+
+def test_prints_the_passes_and_their_pieces(capsys, monkeypatch):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")  # main sets them: restored after the test
+    main(["--shape", "2,3,6,6", "--out-channels", "4", "--repeats", "2"])
+    out = capsys.readouterr().out
+    assert out.startswith("Conv2d 3→4, kernel 3, padding 1, input (2, 3, 6, 6), output (2, 4, 6, 6); "
+                          "im2col matrix (27, 72)")
+    for label in ("forward pass", "of which the product w @ cols", "backward pass",
+                  "of which the product dw = dy @ colsᵀ", "of which the product dcols = wᵀ @ dy",
+                  "of which col2im"):
+        assert re.search(rf"{re.escape(label)} +\d+\.\d\d ms", out), label
