@@ -111,3 +111,19 @@ def test_forward_only_helper_and_keyword_arguments():
     np.testing.assert_array_equal(conv(x, w, b, stride=2, padding="same", groups=2),
                                   conv_forward(x, w, b, 2, "same", 1, 2)[0])
     assert conv(x, w, b, padding="same", groups=2).shape == (1, 4, 6)
+
+
+@pytest.mark.parametrize("case, batch_last", [
+    (((3, 4, 6, 9), 6, (3, 3), (1, 2), ((1, 1), (0, 2)), (1, 1), 2, "reflect", True), True),   # out 6×5
+    (((2, 2, 5, 6, 7), 4, (3, 2, 3), (1, 1, 2), ((1, 1), (0, 0), (1, 1)), (1, 1, 1), 1, "zeros", False), True),
+    (((2, 3, 23), 4, (3,), (1,), ((1, 1),), (2,), 1, "zeros", True), False),                   # out 21
+    (((1, 3, 6, 6), 4, (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, "zeros", True), False),    # one example
+])
+def test_batch_last_columns_equal_the_plain_loop(case, batch_last):
+    """Short output rows and several examples: the columns are ordered (*O, N) (module
+    docstring); long rows or a single example keep (N, *O). Both give the loop's numbers."""
+    shape, c_out, kernel, stride, pads, dilation, groups, mode, bias = case
+    _, cache = conv_forward(np.zeros(shape), np.zeros((c_out, shape[1] // groups, *kernel)), None,
+                            stride, pads, dilation, groups, mode)
+    assert cache.batch_last == batch_last
+    test_conv_equals_the_plain_loop(*case)
