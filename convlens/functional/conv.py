@@ -48,7 +48,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from convlens.functional.conv_arithmetic import (
     PaddingSpec,
@@ -182,14 +181,14 @@ def conv_forward(
     positions, k_size = math.prod(out), math.prod(kernel)
     xp = pad(x, pads, padding_mode)
     batch_last = n > 1 and out[-1] <= BATCH_LAST_MAX_RUN
-    if batch_last:
-        windows = _batch_last_windows(xp, groups, kernel, stride_t, dilation_t, out)
-    else:
-        windows = sliding_windows(xp, kernel, stride_t, dilation_t)    # (N, C, *O, *K) view
-        windows = windows.reshape(n, groups, c_group, *out, *kernel)   # split C = G·C_g
-        # (N, G, C_g, *O, *K) -> (G, C_g, *K, N, *O): one row per (channel, tap)
-        windows = windows.transpose(1, 2, *range(3 + nd, 3 + 2 * nd), 0, *range(3, 3 + nd))
-    cols = windows.reshape(groups, c_group * k_size, n * positions)    # the copy
+    if batch_last:  # the same windows, read from a (C, *S, N) copy: N is the innermost axis
+        xp = np.moveaxis(np.ascontiguousarray(np.moveaxis(xp, 0, -1)), -1, 0)
+    windows = sliding_windows(xp, kernel, stride_t, dilation_t)        # (N, C, *O, *K) view
+    windows = windows.reshape(n, groups, c_group, *out, *kernel)       # split C = G·C_g
+    # (N, G, C_g, *O, *K) -> (G, C_g, *K, N, *O), or (G, C_g, *K, *O, N): a row per (channel, tap)
+    o_axes, k_axes = range(3, 3 + nd), range(3 + nd, 3 + 2 * nd)
+    order = (1, 2, *k_axes, *o_axes, 0) if batch_last else (1, 2, *k_axes, 0, *o_axes)
+    cols = windows.transpose(order).reshape(groups, c_group * k_size, n * positions)  # the copy
     w_mat = weight.reshape(groups, c_out // groups, c_group * k_size)
     y_mat = w_mat @ cols                                                # (G, C_out/G, N·P)
     # (G, C_out/G, N, P) -> (N, G, C_out/G, P): the transposing copy also adds the bias
@@ -217,23 +216,6 @@ def conv_forward(
 BATCH_LAST_MAX_RUN = 10
 
 
-def _batch_last_windows(xp: np.ndarray, groups: int, kernel: tuple[int, ...],
-                        stride: tuple[int, ...], dilation: tuple[int, ...],
-                        out: tuple[int, ...]) -> np.ndarray:
-    """The windows of ``xp`` (N, C, *S) as a view (G, C_g, *K, *O, N) of a (C, *S, N) copy."""
-    n, c = xp.shape[:2]
-    moved = np.ascontiguousarray(np.moveaxis(xp, 0, -1))              # (C, *S, N)
-    channel_stride, *axis_strides, batch_stride = moved.strides
-    return as_strided(
-        moved,
-        shape=(groups, c // groups, *kernel, *out, n),
-        strides=((c // groups) * channel_stride, channel_stride,
-                 *(st * d for st, d in zip(axis_strides, dilation)),
-                 *(st * s for st, s in zip(axis_strides, stride)), batch_stride),
-        writeable=False,
-    )
-
-
 def conv_backward(
     dy: np.ndarray, cache: ConvCache, need_input_grad: bool = True
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
@@ -246,8 +228,8 @@ def conv_backward(
     kernel = weight.shape[2:]
     n = dy.shape[0]
     c_out, c_group = weight.shape[:2]
-    positions = math.prod(cache.out_spatial)
-    padded = cache.padded_shape[2:]
+    out, padded = cache.out_spatial, cache.padded_shape[2:]
+    positions = math.prod(out)
     # dy laid out like y_mat: (G, C_out/G, N·P), or (G, C_out/G, P·N) for batch-last columns
     dy_groups = dy.reshape(n, groups, c_out // groups, positions)
     dy_mat = dy_groups.transpose(1, 2, 3, 0) if cache.batch_last else dy_groups.transpose(1, 2, 0, 3)
@@ -261,19 +243,15 @@ def conv_backward(
     # col2im: each tap's row goes back to the input positions that tap met. Accumulating in
     # channel-major order (G, C_g, N, *S), or (G, C_g, *S, N), keeps every addition contiguous
     # on both sides; one transpose at the end restores (N, C, *S).
-    taps = window_offsets(kernel, cache.stride, cache.dilation, cache.out_spatial)
-    if cache.batch_last:
-        dcols = dcols.reshape(groups, c_group, *kernel, *cache.out_spatial, n)
-        dxp = np.zeros((groups, c_group, *padded, n), dtype=dcols.dtype)
-        for _, tap, slices in taps:
-            dxp[(slice(None), slice(None), *slices)] += dcols[(slice(None), slice(None), *tap)]
-        dxp = np.ascontiguousarray(np.moveaxis(dxp, -1, 0))
-    else:
-        dcols = dcols.reshape(groups, c_group, *kernel, n, *cache.out_spatial)
-        dxp = np.zeros((groups, c_group, n, *padded), dtype=dcols.dtype)
-        for _, tap, slices in taps:
-            dxp[(Ellipsis, *slices)] += dcols[(slice(None), slice(None), *tap)]
-        dxp = np.ascontiguousarray(np.moveaxis(dxp, 2, 0))
+    if cache.batch_last:  # rows (*O, N), gradient (G, C_g, *S, N): N follows the spatial axes
+        grid, dxp_shape, lead, batch_axis = (*out, n), (*padded, n), 2, -1
+    else:                 # rows (N, *O), gradient (G, C_g, N, *S)
+        grid, dxp_shape, lead, batch_axis = (n, *out), (n, *padded), 3, 2
+    dcols = dcols.reshape(groups, c_group, *kernel, *grid)
+    dxp = np.zeros((groups, c_group, *dxp_shape), dtype=dcols.dtype)
+    for _, tap, slices in window_offsets(kernel, cache.stride, cache.dilation, out):
+        dxp[(*(slice(None),) * lead, *slices)] += dcols[(slice(None), slice(None), *tap)]
+    dxp = np.ascontiguousarray(np.moveaxis(dxp, batch_axis, 0))
     return pad_backward(dxp.reshape(cache.padded_shape), cache.pads, cache.padding_mode), dweight, dbias
 
 

@@ -130,8 +130,7 @@ def pool_forward(
         name, x, kernel_size, stride, padding, dilation, ceil_mode, nd)
     fill = {"max": -np.inf, "min": np.inf, "avg": 0.0}[kind]
     xp = pad(x, full, "zeros", value=fill)
-    taps = window_offsets(kernel, stride_t, dilation_t, out)
-    _, _, first = next(taps)
+    (_, _, first), *taps = window_offsets(kernel, stride_t, dilation_t, out)
     y = xp[(Ellipsis, *first)].copy()
     winner = divisor = None
     if kind == "avg":
@@ -148,8 +147,6 @@ def pool_forward(
         winner = _winners(xp, y, kind, kernel, taps, nan_wins=False)
         if np.isnan(y).any():  # NaN propagates through maximum/minimum: some window has one
             y = xp[(Ellipsis, *first)].copy()
-            taps = window_offsets(kernel, stride_t, dilation_t, out)
-            next(taps)
             winner = _winners(xp, y, kind, kernel, taps, nan_wins=True)
     cache = PoolCache(kind, x.shape, xp.shape, full, kernel, stride_t, dilation_t, out,
                       winner, divisor)
