@@ -59,6 +59,18 @@ def _reset_affine(weight: Parameter | None, bias: Parameter | None) -> None:
         bias.data[...] = 0
 
 
+def _normalize_finite(name: str, x: np.ndarray, view: np.ndarray, axes: tuple[int, ...],
+                      weight: np.ndarray | None, bias: np.ndarray | None, eps: float,
+                      channel_axis: int | None = 1) -> tuple[np.ndarray, NormCache]:
+    """``normalize_forward(view, …)`` with statistics computed from the input, which must be
+    finite: the check reads the computed variance (``check_finite``), and reports positions in
+    ``x`` (``view`` is ``x`` itself or a reshaped view of it, e.g. GroupNorm's groups)."""
+    with np.errstate(invalid="ignore"):  # inf − inf: check_finite explains it
+        y, cache = normalize_forward(view, axes, weight, bias, eps)
+    check_finite(name, x, channel_axis, statistics=cache.var)
+    return y, cache
+
+
 class _ChannelNorm(Module):
     """Shared by batch and instance norm: per-channel γ, β and optional running statistics.
 
@@ -171,9 +183,8 @@ class _ChannelNorm(Module):
         if running_mean is None or running_var is None or self.training:
             m = group_size(x.shape, axes)
             self._check_spread(x, m)
-            with np.errstate(invalid="ignore"):  # inf − inf: check_finite explains it
-                y, cache = normalize_forward(x, axes, weight, bias, self.eps)
-            check_finite(type(self).__name__, x, statistics=cache.var)  # before any update
+            # checked before the running statistics are updated
+            y, cache = _normalize_finite(type(self).__name__, x, x, axes, weight, bias, self.eps)
             if running_mean is not None and running_var is not None and self.training:
                 # per channel: batch norm has one statistic, instance norm one per example,
                 # whose batch average is tracked (as PyTorch)
@@ -376,10 +387,8 @@ class GroupNorm(Module):
         param_shape = (1, g, c // g) + (1,) * (x.ndim - 2)
         weight = None if self.weight is None else self.weight.data.reshape(param_shape)
         bias = None if self.bias is None else self.bias.data.reshape(param_shape)
-        with np.errstate(invalid="ignore"):  # inf − inf: check_finite explains it
-            y, cache = normalize_forward(grouped, tuple(range(2, grouped.ndim)), weight, bias,
-                                         self.eps)
-        check_finite(name, x, statistics=cache.var)
+        y, cache = _normalize_finite(name, x, grouped, tuple(range(2, grouped.ndim)), weight, bias,
+                                     self.eps)
         self._cache = (cache, x.shape)
         return y.reshape(x.shape)
 
@@ -446,11 +455,9 @@ class LayerNorm(Module):
             )
         x = _as_float(x, self.weight.dtype if self.weight is not None else np.float32)
         axes = tuple(range(x.ndim - k, x.ndim))
-        with np.errstate(invalid="ignore"):  # inf − inf: check_finite explains it
-            y, cache = normalize_forward(
-                x, axes, None if self.weight is None else self.weight.data,
-                None if self.bias is None else self.bias.data, self.eps)
-        check_finite(name, x, channel_axis=None, statistics=cache.var)
+        y, cache = _normalize_finite(
+            name, x, x, axes, None if self.weight is None else self.weight.data,
+            None if self.bias is None else self.bias.data, self.eps, channel_axis=None)
         self._cache = cache
         return y
 
