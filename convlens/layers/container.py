@@ -10,6 +10,7 @@ and the shared parameter receives their sum.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -62,6 +63,21 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
 
+    def get_config(self) -> dict[str, Any]:
+        from convlens.layers.spec import to_spec
+
+        return {"layers": [to_spec(layer) for layer in self.layers]}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], where: str = "model") -> Sequential:
+        from convlens.layers.spec import from_spec
+
+        layers = _config_list(config, "layers", where)
+        return cls(*(from_spec(spec, f"{where}.{i}") for i, spec in enumerate(layers)))
+
+    def extra_repr(self) -> str:
+        return ""
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         caches = []
         for layer in self.layers:
@@ -103,6 +119,25 @@ class Residual(Module):
                 "Conv with the same stride)"
             )
         return main + skip
+
+    def get_config(self) -> dict[str, Any]:
+        from convlens.layers.spec import to_spec
+
+        return {"body": to_spec(self.body),
+                "shortcut": None if self.shortcut is None else to_spec(self.shortcut)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], where: str = "model") -> Residual:
+        from convlens.layers.spec import SpecError, from_spec
+
+        if "body" not in config:
+            raise SpecError(f"{where} (Residual): missing key 'body' (the layer spec of the main path)")
+        shortcut = config.get("shortcut")
+        return cls(from_spec(config["body"], f"{where}.body"),
+                   None if shortcut is None else from_spec(shortcut, f"{where}.shortcut"))
+
+    def extra_repr(self) -> str:
+        return ""
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         body_cache, shortcut_cache = self._cached()
@@ -161,5 +196,28 @@ class Concat(Module):
             total = total + g
         return total
 
-    def get_config(self) -> dict:
-        return {"dim": self.dim}
+    def get_config(self) -> dict[str, Any]:
+        from convlens.layers.spec import to_spec
+
+        return {"branches": [to_spec(b) for b in self.branches], "dim": self.dim}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], where: str = "model") -> Concat:
+        from convlens.layers.spec import from_spec
+
+        branches = _config_list(config, "branches", where)
+        return cls(*(from_spec(spec, f"{where}.branches.{i}") for i, spec in enumerate(branches)),
+                   dim=config.get("dim", 1))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+def _config_list(config: dict[str, Any], key: str, where: str) -> list[Any]:
+    from convlens.layers.spec import SpecError
+
+    value = config.get(key)
+    if not isinstance(value, list):
+        raise SpecError(f"{where}: expected {key!r} to be a list of layer specs, "
+                        f"received {type(value).__name__}")
+    return value

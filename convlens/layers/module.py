@@ -46,6 +46,22 @@ class HookHandle:
         self.remove()
 
 
+_LAYER_CLASSES: dict[str, type] = {}
+
+
+def layer_class_name(cls: type) -> str:
+    """The name a spec gives ``cls``: the class name for convlens's own layers,
+    ``"module:QualName"`` for a layer defined elsewhere."""
+    if cls.__module__.startswith("convlens."):
+        return cls.__name__
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def layer_class(name: str) -> type | None:
+    """The Module subclass registered under ``name`` (see :func:`layer_class_name`)."""
+    return _LAYER_CLASSES.get(name)
+
+
 class Module:
     """Base class: subclasses implement ``forward`` and ``backward``.
 
@@ -55,6 +71,10 @@ class Module:
     """
 
     training: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _LAYER_CLASSES[layer_class_name(cls)] = cls  # so specs can name it (layers/spec.py)
 
     def __init__(self) -> None:
         self.training = True
@@ -250,8 +270,15 @@ class Module:
 
     # -- display ---------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
-        """Constructor arguments (hyperparameters), enough to rebuild the layer."""
+        """Constructor arguments (hyperparameters), JSON-able, enough to rebuild the layer
+        with :meth:`from_config`; containers include their children's specs."""
         return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], where: str = "model") -> Module:
+        """Build the layer from :meth:`get_config`'s output; ``where`` names the place in the
+        tree for error messages (containers pass it on to their children)."""
+        return cls(**config)
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
