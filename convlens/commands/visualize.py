@@ -107,7 +107,7 @@ def _feature_maps(run: _Run, save: _Writer, opts: dict[str, Any]) -> None:
             raise click.BadParameter(f"layer {name!r} has no spatial output ({value.shape})",
                                      param_hint="--layer")
         title = f"test example {opts['index']} (class {y}): " + describe_maps(name, modules[name], value)
-        save(plot_feature_maps(value, title), f"feature-maps-{opts['index']}-layer-{_safe(name)}")
+        save(plot_feature_maps(value, title, x=x), f"feature-maps-{opts['index']}-layer-{_safe(name)}")
 
 
 def _seed003(run: _Run, save: _Writer, opts: dict[str, Any]) -> None:
