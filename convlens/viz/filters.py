@@ -163,7 +163,8 @@ def plot_filters(layer: Any, name: str | None = None, layout: str | None = None,
     c_out, c_in = w.shape[:2]
     rows, cols, th, tw = mosaic_geometry(w.shape, layout, ncols)
     height, width = mosaic.shape[:2]
-    fig = new_figure(min(3.0 + width * 0.2, 14.0), min(1.9 + height * 0.2, 14.0))
+    inch = min(0.2, (14.0 - 1.9) / height, (14.0 - 3.0) / width)  # per weight, at most 14 in
+    fig = new_figure(3.0 + width * inch, 1.9 + height * inch)
     ax = fig.subplots()
     drawn = unused_tiles_alpha(w.shape, layout, ncols, mosaic.shape[:2])
     if mosaic.ndim == 3:
