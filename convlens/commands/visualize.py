@@ -224,7 +224,8 @@ def visualize(run_dir: Path, what: tuple[str, ...], out: Path | None, fmt: str, 
     Pictures (--what):
       filters        the kernels of every convolution
       feature-maps   every layer's output for test example --index
-      seed003        seed 003's padding figure (3 edge filters, padding 0 and 1) on that example
+      seed003        the padding figure of seed note 003 (a CNN study note convlens started
+                     from): 3 edge filters, padding 0 and 1, on that example
       grad-cam       Grad-CAM and Grad-CAM++ of that example (--class, --layer)
       saliency       the input gradient of that example's class score
       curves         loss and accuracy per epoch, train against held-out data
