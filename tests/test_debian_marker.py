@@ -50,6 +50,6 @@ def test_ci_installs_every_package_the_marker_knows():
     import conftest
 
     script = CI_RUN.read_text()
-    for name, (packages, files) in conftest.DEBIAN_FILES.items():
+    for name, (packages, _files) in conftest.DEBIAN_FILES.items():
         for package in packages:
             assert re.search(rf"\b{re.escape(package)}\b", script), f".ci/run does not install {package} ({name})"
