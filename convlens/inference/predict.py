@@ -123,8 +123,13 @@ def _is_single(model: Module, inputs: Any) -> bool:
         return not Path(inputs).is_dir()
     if isinstance(inputs, np.ndarray):
         shape = _info(model).input_shape
-        return shape is None or inputs.shape == tuple(shape) or inputs.ndim in (2, 3) and inputs.dtype == np.uint8
+        return shape is None or inputs.shape == tuple(shape) or _is_pixels(inputs)
     return not isinstance(inputs, (list, tuple))
+
+
+def _is_pixels(x: np.ndarray) -> bool:
+    """An 8-bit picture as an array: (H, W) or (H, W, C)."""
+    return x.dtype == np.uint8 and x.ndim in (2, 3)
 
 
 def _as_list(inputs: Any) -> Iterator[Any]:
@@ -155,7 +160,7 @@ def prepare_inputs(model: Module, item: Any, name: str, preprocess: bool = True,
     text or CSV file holds one per line). Raises :class:`InputError`."""
     info = _info(model)
     pre, shape, kind = info.preprocessing, info.input_shape, _kind(info)
-    if isinstance(item, np.ndarray) and not (item.dtype == np.uint8 and item.ndim in (2, 3) and kind == "images"):
+    if isinstance(item, np.ndarray) and not (_is_pixels(item) and kind == "images"):
         return [(name, *_prepare_array(item, pre, shape, preprocess))]
     if kind == "tokens":
         if isinstance(item, (str, os.PathLike)) and Path(item).is_file():

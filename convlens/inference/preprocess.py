@@ -93,7 +93,8 @@ def image_values(image: Any, steps: list[str]) -> np.ndarray:
             luma = colour @ np.array([0.299, 0.587, 0.114])
             weight = alpha[..., 0]
             ink = float((luma * weight).sum() / max(weight.sum(), 1e-12))
-            background, word = (1.0, "white (the drawing is dark)") if ink < 0.5 else (0.0, "black (the drawing is light)")
+            background, word = ((1.0, "white (the drawing is dark)") if ink < 0.5
+                                else (0.0, "black (the drawing is light)"))
             colour = colour * alpha + background * (1.0 - alpha)
             steps.append(f"transparent pixels filled with {word}")
         if image.mode in ("LA", "La"):
@@ -246,14 +247,16 @@ def read_signals(path: str | os.PathLike[str]) -> list[tuple[str, np.ndarray]]:
         except ValueError:
             if not signals:  # a header line
                 continue
-            raise InputError(f"line {number}: expected numbers separated by commas, received {line[:60]!r}") from None
+            raise InputError(f"line {number}: expected numbers separated by commas, "
+                             f"received {line[:60]!r}") from None
         signals.append((f"{target}:{number}" if len(text.splitlines()) > 1 else str(target), values))
     if not signals:
         raise InputError("holds no line of numbers")
     return signals
 
 
-def prepare_signal(values: np.ndarray, pre: Preprocessing, input_shape: tuple[int, ...]) -> tuple[np.ndarray, list[str]]:
+def prepare_signal(values: np.ndarray, pre: Preprocessing,
+                   input_shape: tuple[int, ...]) -> tuple[np.ndarray, list[str]]:
     """``(C, L)`` float32 from a signal of any length: resampled to L, normalized."""
     if len(input_shape) != 2:
         raise InputError(f"the model takes inputs of shape {tuple(input_shape)}, not signals (C, L)")
