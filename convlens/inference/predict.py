@@ -123,7 +123,8 @@ def _is_single(model: Module, inputs: Any) -> bool:
         return not Path(inputs).is_dir()
     if isinstance(inputs, np.ndarray):
         shape = _info(model).input_shape
-        return shape is None or inputs.shape == tuple(shape) or _is_pixels(inputs)
+        # a batch has one axis more than one input; anything else is one input (checked later)
+        return shape is None or inputs.ndim != len(shape) + 1 or _is_pixels(inputs) and len(shape) == 3
     return not isinstance(inputs, (list, tuple))
 
 

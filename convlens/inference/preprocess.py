@@ -164,7 +164,7 @@ def _resize(x: np.ndarray, height: int, width: int) -> np.ndarray:
     """Bilinear resize of ``(h, w, C)`` values (antialiased when shrinking, as Pillow does)."""
     from PIL import Image
 
-    planes = [np.asarray(Image.fromarray(x[..., c].astype(np.float32), mode="F")
+    planes = [np.asarray(Image.fromarray(x[..., c].astype(np.float32))
                          .resize((width, height), Image.Resampling.BILINEAR)) for c in range(x.shape[2])]
     return np.stack(planes, axis=2).astype(np.float64)
 
