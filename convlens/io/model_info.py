@@ -22,7 +22,10 @@ import numpy as np
 
 POLARITIES = ("light-on-dark", "dark-on-light")
 # data sets whose digits are size-normalized into 20×20 and centred by mass in 28×28
-MNIST_FRAMED = ("mnist", "mnist-5k", "moving-mnist-5k")
+MNIST_FRAMED = ("mnist", "mnist-5k")
+# the polarity of the pictures of convlens's own image data sets (for run folders that do not
+# record it; a Dataset is measured by picture_polarity)
+KNOWN_POLARITY = {"mnist": "light-on-dark", "mnist-5k": "light-on-dark", "fashion-mnist": "light-on-dark"}
 
 
 @dataclass

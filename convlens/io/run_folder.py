@@ -4,8 +4,9 @@ A run folder that holds ``model.convlens`` is read from that file (architecture,
 metadata in one). An older run folder holds only ``config.json`` and ``weights.npz``: the zoo
 model its config names is rebuilt and the weights loaded (:func:`convlens.viz.run_folder.load_run`),
 and ``model.info`` is filled from ``config.json`` and ``metrics.json`` (classes, input shape,
-normalization, vocabulary, test metrics). Such a folder does not record the pictures' polarity
-or framing; ``convlens predict`` then converts images without inverting or centring them.
+normalization, vocabulary, test metrics); the pictures' polarity and framing are those of
+convlens's own data set the config names (mnist-5k: light digits on black, centred as MNIST),
+unknown for other data.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from convlens.io.model_file import ModelFileError, load_model_file
-from convlens.io.model_info import ModelInfo, Preprocessing
+from convlens.io.model_info import KNOWN_POLARITY, MNIST_FRAMED, ModelInfo, Preprocessing
 from convlens.layers.module import Module
 
 MODEL_FILE = "model.convlens"
@@ -53,8 +54,13 @@ def info_from_run_config(config: dict[str, Any], metrics: dict[str, Any]) -> Mod
     input_shape = config.get("input_shape")
     normalization = config.get("normalization") or {}
     kind = "tokens" if vocabulary else {2: "signals", 3: "images", 4: "volumes"}.get(len(input_shape or ()))
+    dataset = config.get("dataset")
+    images = kind == "images" and not vocabulary
     pre = Preprocessing(
         kind=kind,
+        value_range=(0.0, 1.0) if images else None,
+        polarity=KNOWN_POLARITY.get(dataset) if images else None,
+        framing="mnist" if images and dataset in MNIST_FRAMED else None,
         channels=None if vocabulary or not input_shape else int(input_shape[0]),
         size=None if vocabulary or not input_shape else tuple(input_shape[1:]),
         mean=normalization.get("mean"), std=normalization.get("std"),
@@ -69,7 +75,7 @@ def info_from_run_config(config: dict[str, Any], metrics: dict[str, Any]) -> Mod
         input_shape=input_shape,
         input_dtype="int64" if vocabulary else "float32",
         preprocessing=pre,
-        dataset=config.get("dataset"),
+        dataset=dataset,
         dataset_description=config.get("dataset_description", ""),
         metrics={k: metrics[k] for k in ("test_accuracy", "test_loss") if metrics.get(k) is not None},
         convlens_version=(config.get("versions") or {}).get("convlens"),

@@ -31,6 +31,7 @@ def test_an_old_run_folder_is_rebuilt_with_its_metadata(tmp_path):
     assert info.class_names == tuple(str(k) for k in range(10))
     assert info.input_shape == (1, 28, 28)
     assert (info.preprocessing.mean, info.preprocessing.std) == ((0.13,), (0.31,))
+    assert (info.preprocessing.polarity, info.preprocessing.framing) == ("light-on-dark", "mnist")
     assert info.metrics == {"test_accuracy": 0.9, "test_loss": 0.3}
 
 
