@@ -284,3 +284,12 @@ def test_a_full_disk_keeps_the_previous_file(saved, monkeypatch):
         cl.save(cl.models.get_model("lenet5"), saved)
     assert saved.read_bytes() == before
     assert [p.name for p in saved.parent.iterdir()] == [saved.name]
+
+
+def test_the_format_registry_writes_and_reads_convlens_files(tmp_path):
+    from convlens.io import formats
+
+    model = cl.models.get_model("seed_net")
+    path = formats.export(model, tmp_path / "net.convlens", class_names=[str(k) for k in range(10)])
+    assert formats.find_reader(path).name == "convlens"
+    assert formats.load(path).info.class_names[3] == "3"
