@@ -65,13 +65,6 @@ class Reshape(Module):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], where: str = "model") -> Reshape:
-        return cls(*_sizes(config, "shape"))
-
-
-def _sizes(config: dict[str, Any], key: str) -> tuple[int, ...]:
-    """``config[key]``, a list of ints (the ``*args`` of Reshape and Permute)."""
-    value = config.get(key)
-    unknown = sorted(set(config) - {key})
-    if unknown or not isinstance(value, (list, tuple)):
-        raise TypeError(f"expected {{{key!r}: [int, ...]}}, received {config!r}")
-    return tuple(value)
+        if "shape" not in config:
+            raise ValueError("missing key 'shape'")
+        return cls(*config["shape"])

@@ -53,6 +53,6 @@ class Permute(Module):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], where: str = "model") -> Permute:
-        from convlens.layers.shape import _sizes
-
-        return cls(*_sizes(config, "dims"))
+        if "dims" not in config:
+            raise ValueError("missing key 'dims'")
+        return cls(*config["dims"])
