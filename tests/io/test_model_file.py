@@ -293,3 +293,16 @@ def test_the_format_registry_writes_and_reads_convlens_files(tmp_path):
     path = formats.export(model, tmp_path / "net.convlens", class_names=[str(k) for k in range(10)])
     assert formats.find_reader(path).name == "convlens"
     assert formats.load(path).info.class_names[3] == "3"
+
+
+def test_a_graph_model_with_a_shared_layer_round_trips(tmp_path):
+    x = cl.Input((3, 8, 8), name="image")
+    conv = cl.Conv2d(3, 3, 3, padding=1)
+    hidden = conv(cl.ReLU()(conv(x, name="conv1")), name="conv2")  # one layer, two nodes
+    y = cl.Linear(3, 4)(cl.Flatten()(cl.GlobalAvgPool2d()(cl.Add()(hidden, x))))
+    model = cl.Sequential(cl.Graph(inputs=x, outputs=y), cl.Softmax())
+    loaded = cl.load(cl.save(model, tmp_path / "graph.convlens"))
+    batch = np.random.default_rng(4).random((2, 3, 8, 8)).astype(np.float32)
+    np.testing.assert_array_equal(loaded(batch), model.eval()(batch))
+    graph = loaded[0]
+    assert graph.nodes[0].layer is graph.nodes[2].layer
