@@ -1,5 +1,5 @@
-"""README.md's code works as shown: every Python block runs, prints what the text says, and the
-test command is the one .ci/run runs."""
+"""README.md's code works as shown: every Python block runs (in order, in one session), prints
+what the text says, and the test command is the one .ci/run runs."""
 
 from __future__ import annotations
 
@@ -13,42 +13,40 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"^```python\n(.*?)^```$", README, flags=re.S | re.M)
 
 
-def run_block(code: str, folder: Path, monkeypatch) -> str:
-    """Run one block in a fresh namespace inside ``folder``; returns what it printed."""
+def run_in_order(folder: Path, monkeypatch) -> list[str]:
+    """Run the blocks one after the other in one namespace, as a reader typing them into one
+    session would (a later block may use what an earlier one made); returns what each printed."""
     monkeypatch.chdir(folder)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
-    return out.getvalue()
+    namespace: dict[str, object] = {"__name__": "readme"}
+    printed = []
+    for block in BLOCKS:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(block, "README.md", "exec"), namespace)
+        printed.append(out.getvalue())
+    return printed
 
 
-def block_with(line: str) -> str:
-    (block,) = [b for b in BLOCKS if line in b]
-    return block
+def output_of(printed: list[str], line: str) -> str:
+    """What the one block holding ``line`` printed."""
+    (index,) = [i for i, block in enumerate(BLOCKS) if line in block]
+    return printed[index]
 
 
-def test_every_python_block_runs(tmp_path, monkeypatch):
+def test_every_python_block_runs_and_prints_what_the_text_says(tmp_path, monkeypatch):
     assert len(BLOCKS) >= 3
-    checked = {block_with("history = cl.fit("), block_with("trainer.load_checkpoint()")}
-    for i, block in enumerate(b for b in BLOCKS if b not in checked):  # those two: with their output below
-        folder = tmp_path / f"block-{i}"
-        folder.mkdir()
-        run_block(block, folder, monkeypatch)
+    printed = run_in_order(tmp_path, monkeypatch)
 
-
-def test_the_workflow_block_trains_evaluates_and_keeps_the_weights(tmp_path, monkeypatch):
-    printed = run_block(block_with("history = cl.fit("), tmp_path, monkeypatch)
-    accuracy = re.search(r"^test loss (\d\.\d{3}), accuracy (\d+\.\d)%$", printed, flags=re.M)
-    assert accuracy, printed
+    workflow = output_of(printed, "history = cl.fit(")
+    accuracy = re.search(r"^test loss (\d\.\d{3}), accuracy (\d+\.\d)%$", workflow, flags=re.M)
+    assert accuracy, workflow
     assert float(accuracy[2]) > 90  # README says 93.3 % (BLAS summation order may move it a little)
     assert (tmp_path / "lenet5-mnist-5k.npz").is_file()
 
-
-def test_the_trainer_block_stops_on_time_logs_and_resumes(tmp_path, monkeypatch):
-    printed = run_block(block_with("trainer.load_checkpoint()"), tmp_path, monkeypatch)
-    epochs = re.findall(r"^epoch (\d): val_loss \d\.\d{4}, val_accuracy (\d+\.\d)%$", printed, flags=re.M)
+    trainer = output_of(printed, "trainer.load_checkpoint()")
+    epochs = re.findall(r"^epoch (\d): val_loss \d\.\d{4}, val_accuracy (\d+\.\d)%$", trainer, flags=re.M)
     assert [e for e, _ in epochs] == ["1", "2"] and float(epochs[-1][1]) > 85
-    lines = printed.splitlines()
+    lines = trainer.splitlines()
     assert "completed 2" in lines and lines[-1] == "2"
     assert len((tmp_path / "log.csv").read_text().splitlines()) == 3  # header + 2 epochs
     assert (tmp_path / "checkpoint.npz").is_file() and (tmp_path / "checkpoint.json").is_file()
