@@ -162,3 +162,16 @@ def test_fit_in_a_notebook_draws_the_widget_not_lines(monkeypatch):
            2)
     assert [(b.desc, b.n, b.total) for b in bars] == [("epoch 1/2", 4, 4), ("epoch 2/2", 4, 4)]
     assert "epoch 1/2  loss" not in out.getvalue()  # no plain per-epoch line besides the widget
+
+
+def test_a_prediction_is_a_table_of_its_top_classes_with_the_steps_below():
+    from convlens.inference.predict import Prediction
+
+    prediction = Prediction("drawn.png", top=[("7", 0.91), ("1", 0.0625)], indices=[7, 1],
+                            steps=["converted from colour to grayscale", "inverted: <light> background"])
+    parsed = Tables(prediction._repr_html_())
+    assert parsed.tables == [[["class", "index", "probability"], ["7", "7", "91.00%"], ["1", "1", "6.25%"]]]
+    assert parsed.captions == ["drawn.png: 7"]
+    assert parsed.items == ["converted from colour to grayscale", "inverted: <light> background"]
+    regression = Prediction("input 0", values=np.array([0.25, 1.5]))
+    assert Tables(regression._repr_html_()).tables == [[["output", "value"], ["0", "0.25"], ["1", "1.5"]]]

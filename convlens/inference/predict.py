@@ -65,6 +65,18 @@ class Prediction:
         """The most likely class (``None`` for regression)."""
         return self.top[0][0] if self.top else None
 
+    def _repr_html_(self) -> str:
+        """The top classes and their probabilities as an HTML table, with what was done to the
+        input below it: Jupyter shows this when a prediction is a cell's value."""
+        from convlens.notebook import html_table
+
+        if self.values is not None:
+            rows = [[str(i), f"{v:.6g}"] for i, v in enumerate(np.ravel(self.values))]
+            return html_table(["output", "value"], rows, self.source, self.steps, numeric={1})
+        rows = [[name, str(index), f"{prob:.2%}"] for (name, prob), index in zip(self.top, self.indices)]
+        return html_table(["class", "index", "probability"], rows, f"{self.source}: {self.label}",
+                          self.steps, numeric={1, 2})
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"file": self.source}
         if self.values is not None:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import pytest
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
@@ -36,11 +35,9 @@ class ThisInterpreter(KernelManager):
                           display_name="Python (tests)", language="python")
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory) -> tuple[dict[str, Any], Path]:
-    """The executed notebook's code cells by tag (and ``"widgets"``: the state of its widgets),
-    and the folder it ran in."""
-    folder = tmp_path_factory.mktemp("tutorial")
+def run(folder: Path) -> tuple[dict[str, Any], Path]:
+    """Execute the notebook in ``folder``: its code cells by tag (and ``"widgets"``: the state of
+    its widgets), and the folder."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(notebook, km=ThisInterpreter(kernel_name="python3"), timeout=120,
                             resources={"metadata": {"path": str(folder)}})
@@ -159,46 +156,64 @@ def check_grad_cam(cell, folder):
     assert png_size(cell) == (1100, 380)
 
 
-def check_weights(cell, folder, evaluated=None):
+def check_weights(cell, folder):
     assert stdout(cell) == "the loaded copy predicts the same: True\n"
     assert (folder / "lenet5-mnist-5k.npz").is_file()
     assert percent(html_rows(cell)[1][1]) > 0.9
 
 
+def check_model_file_save(cell, folder):
+    assert stdout(cell) == ("digits.convlens (1, 28, 28) ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9')\n"
+                            "the loaded model predicts the same: True\n")
+    assert (folder / "digits.convlens").is_file()
+
+
+def check_predict(cell, folder):
+    header, *rows = html_rows(cell)
+    assert header == ["class", "index", "probability"] and len(rows) == 3
+    assert rows[0][0] == "5" and percent(rows[0][2]) > 0.5  # test digit 8 is a 5
+    html = value(cell)["text/html"]
+    assert "inverted: the picture has a light background" in html and "scaled into 20×20" in html
+
+
 CHECKS: dict[str, Callable[[Any, Path], None]] = {
     "data": check_data, "summary": check_summary, "fit": check_fit, "curves": check_curves,
     "evaluate": check_evaluate, "feature-maps": check_feature_maps, "filters": check_filters,
-    "grad-cam": check_grad_cam, "weights": check_weights,
+    "grad-cam": check_grad_cam, "weights": check_weights, "model-file-save": check_model_file_save,
+    "predict": check_predict,
 }
 
 
-@pytest.mark.parametrize("tag", list(CHECKS))
-def test_cell_shows_what_the_tutorial_promises(run, tag):
-    cells, folder = run
-    cell = cells[tag]
-    errors = [o for o in cell.outputs if o.output_type == "error" or getattr(o, "name", "") == "stderr"]
-    assert not errors, errors  # no traceback, no warning
-    CHECKS[tag](cell, folder)
+def test_the_tutorial_runs_and_each_cell_shows_what_it_promises(tmp_path):
+    # one test, so that the notebook runs once even when pytest-xdist spreads tests over workers
+    cells, folder = run(tmp_path)
+    assert set(cells) - {"widgets"} == set(CHECKS), "every tagged code cell needs a check in CHECKS"
+    for tag, check in CHECKS.items():
+        cell = cells[tag]
+        errors = [o for o in cell.outputs if o.output_type == "error" or getattr(o, "name", "") == "stderr"]
+        assert not errors, f"cell {tag!r}: {errors}"  # no traceback, no warning
+        try:
+            check(cell, folder)
+        except AssertionError as err:
+            raise AssertionError(f"cell {tag!r}: {err}") from err
+    # the loaded copy gives the same numbers as the model it was saved from
+    assert html_rows(cells["weights"]) == html_rows(cells["evaluate"])
+    check_progress_widgets(cells["widgets"])
 
 
-def test_the_progress_widgets_end_full_with_the_epoch_summary(run):
-    cells, _ = run
-    models = cells["widgets"].values()
+def check_progress_widgets(state: dict[str, Any]) -> None:
+    """tqdm's two notebook bars ended full, each with its epoch's summary."""
+    models = state.values()
     bars = [m["state"] for m in models if m["model_name"] in ("FloatProgressModel", "IntProgressModel")]
     assert [(bar["value"], bar["max"]) for bar in bars] == [(125, 125), (125, 125)]  # 4,000 / 32
     texts = [m["state"]["value"].replace("\u2007", " ") for m in models if m["model_name"] == "HTMLModel"]
     assert sum(bool(re.search(r"125/125 .*loss \d\.\d{4} acc \d+\.\d{2}% .*samples/s", t)) for t in texts) == 2
 
 
-def test_every_code_cell_is_checked_and_the_weights_match_evaluate(run):
-    cells, _ = run
-    assert set(cells) - {"widgets"} == set(CHECKS)
-    assert html_rows(cells["weights"]) == html_rows(cells["evaluate"])  # the loaded copy: same numbers
-
-
-def test_the_model_file_section_is_last():
+def test_the_model_file_section_ends_the_notebook():
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    last = notebook.cells[-1]
-    assert last.cell_type == "markdown" and last.metadata["tags"] == ["model-file"]
-    assert last.source.startswith("## One model file: `cl.save`, `cl.load`, `cl.predict`")
+    tags = [cell.metadata.get("tags", [""])[0] for cell in notebook.cells]
+    assert tags[tags.index("model-file"):] == ["model-file", "model-file-save", "predict-text", "predict", "end"]
+    assert notebook.cells[tags.index("model-file")].source.startswith(
+        "## One model file: `cl.save`, `cl.load`, `cl.predict`")
     assert all(not cell.get("outputs") for cell in notebook.cells)  # stored without outputs
