@@ -4,6 +4,7 @@ figures as PNG, and no duplicate text printed when the object displays itself.""
 from __future__ import annotations
 
 import io
+import re
 import sys
 import types
 from html.parser import HTMLParser
@@ -137,6 +138,19 @@ def test_figures_show_inline_as_png():
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
         width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
         assert (width, height) == tuple(round(v) for v in fig.get_size_inches() * fig.dpi)
+
+
+def test_the_filters_of_a_model_show_as_pictures():
+    import base64
+
+    from convlens.viz import plot_model_filters
+
+    figures = plot_model_filters(cl.models.get_model("lenet5"))
+    assert list(figures) == ["0", "3"]
+    page = figures._repr_html_()
+    images = re.findall(r'<figcaption>(\d)</figcaption><img src="data:image/png;base64,([^"]+)"', page)
+    assert [name for name, _ in images] == ["0", "3"]
+    assert all(base64.b64decode(data).startswith(b"\x89PNG") for _, data in images)
 
 
 def test_fit_in_a_notebook_draws_the_widget_not_lines(monkeypatch):

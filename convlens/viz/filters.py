@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 
 from convlens.layers.module import Module
 from convlens.viz.cam import conv_layers
-from convlens.viz.overlay import new_figure
+from convlens.viz.overlay import Pictures, new_figure
 
 LAYOUTS = ("grid", "channels")
 SEPARATOR = "#7fb2e0"  # between tiles: not a grey, so no weight on the grey scale has it
@@ -221,9 +221,10 @@ def model_filters(model: Module) -> dict[str, np.ndarray]:
     return {name: _weight_array(layer).copy() for name, layer in conv_layers(model)}
 
 
-def plot_model_filters(model: Module, layers: list[str] | None = None) -> dict[str, Figure]:
-    """One :func:`plot_filters` figure per convolution of ``model`` (or of ``layers``)."""
-    figures = {}
+def plot_model_filters(model: Module, layers: list[str] | None = None) -> Pictures:
+    """One :func:`plot_filters` figure per convolution of ``model`` (or of ``layers``), by layer
+    name (a dict, which a notebook shows as the pictures)."""
+    figures = Pictures()
     for name, layer in conv_layers(model):
         if layers is None or name in layers:
             figures[name] = plot_filters(layer, name)

@@ -38,6 +38,22 @@ class Picture(Figure):
         return buffer.getvalue()
 
 
+class Pictures(dict):
+    """Figures by name (``plot_model_filters``): a dict that Jupyter shows as the pictures, one
+    below the other, each under its name."""
+
+    def _repr_html_(self) -> str:
+        import base64
+        import html
+
+        parts = []
+        for name, fig in self.items():
+            png = base64.b64encode(fig._repr_png_()).decode("ascii")
+            parts.append(f"<figure><figcaption>{html.escape(str(name))}</figcaption>"
+                         f'<img src="data:image/png;base64,{png}" alt="{html.escape(str(name))}"></figure>')
+        return "".join(parts)
+
+
 def new_figure(width: float, height: float, dpi: int = 100,
                layout: Literal["constrained", "compressed", "tight"] | None = "constrained") -> Picture:
     """An empty :class:`Picture` (inches) on an Agg canvas, with constrained layout unless told
