@@ -132,7 +132,8 @@ def check_fit(cell, folder):
 
 
 def check_curves(cell, folder):
-    assert png_size(cell) == (1000, 400)
+    width, height = png_size(cell)
+    assert width >= 2 * height > 0  # loss and accuracy side by side
 
 
 def check_evaluate(cell, folder):
@@ -153,7 +154,8 @@ def check_filters(cell, folder):
 def check_grad_cam(cell, folder):
     match = re.fullmatch(r"Grad-CAM map: \(28, 28\) predicted class: (\d)\n", stdout(cell))
     assert match, stdout(cell)
-    assert png_size(cell) == (1100, 380)
+    width, height = png_size(cell)
+    assert width >= 2.5 * height > 0  # the input, Grad-CAM and Grad-CAM++ side by side
 
 
 def check_weights(cell, folder):
