@@ -32,7 +32,8 @@ def set_threads(threads: int) -> None:
         os.environ[var] = str(threads)
 
 
-def median_time(fn, min_repeats: int, min_seconds: float, warmup: int = 3) -> float:
+def median_time(fn, min_repeats: int, min_seconds: float, warmup: int = 3,
+                max_repeats: int = 200) -> float:
     for _ in range(warmup):
         fn()
     times: list[float] = []
@@ -41,7 +42,7 @@ def median_time(fn, min_repeats: int, min_seconds: float, warmup: int = 3) -> fl
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-        if len(times) >= 200:
+        if len(times) >= max_repeats:
             break
     return statistics.median(times)
 
@@ -173,6 +174,9 @@ def run_workloads(args, have_torch: bool) -> list[dict]:
         model = build(workload.spec, "convlens")
         row: dict = {"workload": workload.name, "what": workload.note, "batch": workload.batch}
         flops = forward_flops(workload.spec, workload.input_shape) * (3 if workload.train else 1)
+        # (min repeats, min seconds, warm-up, max repeats): a long step is timed fewer times
+        timing = ((args.repeats, args.seconds, 3, 200) if workload.max_repeats is None else
+                  (min(args.repeats, workload.max_repeats), 0.0, 1, workload.max_repeats))
         if have_torch:
             import torch
 
@@ -184,13 +188,12 @@ def run_workloads(args, have_torch: bool) -> list[dict]:
                 expected = t_model(torch.from_numpy(x)).numpy()
             row["max_abs_diff_vs_torch"] = float(np.abs(model(x) - expected).max())
             row["torch_ms"] = 1e3 * median_time(torch_step(t_model, x, y, workload.train),
-                                                args.repeats, args.seconds)
-        row["convlens_ms"] = 1e3 * median_time(convlens_step(model, x, y, workload.train),
-                                               args.repeats, args.seconds)
+                                                *timing)
+        row["convlens_ms"] = 1e3 * median_time(convlens_step(model, x, y, workload.train), *timing)
         if have_torch:
             row["ratio"] = row["convlens_ms"] / row["torch_ms"]
         row["gflops"] = flops / (row["convlens_ms"] / 1e3) / 1e9
-        if not args.no_loops:
+        if not args.no_loops and workload.loops:
             xs, ys = make_data(workload, workload.loop_batch)
             step = convlens_step(build(workload.spec, "convlens"), xs, ys, workload.train)
             with cl.functional.use_loops():
