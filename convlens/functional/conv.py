@@ -59,6 +59,7 @@ from convlens.functional.conv_arithmetic import (
     output_shape,
     resolve_padding,
 )
+from convlens.functional import parallel
 from convlens.functional.padding import pad, pad_backward
 from convlens.functional.windows import sliding_windows, window_offsets
 
@@ -188,7 +189,11 @@ def conv_forward(
     # (N, G, C_g, *O, *K) -> (G, C_g, *K, N, *O), or (G, C_g, *K, *O, N): a row per (channel, tap)
     o_axes, k_axes = range(3, 3 + nd), range(3 + nd, 3 + 2 * nd)
     order = (1, 2, *k_axes, *o_axes, 0) if batch_last else (1, 2, *k_axes, 0, *o_axes)
-    cols = windows.transpose(order).reshape(groups, c_group * k_size, n * positions)  # the copy
+    windows = windows.transpose(order)                                 # (G, C_g, *K, grid)
+    cols = np.empty(windows.shape, dtype=windows.dtype)
+    parallel.copyto(cols.reshape(groups * c_group, *cols.shape[2:]),   # the copy, in blocks
+                    windows.reshape(groups * c_group, *windows.shape[2:]))
+    cols = cols.reshape(groups, c_group * k_size, n * positions)
     w_mat = weight.reshape(groups, c_out // groups, c_group * k_size)
     y_mat = w_mat @ cols                                                # (G, C_out/G, N·P)
     # (G, C_out/G, N, P) -> (N, G, C_out/G, P): the transposing copy also adds the bias
@@ -203,9 +208,10 @@ def conv_forward(
     else:
         y = np.empty((n, groups, c_out // groups, positions), dtype=y_mat.dtype)
         if bias is None:
-            np.copyto(y, y_view)
+            parallel.copyto(y, y_view, axis=0)
         else:
-            np.add(y_view, bias.reshape(1, groups, c_out // groups, 1), out=y)
+            b = bias.reshape(1, groups, c_out // groups, 1)
+            parallel.run(lambda i, j: np.add(y_view[i:j], b, out=y[i:j]), n, y.size)
     y = y.reshape(n, c_out, *out)
     cache = ConvCache(cols, weight, bias is not None, x.shape, xp.shape, out, pads,
                       stride_t, dilation_t, groups, padding_mode, batch_last)
@@ -232,8 +238,11 @@ def conv_backward(
     positions = math.prod(out)
     # dy laid out like y_mat: (G, C_out/G, N·P), or (G, C_out/G, P·N) for batch-last columns
     dy_groups = dy.reshape(n, groups, c_out // groups, positions)
-    dy_mat = dy_groups.transpose(1, 2, 3, 0) if cache.batch_last else dy_groups.transpose(1, 2, 0, 3)
-    dy_mat = dy_mat.reshape(groups, c_out // groups, n * positions)    # (a copy)
+    dy_view = dy_groups.transpose(1, 2, 3, 0) if cache.batch_last else dy_groups.transpose(1, 2, 0, 3)
+    dy_mat = np.empty(dy_view.shape, dtype=dy.dtype)                   # (a copy, in blocks)
+    parallel.copyto(dy_mat.reshape(groups * (c_out // groups), *dy_view.shape[2:]),
+                    dy_view.reshape(groups * (c_out // groups), *dy_view.shape[2:]), axis=0)
+    dy_mat = dy_mat.reshape(groups, c_out // groups, n * positions)
     dbias = dy.sum(axis=(0, *range(2, 2 + nd))) if cache.has_bias else None
     dweight = (dy_mat @ cache.cols.transpose(0, 2, 1)).reshape(weight.shape)
     if not need_input_grad:
@@ -241,18 +250,27 @@ def conv_backward(
     w_mat = weight.reshape(groups, c_out // groups, -1)
     dcols = w_mat.transpose(0, 2, 1) @ dy_mat                          # (G, C_g·K, N·P)
     # col2im: each tap's row goes back to the input positions that tap met. Accumulating in
-    # channel-major order (G, C_g, N, *S), or (G, C_g, *S, N), keeps every addition contiguous
-    # on both sides; one transpose at the end restores (N, C, *S).
-    if cache.batch_last:  # rows (*O, N), gradient (G, C_g, *S, N): N follows the spatial axes
-        grid, dxp_shape, lead, batch_axis = (*out, n), (*padded, n), 2, -1
-    else:                 # rows (N, *O), gradient (G, C_g, N, *S)
-        grid, dxp_shape, lead, batch_axis = (n, *out), (n, *padded), 3, 2
-    dcols = dcols.reshape(groups, c_group, *kernel, *grid)
-    dxp = np.zeros((groups, c_group, *dxp_shape), dtype=dcols.dtype)
-    for _, tap, slices in window_offsets(kernel, cache.stride, cache.dilation, out):
-        dxp[(*(slice(None),) * lead, *slices)] += dcols[(slice(None), slice(None), *tap)]
-    dxp = np.ascontiguousarray(np.moveaxis(dxp, batch_axis, 0))
-    return pad_backward(dxp.reshape(cache.padded_shape), cache.pads, cache.padding_mode), dweight, dbias
+    # channel-major order (C, N, *S), or (C, *S, N), keeps every addition contiguous on both
+    # sides; one transpose at the end restores (N, C, *S). Channels are independent: blocks
+    # of channels run on the threads of `parallel`.
+    channels = groups * c_group
+    if cache.batch_last:  # rows (*O, N), gradient (C, *S, N): N follows the spatial axes
+        grid, dxp_shape, skip, batch_axis = (*out, n), (*padded, n), (), -1
+    else:                 # rows (N, *O), gradient (C, N, *S)
+        grid, dxp_shape, skip, batch_axis = (n, *out), (n, *padded), (slice(None),), 1
+    dcols = dcols.reshape(channels, *kernel, *grid)
+    dxp = np.zeros((channels, *dxp_shape), dtype=dcols.dtype)
+    taps = tuple(window_offsets(kernel, cache.stride, cache.dilation, out))  # every block walks them
+
+    def col2im(start: int, stop: int) -> None:
+        block = slice(start, stop)
+        for _, tap, slices in taps:
+            dxp[(block, *skip, *slices)] += dcols[(block, *tap)]
+
+    parallel.run(col2im, channels, dcols.size)
+    dx_padded = np.empty(cache.padded_shape, dtype=dxp.dtype)          # (N, C, *S)
+    parallel.copyto(dx_padded, np.moveaxis(dxp, batch_axis, 0), axis=1)
+    return pad_backward(dx_padded, cache.pads, cache.padding_mode), dweight, dbias
 
 
 def conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convlens.functional import parallel
+
 
 @dataclass
 class NormCache:
@@ -71,18 +73,81 @@ def normalize_forward(
     axes = tuple(a % x.ndim for a in axes)
     batch_stats = mean is None or var is None
     if mean is None or var is None:
+        if _by_channel_blocks(x, axes):
+            return _normalize_by_channel_blocks(x, axes, weight, bias, eps)
         mean = x.mean(axis=axes, keepdims=True)
         centered = x - mean
         var = sum_of_products(centered, centered, axes) / group_size(x.shape, axes)
     else:
         centered = x - mean
-    inv_std = 1.0 / np.sqrt(var + eps)
-    xhat = np.multiply(centered, inv_std, out=centered)  # in place: centered is our temporary
-    y = xhat if weight is None else xhat * weight
-    if bias is not None:
-        y = y + bias if y is xhat else np.add(y, bias, out=y)
+    y, xhat, inv_std = _scale_and_shift(centered, var, weight, bias, eps)
     cache = NormCache(xhat, inv_std, axes, weight, None if bias is None else np.shape(bias),
                       batch_stats, mean, var)
+    return y, cache
+
+
+def _scale_and_shift(centered: np.ndarray, var: np.ndarray, weight: np.ndarray | None,
+                     bias: np.ndarray | None, eps: float, y_out: np.ndarray | None = None):
+    """(y, x̂, r): x̂ = centered·r made in place (``centered`` is our temporary), y = γ·x̂ + β
+    (into ``y_out`` if given)."""
+    inv_std = 1.0 / np.sqrt(var + eps)
+    xhat = np.multiply(centered, inv_std, out=centered)
+    if weight is not None:
+        y = np.multiply(xhat, weight, out=y_out)
+        if bias is not None:
+            np.add(y, bias, out=y)
+    elif bias is not None:
+        y = np.add(xhat, bias, out=y_out)
+    elif y_out is not None:
+        y = y_out
+        np.copyto(y, xhat)
+    else:
+        y = xhat
+    return y, xhat, inv_std
+
+
+def _by_channel_blocks(x: np.ndarray, axes: tuple[int, ...]) -> bool:
+    """Whether the groups split along axis 1 (batch and instance norm: the channels), and
+    the array is large enough for blocks of channels to run on several threads."""
+    return (x.ndim > 2 and 1 not in axes and x.shape[1] > 1 and x.size >= parallel.MIN_ELEMENTS
+            and parallel.num_threads() > 1)
+
+
+def _channel_block(a: np.ndarray | None, ndim: int, block: slice) -> np.ndarray | None:
+    """Block ``block`` of axis 1 of an ``ndim``-D array, taken from ``a`` that broadcasts
+    against it (``a`` itself when it does not vary along that axis)."""
+    if a is None:
+        return None
+    axis = a.ndim - ndim + 1
+    if axis < 0 or a.shape[axis] == 1:
+        return a
+    return a[(slice(None),) * axis + (block,)]
+
+
+def _normalize_by_channel_blocks(x, axes, weight, bias, eps) -> tuple[np.ndarray, NormCache]:
+    """The same forward pass, a block of channels per thread (:mod:`~convlens.functional.parallel`);
+    each block's statistics need only its own channels."""
+    kept = [1 if i in axes else n for i, n in enumerate(x.shape)]
+    dtype = np.result_type(x.dtype, np.float32) if x.dtype.kind != "f" else x.dtype
+    mean, var, inv_std = (np.empty(kept, dtype) for _ in range(3))
+    xhat = np.empty(x.shape, dtype)
+    y = xhat if weight is None and bias is None else np.empty(
+        np.broadcast_shapes(x.shape, *(np.shape(a) for a in (weight, bias) if a is not None)),
+        np.result_type(xhat, *(a for a in (weight, bias) if a is not None)))
+
+    def block(start: int, stop: int) -> None:
+        part = slice(start, stop)
+        x_part, xhat_part = x[:, part], xhat[:, part]
+        mean[:, part] = x_part.mean(axis=axes, keepdims=True)
+        np.subtract(x_part, mean[:, part], out=xhat_part)
+        var[:, part] = sum_of_products(xhat_part, xhat_part, axes) / group_size(x.shape, axes)
+        _, _, inv_std[:, part] = _scale_and_shift(
+            xhat_part, var[:, part], _channel_block(weight, x.ndim, part),
+            _channel_block(bias, x.ndim, part), eps, None if y is xhat else y[:, part])
+
+    parallel.run(block, x.shape[1], x.size)
+    cache = NormCache(xhat, inv_std, axes, weight, None if bias is None else np.shape(bias),
+                      True, mean, var)
     return y, cache
 
 
@@ -149,22 +214,43 @@ def _backward_per_group_weight(
     The general formula computes the same thing with seven full-size temporaries.
     """
     xhat, weight, axes = cache.xhat, cache.weight, cache.axes
-    sum_dy = dy.sum(axis=axes, keepdims=True)
-    sum_dy_xhat = sum_of_products(dy, xhat, axes)
+    m = group_size(dy.shape, axes)
+    scale = cache.inv_std if weight is None else cache.inv_std * weight
+    if _by_channel_blocks(dy, axes):
+        kept = [1 if i in axes else n for i, n in enumerate(dy.shape)]
+        sum_dy, sum_dy_xhat = np.empty(kept, dy.dtype), np.empty(kept, np.result_type(dy, xhat))
+        dx = np.empty_like(dy) if need_input_grad else None
+
+        def block(start: int, stop: int) -> None:
+            part = slice(start, stop)
+            sum_dy[:, part], sum_dy_xhat[:, part] = _input_grad(
+                dy[:, part], xhat[:, part], axes, m, _channel_block(scale, dy.ndim, part),
+                None if dx is None else dx[:, part])
+
+        parallel.run(block, dy.shape[1], dy.size)
+    else:
+        dx = np.empty_like(dy) if need_input_grad else None
+        sum_dy, sum_dy_xhat = _input_grad(dy, xhat, axes, m, scale, dx)
     dweight = None if weight is None else _sum_to_shape(sum_dy_xhat, weight.shape)
     if cache.bias_shape is None:
         dbias = None
     else:
         per_group = _constant_per_group(cache.bias_shape, axes, dy.ndim)
         dbias = _sum_to_shape(sum_dy if per_group else dy, cache.bias_shape)
-    if not need_input_grad:
-        return None, dweight, dbias
-    m = group_size(dy.shape, axes)
-    scale = cache.inv_std if weight is None else cache.inv_std * weight
-    dx = np.subtract(dy, sum_dy / m, dtype=dy.dtype)
-    dx *= scale.astype(dy.dtype, copy=False)
-    dx -= xhat * (scale * sum_dy_xhat / m).astype(dy.dtype, copy=False)
     return dx, dweight, dbias
+
+
+def _input_grad(dy: np.ndarray, xhat: np.ndarray, axes: tuple[int, ...], m: int,
+                scale: np.ndarray, dx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """S₁ = Σ dy and S₂ = Σ dy·x̂ per group, and (into ``dx``, unless None)
+    dx = r·γ·(dy − S₁/m) − x̂·(r·γ·S₂/m), with ``scale`` = r·γ."""
+    sum_dy = dy.sum(axis=axes, keepdims=True)
+    sum_dy_xhat = sum_of_products(dy, xhat, axes)
+    if dx is not None:
+        np.subtract(dy, sum_dy / m, out=dx, dtype=dy.dtype)
+        dx *= scale.astype(dy.dtype, copy=False)
+        dx -= xhat * (scale * sum_dy_xhat / m).astype(dy.dtype, copy=False)
+    return sum_dy, sum_dy_xhat
 
 
 def group_size(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:

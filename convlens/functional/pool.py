@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convlens.functional import parallel
 from convlens.functional.conv import hashable
 from convlens.functional.conv_arithmetic import Pairs, as_tuple, axis_names, check_rank, output_shape
 from convlens.functional.padding import pad, pad_backward
@@ -130,33 +131,52 @@ def pool_forward(
         name, x, kernel_size, stride, padding, dilation, ceil_mode, nd)
     fill = {"max": -np.inf, "min": np.inf, "avg": 0.0}[kind]
     xp = pad(x, full, "zeros", value=fill)
-    (_, _, first), *taps = window_offsets(kernel, stride_t, dilation_t, out)
-    y = xp[(Ellipsis, *first)].copy()
+    taps = tuple(window_offsets(kernel, stride_t, dilation_t, out))
+    y = np.empty((*x.shape[:2], *out), dtype=xp.dtype)
     winner = divisor = None
     if kind == "avg":
-        for _, _, slices in taps:
-            y += xp[(Ellipsis, *slices)]
         divisor = _avg_divisor(tuple(x.shape[2:]), kernel, stride_t, dilation_t, pads, out,
-                               count_include_pad)
-        y /= divisor.astype(y.dtype)
-    elif not need_backward:
-        keep = np.maximum if kind == "max" else np.minimum
-        for _, _, slices in taps:
-            keep(y, xp[(Ellipsis, *slices)], out=y)
-    else:
-        winner = _winners(xp, y, kind, kernel, taps, nan_wins=False)
-        if np.isnan(y).any():  # NaN propagates through maximum/minimum: some window has one
-            y = xp[(Ellipsis, *first)].copy()
-            winner = _winners(xp, y, kind, kernel, taps, nan_wins=True)
+                               count_include_pad).astype(y.dtype)
+    elif need_backward:
+        winner = np.empty(y.shape, dtype=np.uint8 if math.prod(kernel) < 256 else np.int32)
+    # Examples (or channels) are independent: blocks of them run on the threads of `parallel`.
+    axis = parallel.split_axis(y.shape)
+
+    def pool_block(start: int, stop: int) -> None:
+        index = parallel.blocks_along(axis, start, stop)
+        _pool_block(xp[index], y[index], None if winner is None else winner[index], kind, taps,
+                    divisor)
+
+    parallel.run(pool_block, y.shape[axis], x.size)
     cache = PoolCache(kind, x.shape, xp.shape, full, kernel, stride_t, dilation_t, out,
                       winner, divisor)
     return y, cache
 
 
-def _winners(xp: np.ndarray, y: np.ndarray, kind: str, kernel: tuple[int, ...], taps,
-             nan_wins: bool) -> np.ndarray:
-    """Fold the remaining ``taps`` into ``y`` (which holds tap 0) in place; return, for each
-    window, the flat index of the tap that won.
+def _pool_block(xp: np.ndarray, y: np.ndarray, winner: np.ndarray | None, kind: str, taps,
+                divisor: np.ndarray | None) -> None:
+    """Pool one block of examples or channels: fill ``y`` (and ``winner`` if given)."""
+    (_, _, first), *rest = taps
+    np.copyto(y, xp[(Ellipsis, *first)])
+    if kind == "avg":
+        for _, _, slices in rest:
+            y += xp[(Ellipsis, *slices)]
+        y /= divisor
+    elif winner is None:
+        keep = np.maximum if kind == "max" else np.minimum
+        for _, _, slices in rest:
+            keep(y, xp[(Ellipsis, *slices)], out=y)
+    else:
+        _winners(xp, y, winner, kind, rest, nan_wins=False)
+        if np.isnan(y).any():  # NaN propagates through maximum/minimum: some window has one
+            np.copyto(y, xp[(Ellipsis, *first)])
+            _winners(xp, y, winner, kind, rest, nan_wins=True)
+
+
+def _winners(xp: np.ndarray, y: np.ndarray, winner: np.ndarray, kind: str, taps,
+             nan_wins: bool) -> None:
+    """Fold the remaining ``taps`` into ``y`` (which holds tap 0) in place, and record in
+    ``winner``, for each window, the flat index of the tap that won.
 
     Taps come in increasing index order, so a new winner always has a larger index than the
     old one: max(winner, better·index) records it (strictly better only, so the first tap
@@ -164,8 +184,8 @@ def _winners(xp: np.ndarray, y: np.ndarray, kind: str, kernel: tuple[int, ...], 
     for it costs two more passes per tap, so the caller asks for it (``nan_wins``) only when
     the result shows a NaN.
     """
-    index_type = np.uint8 if math.prod(kernel) < 256 else np.int32
-    winner = np.zeros(y.shape, dtype=index_type)
+    index_type = winner.dtype.type
+    winner[...] = 0
     beats, keep = (np.greater, np.maximum) if kind == "max" else (np.less, np.minimum)
     for index, _, slices in taps:
         candidate = xp[(Ellipsis, *slices)]
@@ -174,29 +194,32 @@ def _winners(xp: np.ndarray, y: np.ndarray, kind: str, kernel: tuple[int, ...], 
             better |= np.isnan(candidate)
         np.maximum(winner, better * index_type(index), out=winner)
         keep(y, candidate, out=y)
-    return winner
 
 
 def pool_backward(dy: np.ndarray, cache: PoolCache) -> np.ndarray:
     """``dL/dx`` from ``dy = dL/dy``: routed to the winners (max/min) or spread (avg)."""
     dxp = np.zeros(cache.padded_shape, dtype=dy.dtype)
-    taps = window_offsets(cache.kernel, cache.stride, cache.dilation, cache.out_spatial)
+    taps = tuple(window_offsets(cache.kernel, cache.stride, cache.dilation, cache.out_spatial))
     # Windows that do not overlap (stride ≥ window span, e.g. 2×2 stride 2) meet every input
     # position at most once: each tap's gradient is written, not added (one pass less).
     overlap = any(s < d * (k - 1) + 1 for k, s, d in zip(cache.kernel, cache.stride, cache.dilation))
-    if cache.kind == "avg":
-        share = dy / cache.divisor.astype(dy.dtype)
-        for _, _, slices in taps:
-            target = dxp[(Ellipsis, *slices)]
-            if overlap:
-                target += share
+    share = dy / cache.divisor.astype(dy.dtype) if cache.kind == "avg" else None
+    axis = parallel.split_axis(dy.shape)
+
+    def route_block(start: int, stop: int) -> None:
+        index = parallel.blocks_along(axis, start, stop)
+        grads, block = dxp[index], dy[index]
+        for tap_index, _, slices in taps:
+            target = grads[(Ellipsis, *slices)]
+            if share is not None:
+                if overlap:
+                    target += share[index]
+                else:
+                    target[...] = share[index]
+            elif overlap:
+                target += block * (cache.winner[index] == tap_index)
             else:
-                target[...] = share
-    else:
-        for index, _, slices in taps:
-            target = dxp[(Ellipsis, *slices)]
-            if overlap:
-                target += dy * (cache.winner == index)
-            else:
-                np.multiply(dy, cache.winner == index, out=target)
+                np.multiply(block, cache.winner[index] == tap_index, out=target)
+
+    parallel.run(route_block, dy.shape[axis], dxp.size)
     return pad_backward(dxp, cache.pads, "zeros")
