@@ -8,6 +8,8 @@ backward passes of ``convlens.functional.conv`` and, separately, of the pieces t
 of: the forward product ``w_mat @ cols``, the two backward products (dw and dcols), and col2im
 (each kernel tap's gradient row added back onto the input). Whatever the products do not
 account for is the im2col copy, the output transposes and padding. BENCHMARKS.md quotes it.
+The im2col path is timed even where ``conv_forward`` would take the shifted products of
+``convlens.functional.conv_shifted`` (stride 1 and enough channels).
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ def main(argv: list[str] | None = None) -> None:
 
     import numpy as np
 
+    from convlens.functional import conv_shifted
     from convlens.functional.conv import conv_backward, conv_forward
     from convlens.functional.windows import window_offsets
+
+    conv_shifted.MIN_CHANNELS = 2**62  # the pieces timed here are im2col's
 
     shape = tuple(int(v) for v in args.shape.split(","))
     nd = len(shape) - 2

@@ -37,6 +37,10 @@ every run is ``O_last·N`` values long (128 for 8 values × 16 examples). Three 
 transposes (input, output, dy) pay for it. Measured on the Conv3d workload's 16→32 layer at
 8³, batch 16: forward 5.2 → 4.3 ms, backward 10.2 → 7.6 ms; on maps of 14 and more it does
 not pay, so they keep the batch-first order.
+
+Shifted products. With stride 1, one group and enough input channels, the convolution is
+computed without ``cols`` at all, one product per kernel tap on shifted views of the padded
+input (:mod:`~convlens.functional.conv_shifted`): the copy and the K-times larger cache go.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from convlens.functional import parallel
 from convlens.functional.conv_arithmetic import (
     PaddingSpec,
     Pairs,
@@ -59,7 +64,12 @@ from convlens.functional.conv_arithmetic import (
     output_shape,
     resolve_padding,
 )
-from convlens.functional import parallel
+from convlens.functional.conv_shifted import (
+    ShiftedConvCache,
+    shifted_backward,
+    shifted_forward,
+    use_shifted,
+)
 from convlens.functional.padding import pad, pad_backward
 from convlens.functional.windows import sliding_windows, window_offsets
 
@@ -164,7 +174,7 @@ def conv_forward(
     groups: int = 1,
     padding_mode: str = "zeros",
     name: str | None = None,
-) -> tuple[np.ndarray, ConvCache]:
+) -> tuple[np.ndarray, ConvCache | ShiftedConvCache]:
     """Convolve ``x`` with ``weight``; returns ``(y, cache)`` (see the module docstring)."""
     nd = weight.ndim - 2
     name = name or f"Conv{nd}d"
@@ -177,6 +187,9 @@ def conv_forward(
     if note:
         warnings.warn(note, UserWarning, stacklevel=3)
 
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
+    if use_shifted(x.shape, weight.shape, groups, stride_t, padded, out):
+        return shifted_forward(x, weight, bias, pads, dilation_t, out, padding_mode)
     n = x.shape[0]
     c_out, c_group = weight.shape[:2]
     positions, k_size = math.prod(out), math.prod(kernel)
@@ -223,12 +236,14 @@ BATCH_LAST_MAX_RUN = 10
 
 
 def conv_backward(
-    dy: np.ndarray, cache: ConvCache, need_input_grad: bool = True
+    dy: np.ndarray, cache: ConvCache | ShiftedConvCache, need_input_grad: bool = True
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients ``(dx, dweight, dbias)`` from ``dy = dL/dy`` of shape (N, C_out, *O).
 
     ``dx`` is ``None`` when ``need_input_grad`` is False; ``dbias`` is ``None`` without bias.
     """
+    if isinstance(cache, ShiftedConvCache):
+        return shifted_backward(dy, cache, need_input_grad)
     weight, groups = cache.weight, cache.groups
     nd = weight.ndim - 2
     kernel = weight.shape[2:]
