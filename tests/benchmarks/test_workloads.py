@@ -32,8 +32,12 @@ def twins(spec, seed=0):
                                          (CONV1D_LONG, (2, 1, 4096))],
                          ids=["resnet18_cifar", "conv1d_long"])
 def test_new_workloads_match_pytorch_in_a_training_step(spec, shape):
+    """In float64: at batch 2 the deepest batch norms see a few values per channel, and
+    float32 rounding differences grow through 17 of them."""
     model, t_model = twins(spec)
-    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    model.to(np.float64)
+    t_model.double()
+    x = np.random.default_rng(0).standard_normal(shape)
     labels = np.array([3, 7])
     model.train()
     t_model.train()
@@ -44,16 +48,16 @@ def test_new_workloads_match_pytorch_in_a_training_step(spec, shape):
     t_logits = t_model(torch.from_numpy(x))
     t_loss = torch.nn.functional.cross_entropy(t_logits, torch.from_numpy(labels))
     t_loss.backward()
-    np.testing.assert_allclose(logits, t_logits.detach().numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(loss, t_loss.item(), rtol=1e-5)
+    np.testing.assert_allclose(logits, t_logits.detach().numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(loss, t_loss.item(), rtol=1e-10)
     grads = dict(model.named_parameters())
     for name, t_param in t_model.named_parameters():
-        np.testing.assert_allclose(grads[name].grad, t_param.grad.numpy(), rtol=1e-3, atol=2e-5,
+        np.testing.assert_allclose(grads[name].grad, t_param.grad.numpy(), rtol=1e-7, atol=1e-10,
                                    err_msg=name)
     # the running statistics of every batch norm moved the same way
     state = model.state_dict()
     for name, value in t_model.state_dict().items():
-        np.testing.assert_allclose(state[name], value.numpy(), rtol=1e-4, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(state[name], value.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
 
 
 def test_workload_list_holds_the_new_workloads():
