@@ -117,7 +117,7 @@ WORKLOADS = [
     Workload("conv3d_train_b16", CONV3D, (16, 1, 16, 16, 16), True,
              note="Conv3d net, 16³ volumes, training step", loop_batch=1),
     Workload("resnet18_cifar_train_b128", RESNET18_CIFAR, (128, 3, 32, 32), True,
-             note="CIFAR-style ResNet-18 training step, 3×32×32", loops=False, max_repeats=5),
+             note="CIFAR-style ResNet-18 training step, 3×32×32", loops=False, max_repeats=3),
     Workload("conv1d_long_train_b64", CONV1D_LONG, (64, 1, 4096), True,
              note="1-D CNN on long signals (length 4096) training step", loop_batch=1),
 ]
