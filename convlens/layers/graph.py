@@ -57,6 +57,8 @@ class GraphNode:
     layer: Module
     inputs: list[str]
     output: str
+    #: the output's shape without the batch axis (the whole shape for a constant's)
+    output_shape: tuple[int, ...] = ()
     input_tensors: list[SymbolicTensor] = field(default_factory=list, repr=False)
     order: int = field(default_factory=lambda: next(_creation), repr=False)
 
@@ -125,7 +127,7 @@ def call_symbolic(layer: Module, xs: Sequence[Any], name: str | None) -> Symboli
     y = _infer(layer, xs, name)
     batched = any(x.batched for x in xs)
     shape = y.shape[1:] if batched else y.shape
-    node = GraphNode(name, layer, [x.name for x in xs], name, list(xs))
+    node = GraphNode(name, layer, [x.name for x in xs], name, tuple(shape), list(xs))
     return SymbolicTensor(shape, name, node, y.dtype, batched)
 
 
@@ -219,6 +221,12 @@ class Graph(Module):
                 return node
         raise KeyError(f"no node named {name!r} in this graph; nodes: "
                        f"{', '.join(n.name for n in self.nodes)}")
+
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Tensor name -> its shape without the batch axis (inputs and every node output)."""
+        shapes = dict(zip(self.input_names, self.input_shapes))
+        shapes.update((node.output, node.output_shape) for node in self.nodes)
+        return shapes
 
     def consumers(self) -> dict[str, list[str]]:
         """Tensor name -> the names of the nodes that use it (in order)."""
@@ -402,3 +410,21 @@ def _collect(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> lis
                              f"{seen[node.name]}); give each node its own name=")
         seen[node.name] = "another node"
     return nodes
+
+
+def node_calls(model: Module) -> dict[int, list[tuple[str, list[str]]]]:
+    """For the layers of every graph inside ``model`` (``model`` included): ``id(layer) ->
+    [(node name, input tensor names), …]``, one entry per call in the order forward makes
+    them. Names are dotted with the graph's own place in ``model`` (``"2.conv1"`` for a graph
+    that is child ``2`` of a Sequential). Summary, explain and the profiler name rows by it: a
+    shared layer gets a row per node, each under its node's name."""
+    calls: dict[int, list[tuple[str, list[str]]]] = {}
+    for prefix, module in model.named_modules():
+        if isinstance(module, Graph):
+            def qualified(name: str, prefix: str = prefix) -> str:
+                return f"{prefix}.{name}" if prefix else name
+
+            for node in module.nodes:
+                calls.setdefault(id(node.layer), []).append(
+                    (qualified(node.name), [qualified(t) for t in node.inputs]))
+    return calls
