@@ -7,6 +7,8 @@
     convlens explain --model simple_cnn --format html --out step.html
     convlens gradcheck seed_net                        each layer's gradient vs finite differences
     convlens parity lenet5                             forward and gradients vs PyTorch
+    convlens summary net.json                          a model defined in a JSON file (a
+                                                       graph of the functional API)
 
 The lead registers ``COMMANDS`` on the ``convlens`` group in ``convlens/cli.py``.
 """
@@ -19,17 +21,17 @@ from typing import Any
 import click
 import numpy as np
 
+from convlens.commands.model_arg import (
+    ModelArgument,
+    definition_input_shape,
+    is_definition,
+    load_definition,
+)
 from convlens.inspect.explain.labels import LANGUAGES
 from convlens.inspect.explain.render import FORMATS
 from convlens.layers.container import Sequential
 from convlens.layers.dropout import Dropout
 from convlens.layers.module import Module
-
-
-def _model_names() -> list[str]:
-    from convlens.models import available_models
-
-    return available_models()
 
 
 def _optimizer_names() -> list[str]:
@@ -61,7 +63,7 @@ def _refuse_tokens(name: str, command: str) -> None:
     """Stop ``command`` (which feeds random float inputs) for a model of token ids."""
     from convlens.models import takes_tokens
 
-    if takes_tokens(name):
+    if not is_definition(name) and takes_tokens(name):
         raise click.ClickException(
             f"{name} reads integer token ids, so `convlens {command}` cannot feed it random float "
             f"inputs; `convlens summary {name} --input-shape L` shows its layers")
@@ -70,6 +72,8 @@ def _refuse_tokens(name: str, command: str) -> None:
 def _build(name: str, input_shape: tuple[int, ...]) -> Module:
     from convlens.models import get_model, takes_tokens
 
+    if is_definition(name):
+        return load_definition(name)
     if takes_tokens(name) and len(input_shape) != 1:
         raise click.BadParameter(
             f"{name} reads token ids: expected one size L (the sequence length, e.g. 24), "
@@ -82,6 +86,15 @@ def _build(name: str, input_shape: tuple[int, ...]) -> Module:
         return get_model(name)
     except (TypeError, ValueError) as err:
         raise click.ClickException(f"cannot build {name!r} for input {input_shape}: {err}") from err
+
+
+def _input_shape(name: str, given: tuple[int, ...] | None) -> tuple[int, ...]:
+    """``--input-shape`` if given, else what a graph definition declares, else 1,28,28."""
+    if given is not None:
+        return given
+    if is_definition(name):
+        return definition_input_shape(load_definition(name)) or (1, 28, 28)
+    return (1, 28, 28)
 
 
 def _write(text: str, out: Path | None) -> None:
@@ -97,17 +110,17 @@ def _write(text: str, out: Path | None) -> None:
 
 
 _INPUT_SHAPE = click.option(
-    "--input-shape", default="1,28,28", show_default=True, callback=_parse_shape,
-    help="Input size C,H,W (no batch axis).")
+    "--input-shape", default=None, callback=_parse_shape,
+    help="Input size C,H,W (no batch axis).  [default: a graph definition's input, else 1,28,28]")
 _OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
                     help="Write to this file (atomically) instead of the terminal.")
 
 
 @click.command()
-@click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
+@click.argument("model_name", metavar="MODEL", type=ModelArgument())
 @click.option("--input-shape", default=None, callback=_parse_shape,
               help="Input size C,H,W (no batch axis); L, the number of token ids, for a text "
-              "model.  [default: 1,28,28; 24 for a text model]")
+              "model.  [default: 1,28,28; 24 for a text model; a graph definition's input]")
 @click.option("--batch-size", default=1, show_default=True, type=click.IntRange(min=1),
               help="Examples in the measured batch (memory grows with it).")
 @click.option("--format", "fmt", default="text", show_default=True,
@@ -122,12 +135,14 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
       convlens summary lenet5
       convlens summary seed_net --input-shape 1,28,28 --batch-size 32
       convlens summary text_cnn --input-shape 40
+      convlens summary inception.json      a graph model defined in a JSON file
     """
     from convlens.inspect.summary import summary as build_summary
     from convlens.models import takes_tokens
 
-    if input_shape is None:
-        input_shape = TEXT_INPUT_SHAPE if takes_tokens(model_name) else (1, 28, 28)
+    if input_shape is None and not is_definition(model_name) and takes_tokens(model_name):
+        input_shape = TEXT_INPUT_SHAPE
+    input_shape = _input_shape(model_name, input_shape)
 
     model = _build(model_name, input_shape)
     try:
@@ -138,10 +153,12 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
 
 
 @click.command()
-@click.option("--model", "model_name", default=None, type=click.Choice(_model_names()),
-              help="A zoo model with a random input (default: seed 004's worked example).")
+@click.option("--model", "model_name", default=None, type=ModelArgument(),
+              help="A zoo model or a JSON model definition, with a random input (default: "
+                   "seed 004's worked example).")
 @click.option("--input-shape", default=None, callback=_parse_shape,
-              help="Input size C,H,W for --model. [default: 1,28,28]")
+              help="Input size C,H,W for --model. [default: a graph definition's input, "
+                   "else 1,28,28]")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="A real input for --model: a .npy array (C,H,W) or (N,C,H,W).")
 @click.option("--label", default=None, type=click.IntRange(min=0),
@@ -199,7 +216,7 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
             x = x[None] if x.ndim == 3 else x
             input_shape = tuple(x.shape[1:])
         else:
-            input_shape = input_shape or (1, 28, 28)
+            input_shape = _input_shape(model_name, input_shape)
             x = rng.standard_normal((1, *input_shape))
         cl.manual_seed(seed)
         model = _build(model_name, input_shape)
@@ -216,17 +233,19 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
     _write(result.render(fmt), out)
 
 
-def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, tuple[int, ...]]]:
+def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, Any]]:
     """Each leaf layer call with the shape of the input it receives."""
-    calls: list[tuple[str, Module, tuple[int, ...]]] = []
+    calls: list[tuple[str, Module, Any]] = []
     names: dict[int, str] = {}
     for name, m in model.named_modules():
         names.setdefault(id(m), name or type(m).__name__)
     leaves = {id(m): m for m in model.modules()
               if not any(True for _ in m.children()) and not isinstance(m, Sequential)}
 
-    def hook(module: Module, inp: np.ndarray, _: np.ndarray) -> None:
-        calls.append((names[id(module)], module, tuple(inp.shape)))
+    def hook(module: Module, inp: Any, _: np.ndarray) -> None:
+        # a merge layer of a graph gets a tuple of inputs: a tuple of shapes
+        shape = tuple(tuple(a.shape) for a in inp) if isinstance(inp, tuple) else tuple(inp.shape)
+        calls.append((names[id(module)], module, shape))
 
     handles = [m.register_forward_hook(hook) for m in leaves.values()]
     try:
@@ -238,7 +257,7 @@ def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, tuple[
 
 
 @click.command()
-@click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
+@click.argument("model_name", metavar="MODEL", type=ModelArgument())
 @_INPUT_SHAPE
 @click.option("--batch-size", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-checks", default=30, show_default=True, type=click.IntRange(min=1),
@@ -246,8 +265,8 @@ def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, tuple[
 @click.option("--tol", default=1e-6, show_default=True, type=click.FloatRange(min=0),
               help="Largest acceptable relative error (exit status 1 above it).")
 @click.option("--seed", default=0, show_default=True, type=int)
-def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, max_checks: int,
-              tol: float, seed: int) -> None:
+def gradcheck(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int,
+              max_checks: int, tol: float, seed: int) -> None:
     """Check every layer's backward pass of MODEL against finite differences.
 
     Each layer gets a random float64 input of the shape it sees in the model; the table gives
@@ -257,6 +276,7 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, ma
     import convlens as cl
 
     _refuse_tokens(model_name, "gradcheck")
+    input_shape = _input_shape(model_name, input_shape)
     cl.manual_seed(seed)
     model = _build(model_name, input_shape).double()
     for m in model.modules():
@@ -270,7 +290,10 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, ma
         raise click.ClickException(str(err)) from err
     rows = []
     for name, layer, shape in calls:
-        report = cl.gradcheck(layer, rng.standard_normal(shape), seed=seed, max_checks=max_checks)
+        several = bool(shape) and isinstance(shape[0], tuple)   # a merge layer: one per input
+        x_layer = (tuple(rng.standard_normal(s) for s in shape) if several
+                   else rng.standard_normal(shape))
+        report = cl.gradcheck(layer, x_layer, seed=seed, max_checks=max_checks)
         for tensor, error in report.errors.items():
             rows.append((name, type(layer).__name__, tensor, report.checked[tensor], error))
     width = max([len(r[0]) for r in rows] + [5])
@@ -286,7 +309,7 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, ma
 
 
 @click.command()
-@click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
+@click.argument("model_name", metavar="MODEL", type=ModelArgument())
 @_INPUT_SHAPE
 @click.option("--batch-size", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--dtype", default="float32", show_default=True,
@@ -295,7 +318,7 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, ma
               help="Largest acceptable relative difference. [default: 1e-5 float32, "
                    "1e-10 float64]")
 @click.option("--seed", default=0, show_default=True, type=int)
-def parity(model_name: str, input_shape: tuple[int, ...], batch_size: int, dtype: str,
+def parity(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int, dtype: str,
            tol: float | None, seed: int) -> None:
     """Compare MODEL's forward pass and gradients with PyTorch (when installed).
 
@@ -306,6 +329,7 @@ def parity(model_name: str, input_shape: tuple[int, ...], batch_size: int, dtype
     from convlens.inspect.parity import parity as run_parity
 
     _refuse_tokens(model_name, "parity")
+    input_shape = _input_shape(model_name, input_shape)
     cl.manual_seed(seed)
     model = _build(model_name, input_shape).to(dtype)
     x = np.random.default_rng(seed).standard_normal((batch_size, *input_shape)).astype(dtype)

@@ -140,3 +140,11 @@ def export(model: Any, path: str | os.PathLike[str], format: str | None = None, 
 
 # -- the formats -------------------------------------------------------------------------------
 # One row per format; keep them in this order (the first suffix match wins).
+def _is_definition(path: Path, head: bytes) -> bool:
+    """A convlens model definition: a JSON object whose first key is ``"class"``."""
+    text = head.lstrip()
+    return text.startswith(b"{") and text[1:].lstrip().startswith(b'"class"')
+
+
+register_reader(Reader("definition", "convlens.io.definition:read_definition", sniff=_is_definition))
+register_writer(Writer("definition", "convlens.io.definition:write_definition", (".json",)))

@@ -193,6 +193,9 @@ class Graph(Module):
         self.num_inputs = len(self.input_names)
         self._plan()
         self._cache: Any = None
+        #: the node whose layer runs right now (forward or backward); the profiler reads it
+        #: to time a shared layer per node
+        self.running_node: GraphNode | None = None
 
     def _plan(self) -> None:
         """Precompute, per node, when each tensor is last used (to free it in forward)."""
@@ -251,11 +254,13 @@ class Graph(Module):
             values[name] = x
         caches: dict[str, Any] = {}
         for node, free in zip(self.nodes, self._free_after):
+            self.running_node = node
             y = node.layer.run_forward(*(values[t] for t in node.inputs))
             caches[node.name] = getattr(node.layer, "_cache", None)
             values[node.output] = y
             for t in free:
                 del values[t]
+        self.running_node = None
         self._cache = (caches, len(xs[0]) if xs else 0)
         outputs = tuple(values[name] for name in self.output_names)
         return outputs[0] if len(outputs) == 1 else outputs
@@ -285,7 +290,9 @@ class Graph(Module):
             if hasattr(layer, "_cache"):
                 layer._cache = caches[node.name]
             wanted = [needed[t] for t in node.inputs]
+            self.running_node = node
             result = layer.run_backward(g, any(wanted))
+            self.running_node = None
             parts = (result,) if getattr(layer, "num_inputs", 1) == 1 else tuple(result)
             for t, part, want in zip(node.inputs, parts, wanted):
                 if want and part is not None:
