@@ -12,6 +12,11 @@ graph, then wrap its ends in a ``Graph``:
     y = model(images)                                 # arrays in, arrays out
     dx = model.backward(dy)
 
+Names: a node called without ``name=`` gets ``<layer in snake case>_<k>`` (``relu_1``); when a
+``Graph`` is built, such default names are renumbered within that graph, in topological order
+(skipping the names given explicitly), so the same architecture built twice in one process has
+the same node names and ``state_dict`` keys. The tensors take their final names then.
+
 Forward runs the nodes in topological order (the order they were created in, which always is
 one). Backward runs them in reverse; a tensor used by several nodes (fan-out) receives the
 sum of their gradients, as ``dL/dx = Σ_k ∂L/∂y_k · ∂y_k/∂x`` says. The same layer object may
@@ -61,6 +66,7 @@ class GraphNode:
     output_shape: tuple[int, ...] = ()
     input_tensors: list[SymbolicTensor] = field(default_factory=list, repr=False)
     order: int = field(default_factory=lambda: next(_creation), repr=False)
+    output_tensor: SymbolicTensor | None = field(default=None, repr=False)
 
 
 class SymbolicTensor:
@@ -72,12 +78,22 @@ class SymbolicTensor:
     """
 
     def __init__(self, shape: tuple[int, ...], name: str, node: GraphNode | None,
-                 dtype: Any = np.float32, batched: bool = True) -> None:
+                 dtype: Any = np.float32, batched: bool = True,
+                 default_prefix: str | None = None) -> None:
         self.shape = tuple(int(n) for n in shape)
         self.name = name
         self.node = node
         self.dtype = np.dtype(dtype)
         self.batched = batched
+        #: set while the name is a provisional default (``relu`` for ``relu_7``): the first
+        #: Graph built over this tensor gives it its final name (see the module docstring)
+        self.default_prefix = default_prefix
+
+    def _rename(self, name: str) -> None:
+        self.name = name
+        self.default_prefix = None
+        if self.node is not None:
+            self.node.name = self.node.output = name
 
     def example(self) -> np.ndarray:
         """Zeros of this tensor's shape, with a batch axis of 1 when it has one."""
@@ -100,7 +116,8 @@ def Input(shape: Sequence[int] | int, name: str | None = None, dtype: Any = np.f
                         f"received {shape!r}") from None
     if any(n < 1 for n in dims):
         raise ValueError(f"Input shape sizes must be positive, received {dims}")
-    return SymbolicTensor(dims, name or _default_name("input"), None, dtype)
+    return SymbolicTensor(dims, name or _default_name("input"), None, dtype,
+                          default_prefix=None if name else "input")
 
 
 def call_symbolic(layer: Module, xs: Sequence[Any], name: str | None) -> SymbolicTensor:
@@ -121,6 +138,7 @@ def call_symbolic(layer: Module, xs: Sequence[Any], name: str | None) -> Symboli
                          f"received {len(xs)}")
     if expected is None and not xs:
         raise ValueError(f"{kind} takes at least one input, received none")
+    prefix = None if name is not None else _snake(kind)
     name = name if name is not None else _default_name(_snake(kind))
     if not isinstance(name, str) or not name:
         raise TypeError(f"a node name must be a non-empty string, received {name!r}")
@@ -128,7 +146,9 @@ def call_symbolic(layer: Module, xs: Sequence[Any], name: str | None) -> Symboli
     batched = any(x.batched for x in xs)
     shape = y.shape[1:] if batched else y.shape
     node = GraphNode(name, layer, [x.name for x in xs], name, tuple(shape), list(xs))
-    return SymbolicTensor(shape, name, node, y.dtype, batched)
+    output = SymbolicTensor(shape, name, node, y.dtype, batched, default_prefix=prefix)
+    node.output_tensor = output
+    return output
 
 
 def _infer(layer: Module, xs: Sequence[SymbolicTensor], name: str) -> np.ndarray:
@@ -184,12 +204,12 @@ class Graph(Module):
         super().__init__()
         input_tensors = _as_list(inputs, "inputs")
         output_tensors = _as_list(outputs, "outputs")
+        self.nodes = _collect(input_tensors, output_tensors)   # gives default names their final form
         self.input_names = [t.name for t in input_tensors]
         self.input_shapes = [t.shape for t in input_tensors]
         self._input_dtypes = [t.dtype for t in input_tensors]
         self.output_names = [t.name for t in output_tensors]
         self.output_shapes = [t.shape for t in output_tensors]
-        self.nodes = _collect(input_tensors, output_tensors)
         self.num_inputs = len(self.input_names)
         self._plan()
         self._cache: Any = None
@@ -390,6 +410,23 @@ def _accumulate(grads: dict[str, np.ndarray], name: str, g: np.ndarray) -> None:
     grads[name] = grads[name] + g if name in grads else g
 
 
+def _final_names(inputs: list[SymbolicTensor], nodes: list[GraphNode]) -> None:
+    """Give the tensors that still carry a provisional default name their final one:
+    ``<prefix>_<k>``, counted within this graph (inputs in order, then nodes in topological
+    order), skipping every name already fixed."""
+    tensors = list(inputs) + [n.output_tensor for n in nodes if n.output_tensor is not None]
+    taken = {t.name for t in tensors if t.default_prefix is None}
+    counters: dict[str, itertools.count] = defaultdict(lambda: itertools.count(1))
+    for tensor in tensors:
+        if tensor.default_prefix is None:
+            continue
+        name = f"{tensor.default_prefix}_{next(counters[tensor.default_prefix])}"
+        while name in taken:
+            name = f"{tensor.default_prefix}_{next(counters[tensor.default_prefix])}"
+        taken.add(name)
+        tensor._rename(name)
+
+
 def _collect(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> list[GraphNode]:
     """The nodes the outputs depend on, in creation order (a topological order); checks
     that every path starts at one of ``inputs`` and that names are unique."""
@@ -410,6 +447,10 @@ def _collect(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> lis
             found[id(tensor.node)] = tensor.node
             stack.extend(tensor.node.input_tensors)
     nodes = sorted(found.values(), key=lambda n: n.order)
+    _final_names(inputs, nodes)
+    names = [t.name for t in inputs]
+    for node in nodes:
+        node.inputs = [t.name for t in node.input_tensors]
     seen: dict[str, str] = {n: "an input" for n in names}
     for node in nodes:
         if node.name in seen:

@@ -254,3 +254,22 @@ def test_shape_inference_leaves_layer_state_alone():
     assert bn.training
     for key, value in bn.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
+
+
+def test_default_names_are_counted_within_each_graph():
+    def build():
+        x = cl.Input((3, 8, 8))
+        a = cl.ReLU()(cl.Conv2d(3, 4, 3, padding=1)(x))
+        b = cl.ReLU()(cl.Conv2d(3, 4, 1)(x, name="conv2d_1"))     # an explicit name is kept
+        return cl.Graph(x, cl.Add()(a, b)), a
+
+    first, a = build()
+    second, _ = build()
+    names = [n.name for n in first.nodes]
+    assert names == ["conv2d_2", "relu_1", "conv2d_1", "relu_2", "add_1"]
+    assert names == [n.name for n in second.nodes] and first.input_names == ["input_1"]
+    assert list(first.state_dict()) == list(second.state_dict())
+    assert a.name == "relu_1" and first.node("add_1").inputs == ["relu_1", "relu_2"]
+    # a second graph over the same tensors keeps the names the first one gave
+    sub = cl.Graph(a.node.input_tensors[0].node.input_tensors[0], a)
+    assert [n.name for n in sub.nodes] == ["conv2d_2", "relu_1"]
