@@ -37,6 +37,13 @@ import click
 import numpy as np
 
 import convlens as cl
+from convlens.commands.model_arg import (
+    ModelArgument,
+    is_definition,
+    load_definition,
+    model_label,
+    read_spec_json,
+)
 from convlens.data import (
     AUGMENTATIONS,
     DataLoader,
@@ -168,8 +175,9 @@ def _check_dataset(ctx: click.Context, param: click.Parameter, value: str | None
     "--model",
     default=DEFAULTS["model"],
     show_default=True,
-    type=click.Choice(cl.models.available_models()),
-    help="Architecture to train.",
+    type=ModelArgument(),
+    help="Architecture to train: a zoo model (" + ", ".join(cl.models.available_models()) + ") "
+    "or a JSON model definition (a graph of the functional API).",
 )
 @click.option(
     "--dataset",
@@ -364,7 +372,7 @@ def train(**options: Any) -> None:
         _warn_loops(settings)
 
     if out is None:
-        stem = f"{datetime.now():%Y%m%d-%H%M%S}-{settings['model']}-{data.dataset.name}"
+        stem = f"{datetime.now():%Y%m%d-%H%M%S}-{model_label(settings['model'])}-{data.dataset.name}"
         out = new_run_dir(RUNS_DIR, re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-"))
     if resume is None:
         out.mkdir(parents=True, exist_ok=True)
@@ -609,6 +617,8 @@ def _num_outputs(dataset: Dataset) -> int:
 def _model_size(name: str, dataset: Dataset) -> dict[str, int]:
     """What ``get_model`` needs besides the name: the vocabulary size for a model of token ids,
     the input channels otherwise, and the number of outputs."""
+    if is_definition(name):
+        return {}  # a definition fixes its own sizes
     tokens, text_model = getattr(dataset, "kind", None) == "tokens", cl.models.takes_tokens(name)
     if tokens and not text_model:
         raise click.ClickException(
@@ -643,7 +653,8 @@ def _build(settings: dict[str, Any], dataset: Dataset) -> tuple[Any, Any, Any]:
     kind = getattr(dataset, "kind", "images")
     cl.manual_seed(settings["seed"])
     try:
-        model = cl.models.get_model(name, **_model_size(name, dataset))
+        model = (load_definition(name) if is_definition(name)
+                 else cl.models.get_model(name, **_model_size(name, dataset)))
     except TypeError as err:  # a builder that takes no channel/class counts: not an image classifier
         raise click.ClickException(f"{name} cannot be built for {dataset.name}'s {kind}: {err}") from err
     try:
@@ -770,6 +781,9 @@ def _config(settings: dict[str, Any], data: _Data, task: str) -> dict[str, Any]:
         "num_test": len(dataset.y_test),
         # what get_model received besides the name: enough to rebuild the model from this file
         **_model_size(settings["model"], dataset),
+        # a JSON model definition: its spec, so the run folder rebuilds the model on its own
+        **({"model_spec": read_spec_json(settings["model"])} if is_definition(settings["model"])
+           else {}),
         "input_shape": list(dataset.input_shape),
         # token ids: the token each id stands for, to encode new text the same way
         **({"vocabulary": list(dataset.vocabulary)} if getattr(dataset, "vocabulary", ()) else {}),

@@ -57,6 +57,18 @@ def load_definition(value: str) -> Module:
         raise click.ClickException(str(err)) from None
 
 
+def read_spec_json(value: str) -> Any:
+    """The spec a definition file holds, as JSON data (a run folder keeps a copy)."""
+    import json
+
+    return json.loads(Path(value).read_text(encoding="utf-8"))
+
+
+def model_label(value: str) -> str:
+    """A short name for MODEL in folder names and titles: the file's stem for a definition."""
+    return Path(value).stem if is_definition(value) else value
+
+
 def definition_input_shape(model: Module) -> tuple[int, ...] | None:
     """The input shape a graph model declares (its first ``cl.Input``), else ``None``."""
     from convlens.layers.graph import Graph
