@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -476,3 +476,25 @@ def node_calls(model: Module) -> dict[int, list[tuple[str, list[str]]]]:
                 calls.setdefault(id(node.layer), []).append(
                     (qualified(node.name), [qualified(t) for t in node.inputs]))
     return calls
+
+
+def find_node(model: Module, name: str) -> tuple[Graph, GraphNode] | None:
+    """The graph (inside ``model``, or ``model`` itself) and its node called ``name`` (dotted
+    with the graph's place in ``model``, as :func:`node_calls` names it), or ``None``."""
+    for prefix, module in model.named_modules():
+        if isinstance(module, Graph):
+            for node in module.nodes:
+                if (f"{prefix}.{node.name}" if prefix else node.name) == name:
+                    return module, node
+    return None
+
+
+def call_filter(model: Module, name: str) -> Callable[[], bool]:
+    """For hooks on the layer named ``name``: a test that is True while the call being made
+    is that node's (a layer shared by several nodes runs once per node); always True for a
+    name that is not a graph node."""
+    found = find_node(model, name)
+    if found is None:
+        return lambda: True
+    graph, node = found
+    return lambda: graph.running_node is node
