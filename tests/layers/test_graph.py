@@ -273,3 +273,24 @@ def test_default_names_are_counted_within_each_graph():
     # a second graph over the same tensors keeps the names the first one gave
     sub = cl.Graph(a.node.input_tensors[0].node.input_tensors[0], a)
     assert [n.name for n in sub.nodes] == ["conv2d_2", "relu_1"]
+
+
+def test_backward_hooks_fire_per_node_and_input_grad_can_be_skipped():
+    model = fan_out()
+    x = example_inputs(model, np.float64)
+    y = model(x)
+    seen = []
+    for node in model.nodes:
+        node.layer.register_backward_hook(lambda m, dy, dx: seen.append((type(m).__name__, dx)))
+    dy = np.random.default_rng(1).standard_normal(y.shape)
+    model.zero_grad()
+    dx = model.backward(dy)
+    grads = {name: p.grad.copy() for name, p in model.named_parameters()}
+    assert len(seen) == len(model.nodes)
+    assert [kind for kind, _ in seen][0] == "Add" and len(seen[0][1]) == 3   # a tuple per input
+    model.zero_grad()
+    model(x)
+    assert model.backward(dy, need_input_grad=False) is None
+    for name, p in model.named_parameters():                 # the same parameter gradients
+        np.testing.assert_array_equal(p.grad, grads[name])
+    assert dx.shape == x.shape
