@@ -152,8 +152,10 @@ def call_symbolic(layer: Module, xs: Sequence[Any], name: str | None) -> Symboli
 
 
 def _infer(layer: Module, xs: Sequence[SymbolicTensor], name: str) -> np.ndarray:
+    """Run ``layer`` on zeros of the inputs' shapes; every mode and cache is put back (a
+    model being drawn may be in the middle of a training step)."""
     modes = [(m, m.training) for m in layer.modules()]
-    cache = getattr(layer, "_cache", None)
+    caches = [(m, m._cache) for m in layer.modules() if hasattr(m, "_cache")]
     layer.eval()
     try:
         with engine.no_grad(), np.errstate(all="ignore"):
@@ -165,8 +167,8 @@ def _infer(layer: Module, xs: Sequence[SymbolicTensor], name: str) -> np.ndarray
     finally:
         for module, mode in modes:
             module.training = mode
-        if hasattr(layer, "_cache"):
-            layer._cache = cache
+        for module, cache in caches:
+            module._cache = cache
     if not isinstance(y, np.ndarray):
         raise TypeError(f"node {name!r} ({type(layer).__name__}) must return one array, "
                         f"returned {type(y).__name__}")
