@@ -329,15 +329,15 @@ def test_a_dense_head_refuses_non_square_images(tmp_path):
 
 def test_a_graph_defined_in_json_trains_profiles_per_node_and_its_run_folder_reloads(tmp_path):
     import convlens as cl
-    from convlens.io.definition import write_definition
+    from convlens.layers.spec import to_spec
     from convlens.viz.run_folder import load_run
 
     x = cl.Input((1, 28, 28), name="image")
     a = cl.ReLU()(cl.Conv2d(1, 2, 3, padding=1)(x, name="conv3"))
     b = cl.ReLU()(cl.Conv2d(1, 2, 5, padding=2)(x, name="conv5"))
     pooled = cl.MaxPool2d(4)(cl.Concatenate()(a, b, name="mixed"))
-    write_definition(cl.Graph(x, cl.Linear(4 * 7 * 7, 10)(cl.Flatten()(pooled), name="fc")),
-                     tmp_path / "branches.json")
+    graph = cl.Graph(x, cl.Linear(4 * 7 * 7, 10)(cl.Flatten()(pooled), name="fc"))
+    (tmp_path / "branches.json").write_text(json.dumps(to_spec(graph)))   # a model definition
     out = tmp_path / "run"
     result = _train("--model", str(tmp_path / "branches.json"), *SMALL, "--epochs", "1",
                     "--profile", "--out", str(out))

@@ -21,17 +21,17 @@ from typing import Any
 import click
 import numpy as np
 
-from convlens.commands.model_arg import (
-    ModelArgument,
-    definition_input_shape,
-    is_definition,
-    load_definition,
-)
 from convlens.inspect.explain.labels import LANGUAGES
 from convlens.inspect.explain.render import FORMATS
 from convlens.layers.container import Sequential
 from convlens.layers.dropout import Dropout
 from convlens.layers.module import Module
+
+
+def _model_names() -> list[str]:
+    from convlens.models import available_models
+
+    return available_models()
 
 
 def _optimizer_names() -> list[str]:
@@ -61,9 +61,10 @@ TEXT_INPUT_SHAPE = (24,)
 
 def _refuse_tokens(name: str, command: str) -> None:
     """Stop ``command`` (which feeds random float inputs) for a model of token ids."""
+    from convlens.commands.model_arg import is_zoo_name
     from convlens.models import takes_tokens
 
-    if not is_definition(name) and takes_tokens(name):
+    if is_zoo_name(name) and takes_tokens(name):
         raise click.ClickException(
             f"{name} reads integer token ids, so `convlens {command}` cannot feed it random float "
             f"inputs; `convlens summary {name} --input-shape L` shows its layers")
@@ -72,8 +73,6 @@ def _refuse_tokens(name: str, command: str) -> None:
 def _build(name: str, input_shape: tuple[int, ...]) -> Module:
     from convlens.models import get_model, takes_tokens
 
-    if is_definition(name):
-        return load_definition(name)
     if takes_tokens(name) and len(input_shape) != 1:
         raise click.BadParameter(
             f"{name} reads token ids: expected one size L (the sequence length, e.g. 24), "
@@ -88,13 +87,17 @@ def _build(name: str, input_shape: tuple[int, ...]) -> Module:
         raise click.ClickException(f"cannot build {name!r} for input {input_shape}: {err}") from err
 
 
-def _input_shape(name: str, given: tuple[int, ...] | None) -> tuple[int, ...]:
-    """``--input-shape`` if given, else what a graph definition declares, else 1,28,28."""
-    if given is not None:
-        return given
-    if is_definition(name):
-        return definition_input_shape(load_definition(name)) or (1, 28, 28)
-    return (1, 28, 28)
+def _model_and_shape(name: str, input_shape: tuple[int, ...] | None) -> tuple[Module, tuple[int, ...]]:
+    """MODEL built or opened (a zoo name, a definition, a model file or a run folder) and the
+    input shape to feed it: ``--input-shape``, else what the model records (a graph's
+    ``cl.Input``), else 1,28,28."""
+    from convlens.commands.model_arg import info_input_shape, is_zoo_name, open_model
+
+    if is_zoo_name(name):
+        shape = input_shape or (1, 28, 28)
+        return _build(name, shape), shape
+    model = open_model(name)
+    return model, input_shape or info_input_shape(model) or (1, 28, 28)
 
 
 def _write(text: str, out: Path | None) -> None:
@@ -111,16 +114,18 @@ def _write(text: str, out: Path | None) -> None:
 
 _INPUT_SHAPE = click.option(
     "--input-shape", default=None, callback=_parse_shape,
-    help="Input size C,H,W (no batch axis).  [default: a graph definition's input, else 1,28,28]")
+    help="Input size C,H,W (no batch axis).  [default: the input shape a model file or "
+         "definition records (a graph's Input), else 1,28,28]")
 _OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
                     help="Write to this file (atomically) instead of the terminal.")
 
 
 @click.command()
-@click.argument("model_name", metavar="MODEL", type=ModelArgument())
+@click.argument("model_name", metavar="MODEL")
 @click.option("--input-shape", default=None, callback=_parse_shape,
               help="Input size C,H,W (no batch axis); L, the number of token ids, for a text "
-              "model.  [default: 1,28,28; 24 for a text model; a graph definition's input]")
+              "model.  [default: the input shape a model file or definition records, else "
+              "1,28,28; 24 for a text model]")
 @click.option("--batch-size", default=1, show_default=True, type=click.IntRange(min=1),
               help="Examples in the measured batch (memory grows with it).")
 @click.option("--format", "fmt", default="text", show_default=True,
@@ -130,21 +135,30 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
             out: Path | None) -> None:
     """Per-layer table of MODEL: output shapes, parameters, receptive fields, mult-adds, memory.
 
+    MODEL is a zoo model name, a model definition (.toml, .json), a .convlens model file or a
+    run folder.
+
     \b
     Examples:
       convlens summary lenet5
       convlens summary seed_net --input-shape 1,28,28 --batch-size 32
       convlens summary text_cnn --input-shape 40
-      convlens summary inception.json      a graph model defined in a JSON file
+      convlens summary my_net.toml
+      convlens summary runs/my-run
     """
+    from convlens.commands.model_arg import info_input_shape, is_zoo_name, open_model, reads_tokens
     from convlens.inspect.summary import summary as build_summary
     from convlens.models import takes_tokens
 
-    if input_shape is None and not is_definition(model_name) and takes_tokens(model_name):
-        input_shape = TEXT_INPUT_SHAPE
-    input_shape = _input_shape(model_name, input_shape)
-
-    model = _build(model_name, input_shape)
+    if is_zoo_name(model_name):
+        if input_shape is None:
+            input_shape = TEXT_INPUT_SHAPE if takes_tokens(model_name) else (1, 28, 28)
+        model = _build(model_name, input_shape)
+    else:
+        model = open_model(model_name)
+        if input_shape is None:
+            fallback = TEXT_INPUT_SHAPE if reads_tokens(model) else (1, 28, 28)
+            input_shape = info_input_shape(model) or fallback
     try:
         table = build_summary(model, input_shape, batch_size=batch_size, print_table=False)
     except ValueError as err:
@@ -153,12 +167,13 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
 
 
 @click.command()
-@click.option("--model", "model_name", default=None, type=ModelArgument(),
-              help="A zoo model or a JSON model definition, with a random input (default: "
-                   "seed 004's worked example).")
+@click.option("--model", "model_name", default=None, metavar="MODEL",
+              help="A zoo model (" + ", ".join(_model_names()) + "), a model definition (.toml, .json), "
+              "a .convlens model file or a run folder, with a random input (default: seed 004's "
+              "worked example).")
 @click.option("--input-shape", default=None, callback=_parse_shape,
-              help="Input size C,H,W for --model. [default: a graph definition's input, "
-                   "else 1,28,28]")
+              help="Input size C,H,W for --model. [default: the input shape a model file or "
+                   "definition records (a graph's Input), else 1,28,28]")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="A real input for --model: a .npy array (C,H,W) or (N,C,H,W).")
 @click.option("--label", default=None, type=click.IntRange(min=0),
@@ -209,17 +224,27 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
         model: Module
         model, x, y, _ = seed004_example()
     else:
-        _refuse_tokens(model_name, "explain")
+        from convlens.commands.model_arg import info_input_shape, is_zoo_name, open_model, reads_tokens
+
+        loaded = None
+        if is_zoo_name(model_name):
+            _refuse_tokens(model_name, "explain")
+        else:
+            loaded = open_model(model_name, "--model")
+            if reads_tokens(loaded):
+                raise click.ClickException(
+                    f"{model_name} reads integer token ids, so `convlens explain` cannot feed it random "
+                    f"float inputs; `convlens summary {model_name}` shows its layers")
         rng = np.random.default_rng(seed)
         if input_file is not None:
             x = np.load(input_file, allow_pickle=False)
             x = x[None] if x.ndim == 3 else x
             input_shape = tuple(x.shape[1:])
         else:
-            input_shape = _input_shape(model_name, input_shape)
+            input_shape = input_shape or (loaded is not None and info_input_shape(loaded)) or (1, 28, 28)
             x = rng.standard_normal((1, *input_shape))
         cl.manual_seed(seed)
-        model = _build(model_name, input_shape)
+        model = _build(model_name, input_shape) if loaded is None else loaded
         x = np.asarray(x, dtype=model.parameters()[0].dtype)
         try:
             classes = model(x).shape[1]
@@ -257,7 +282,7 @@ def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, Any]]:
 
 
 @click.command()
-@click.argument("model_name", metavar="MODEL", type=ModelArgument())
+@click.argument("model_name", metavar="MODEL")
 @_INPUT_SHAPE
 @click.option("--batch-size", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-checks", default=30, show_default=True, type=click.IntRange(min=1),
@@ -276,9 +301,9 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...] | None, batch_size: 
     import convlens as cl
 
     _refuse_tokens(model_name, "gradcheck")
-    input_shape = _input_shape(model_name, input_shape)
     cl.manual_seed(seed)
-    model = _build(model_name, input_shape).double()
+    model, input_shape = _model_and_shape(model_name, input_shape)
+    model.double()
     for m in model.modules():
         if isinstance(m, Dropout):
             m.training = False  # random masks would differ between nudges
@@ -309,7 +334,7 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...] | None, batch_size: 
 
 
 @click.command()
-@click.argument("model_name", metavar="MODEL", type=ModelArgument())
+@click.argument("model_name", metavar="MODEL")
 @_INPUT_SHAPE
 @click.option("--batch-size", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--dtype", default="float32", show_default=True,
@@ -329,9 +354,9 @@ def parity(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int
     from convlens.inspect.parity import parity as run_parity
 
     _refuse_tokens(model_name, "parity")
-    input_shape = _input_shape(model_name, input_shape)
     cl.manual_seed(seed)
-    model = _build(model_name, input_shape).to(dtype)
+    model, input_shape = _model_and_shape(model_name, input_shape)
+    model.to(dtype)
     x = np.random.default_rng(seed).standard_normal((batch_size, *input_shape)).astype(dtype)
     try:
         report = run_parity(model, x, seed=seed)

@@ -1,9 +1,5 @@
-"""The MODEL of a command: a zoo model's name, or a JSON model definition file.
-
-A definition is a layer spec on disk (:mod:`convlens.io.definition`): any ``Sequential`` or
-``Graph`` built with the functional API, saved with ``cl.io.formats.export(model,
-"net.json")`` or written by hand. Commands that build a model from MODEL accept either.
-"""
+"""The MODEL argument of ``summary``, ``explain`` and ``visualize``: besides a zoo name, a model
+definition (``.toml`` / ``.json``), a ``.convlens`` model file or a run folder."""
 
 from __future__ import annotations
 
@@ -12,65 +8,50 @@ from typing import Any
 
 import click
 
-from convlens.layers.module import Module
+#: what MODEL may be, for --help texts
+MODEL_HELP = "a zoo model name, a model definition (.toml, .json), a .convlens model file or a run folder"
 
 
-def model_names() -> list[str]:
+def is_zoo_name(text: str) -> bool:
     from convlens.models import available_models
 
-    return available_models()
+    return text in available_models()
 
 
-def is_definition(value: str) -> bool:
-    """Whether MODEL names a definition file rather than a zoo model."""
-    return value.lower().endswith(".json")
+def open_model(text: str, param_hint: str = "MODEL") -> Any:
+    """The model a MODEL argument that is not a zoo name stands for (``model.info`` says its
+    input shape); click errors for anything else."""
+    from convlens.io.formats import FormatError, MissingExtraError, load
+    from convlens.models import available_models
+    from convlens.models.definition import is_definition_path, load_definition
 
-
-class ModelArgument(click.ParamType):
-    """A zoo model name or the path of an existing ``.json`` model definition."""
-
-    name = "model"
-
-    def get_metavar(self, param: click.Parameter, *args: Any, **kwargs: Any) -> str:
-        return "MODEL"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        value = str(value)
-        if value in model_names():
-            return value
-        if is_definition(value):
-            if Path(value).is_file():
-                return value
-            self.fail(f"no model definition file {value!r}", param, ctx)
-        self.fail(f"expected a zoo model ({', '.join(model_names())}) or a model definition "
-                  f"file (.json), received {value!r}", param, ctx)
-
-
-def load_definition(value: str) -> Module:
-    """The model a definition file describes; a bad file is one clear error, no traceback."""
-    from convlens.io.definition import read_definition
-    from convlens.io.formats import FormatError
-
+    path = Path(text)
     try:
-        return read_definition(value)
-    except FormatError as err:
-        raise click.ClickException(str(err)) from None
+        if is_definition_path(text) and (path.is_file() or not path.exists()):
+            return load_definition(path)
+        if path.exists():
+            return load(path)
+    except (FormatError, MissingExtraError) as error:
+        raise click.ClickException(str(error)) from None
+    raise click.BadParameter(
+        f"expected {MODEL_HELP}; received {text!r}, which is none of these (zoo models: "
+        f"{', '.join(available_models())})", param_hint=param_hint)
 
 
-def read_spec_json(value: str) -> Any:
-    """The spec a definition file holds, as JSON data (a run folder keeps a copy)."""
-    import json
+def reads_tokens(model: Any) -> bool:
+    """Whether ``model`` starts with an ``Embedding`` (it reads integer token ids)."""
+    from convlens.layers import Embedding
 
-    return json.loads(Path(value).read_text(encoding="utf-8"))
-
-
-def model_label(value: str) -> str:
-    """A short name for MODEL in folder names and titles: the file's stem for a definition."""
-    return Path(value).stem if is_definition(value) else value
+    leaves = [m for m in model.modules() if not any(True for _ in m.children())]
+    return bool(leaves) and isinstance(leaves[0], Embedding)
 
 
-def definition_input_shape(model: Module) -> tuple[int, ...] | None:
-    """The input shape a graph model declares (its first ``cl.Input``), else ``None``."""
+def info_input_shape(model: Any) -> tuple[int, ...] | None:
+    """The input shape ``model.info`` records, else a graph model's (first) ``cl.Input``."""
     from convlens.layers.graph import Graph
 
+    info = getattr(model, "info", None)
+    shape = getattr(info, "input_shape", None)
+    if shape:
+        return tuple(shape)
     return tuple(model.input_shapes[0]) if isinstance(model, Graph) else None

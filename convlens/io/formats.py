@@ -140,11 +140,9 @@ def export(model: Any, path: str | os.PathLike[str], format: str | None = None, 
 
 # -- the formats -------------------------------------------------------------------------------
 # One row per format; keep them in this order (the first suffix match wins).
-def _is_definition(path: Path, head: bytes) -> bool:
-    """A convlens model definition: a JSON object whose first key is ``"class"``."""
-    text = head.lstrip()
-    return text.startswith(b"{") and text[1:].lstrip().startswith(b'"class"')
-
-
-register_reader(Reader("definition", "convlens.io.definition:read_definition", sniff=_is_definition))
-register_writer(Writer("definition", "convlens.io.definition:write_definition", (".json",)))
+register_reader(Reader("convlens", "convlens.io.model_file:load_model_file", (".convlens",),
+                       sniff=lambda path, head: head[:4] == b"PK\x03\x04" and b"convlens-model.json" in head))
+register_writer(Writer("convlens", "convlens.io.model_file:save_model_file", (".convlens",)))
+register_reader(Reader("run folder", "convlens.io.run_folder:load_run_folder",
+                       sniff=lambda path, head: path.is_dir() and any(
+                           (path / name).is_file() for name in ("model.convlens", "config.json"))))

@@ -342,11 +342,10 @@ class Graph(Module):
         first_user: dict[int, str] = {}
         nodes = []
         for node in self.nodes:
-            if id(node.layer) in first_user:
-                layer: dict[str, Any] = {"shared": first_user[id(node.layer)]}
-            else:
-                first_user[id(node.layer)] = node.name
-                layer = to_spec(node.layer)
+            layer = to_spec(node.layer)   # a layer met before: {"shared": its dotted path}
+            if id(node.layer) in first_user and "shared" not in layer:
+                layer = {"shared": first_user[id(node.layer)]}   # get_config called directly
+            first_user.setdefault(id(node.layer), node.name)
             nodes.append({"name": node.name, "layer": layer, "inputs": list(node.inputs)})
         inputs = [{"name": n, "shape": list(s)} for n, s in zip(self.input_names, self.input_shapes)]
         return {"inputs": inputs, "nodes": nodes, "outputs": list(self.output_names)}
@@ -374,13 +373,10 @@ class Graph(Module):
                                 f"received {item!r}")
             name, spec = item["name"], item["layer"]
             here = f"{where}.{name}"
-            if isinstance(spec, dict) and "shared" in spec:
-                if spec["shared"] not in layers:
-                    raise SpecError(f"{here}: shares the layer of {spec['shared']!r}, which is "
-                                    "not an earlier node")
-                layer = layers[spec["shared"]]
+            if isinstance(spec, dict) and spec.get("shared") in layers:
+                layer = layers[spec["shared"]]       # the layer of an earlier node
             else:
-                layer = from_spec(spec, here)
+                layer = from_spec(spec, here)        # (a dotted path: found by from_spec)
             layers[name] = layer
             missing = [t for t in item.get("inputs", []) if t not in tensors]
             if missing:

@@ -242,7 +242,7 @@ def test_errors_name_what_was_expected():
     bad = {"class": "Graph", "config": {"inputs": [{"name": "x", "shape": [3]}], "outputs": ["y"],
                                         "nodes": [{"name": "y", "layer": {"shared": "z"},
                                                    "inputs": ["x"]}]}}
-    with pytest.raises(SpecError, match="model.y: shares the layer of 'z', which is not an earlier"):
+    with pytest.raises(SpecError, match="model.y: 'shared' must name a layer defined before"):
         from_spec(bad)
 
 
@@ -302,3 +302,15 @@ def test_drawing_a_graph_keeps_a_pending_backward_pass_intact():
     y = block(x)
     cl.Graph(inp := cl.Input((1, 5, 5)), block(inp))       # shape inference runs block once
     assert block.backward(np.ones_like(y)).shape == x.shape
+
+
+def test_a_graph_inside_a_sequential_round_trips_with_its_shared_layer():
+    inner = shared_layer(np.float32)
+    model = cl.Sequential(cl.Conv2d(3, 3, 1), inner)
+    spec = json.loads(json.dumps(to_spec(model)))
+    assert spec["config"]["layers"][1]["config"]["nodes"][2]["layer"] == {"shared": "1.conv_a"}
+    twin = from_spec(spec)
+    assert twin[1].node("conv_c").layer is twin[1].node("conv_a").layer
+    twin.load_state_dict(model.state_dict())
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    np.testing.assert_array_equal(twin(x), model(x))
