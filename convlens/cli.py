@@ -669,7 +669,9 @@ def _build(settings: dict[str, Any], dataset: Dataset) -> tuple[Any, Any, Any]:
     kind = getattr(dataset, "kind", "images")
     cl.manual_seed(settings["seed"])
     try:
-        model = cl.models.resolve_model(name, **_model_size(name, dataset))
+        sizes = _model_size(name, dataset)
+        model = (cl.models.resolve_model(name, **sizes) if is_definition_path(name)
+                 else cl.models.get_model(name, **sizes))
     except cl.models.DefinitionError as err:
         raise click.ClickException(str(err)) from None
     except TypeError as err:  # a builder that takes no channel/class counts: not an image classifier
