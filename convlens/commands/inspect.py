@@ -192,10 +192,12 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
               help="Language of the labels (ko: Korean, as in the seed notes).")
 @click.option("--max-values", default=64, show_default=True, type=click.IntRange(min=1),
               help="Arrays with more values are summarized.")
+@click.option("--max-layers", default=40, show_default=True, type=click.IntRange(min=1),
+              help="With more layer calls (a large graph model), each pass is one table.")
 @_OUT
 def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_file: Path | None,
             label: int | None, optimizer: str, lr: float, momentum: float, seed: int, fmt: str,
-            lang: str, max_values: int, out: Path | None) -> None:
+            lang: str, max_values: int, max_layers: int, out: Path | None) -> None:
     """Follow one training step and narrate it with the actual numbers.
 
     Without --model: seed 004's hand-worked example (4×4 input, 3×3 convolution, ReLU,
@@ -254,7 +256,8 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
             raise click.BadParameter(f"the model has {classes} classes", param_hint="--label")
         y = np.full(x.shape[0], label if label is not None else rng.integers(classes))
     opt = cl.optim.get_optimizer(optimizer, model.parameters(), **options)
-    result = run_explain(model, x, y, opt, lang=lang, max_values=max_values, print_text=False)
+    result = run_explain(model, x, y, opt, lang=lang, max_values=max_values, print_text=False,
+                         max_layers=max_layers)
     _write(result.render(fmt), out)
 
 

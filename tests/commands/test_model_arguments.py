@@ -98,6 +98,8 @@ def test_summary_explain_gradcheck_parity_of_a_graph_definition(graph_definition
     result = runner.invoke(explain, ["--model", definition, "--label", "1"])
     assert result.exit_code == 0, result.output
     assert "y = [left | right] joined along axis 1 (sizes 2 + 2)" in result.output
+    result = runner.invoke(explain, ["--model", definition, "--max-layers", "3"])
+    assert result.exit_code == 0 and "The model makes 7 layer calls, more than 3" in result.output
     result = runner.invoke(gradcheck, [definition])
     assert result.exit_code == 0, result.output
     assert "joined" in result.output and "input0" in result.output and "(ok," in result.output
