@@ -77,6 +77,8 @@ def test_errors_name_the_problem(model, tmp_path):
         cl.predict(model, np.zeros((28, 28), np.float32))
     with pytest.raises(ValueError, match="expected top_k a positive integer, received 0"):
         cl.predict(model, np.zeros((1, 28, 28), np.float32), top_k=0)
+    with pytest.raises(InputError, match=r"^\S*missing.png does not exist$"):
+        cl.predict(model, tmp_path / "missing.png")
     bare = cl.models.get_model("lenet5")
     with pytest.raises(InputError, match=r"the model does not record its input shape \(model.info.input_shape\)"):
         cl.predict(bare, draw_digit("7"))
