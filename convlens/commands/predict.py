@@ -60,6 +60,12 @@ def predict(model_path: Path, inputs: tuple[Path, ...], texts: tuple[str, ...], 
       image models   PNG, JPEG, GIF, BMP, TIFF, WebP of any size and mode
       1-D models     .npy signals, or CSV/text files with one signal per line
       text models    text files (one example per line) or --text
+
+    \b
+    Examples:
+      convlens predict runs/my-run my_digit.png
+      convlens predict digits.convlens photos/ --top-k 5 --csv
+      convlens predict words.convlens --text bonjour --text hello
     """
     from convlens.inference.predict import input_files, model_kind, prepare_inputs, run
     from convlens.inference.preprocess import InputError
