@@ -37,7 +37,7 @@ def test_real_test_digits_saved_as_png_get_the_model_s_prediction_and_are_right(
 
 
 @pytest.mark.parametrize("digit, mode, suffix", [("7", "RGB", "png"), ("4", "RGB", "jpg"), ("0", "L", "jpg"),
-                                                 ("1", "RGBA", "png")])
+                                                 ("1", "RGBA", "png"), ("2", "RGB", "png")])
 def test_a_digit_drawn_dark_on_light_in_a_paint_program_is_recognised(model, tmp_path, digit, mode, suffix):
     path = tmp_path / f"drawn-{digit}.{suffix}"
     draw_digit(digit, mode).save(path)
@@ -91,3 +91,14 @@ def test_a_model_with_normalization_applies_the_training_statistics(model, digit
     assert p.steps == ["normalized with the training mean 0.25 and std 0.5"]
     direct = cl.training.predict(model, (digits.x_test[:1] - 0.25) / 0.5)[0]
     assert p.indices[0] == int(np.argmax(direct))
+
+
+@pytest.mark.parametrize("digit", ["7", "1", "2", "4"])
+def test_a_digit_drawn_with_a_thin_pen_gets_strokes_as_thick_as_mnist_s(model, tmp_path, digit):
+    path = tmp_path / f"thin-{digit}.png"
+    draw_digit(digit, width=3).save(path)
+    p = cl.predict(model, path)
+    assert p.label == digit, p.top
+    assert "its strokes thickened from about 3 to " in p.steps[-1]
+    thick = cl.predict(model, draw_digit(digit, width=28))
+    assert "thickened" not in thick.steps[-1]
