@@ -48,3 +48,16 @@ def test_model_info_round_trips_through_a_dict_and_checks_its_fields():
     assert again == info and again.input_shape == (3, 8, 8)
     with pytest.raises(ValueError, match="expected polarity in .* received 'upside-down'"):
         Preprocessing(polarity="upside-down")
+
+
+@pytest.mark.parametrize("normalized", [False, True])
+def test_a_dataset_given_before_or_after_normalization_describes_the_raw_pictures(normalized):
+    from convlens.data import Normalize
+
+    x = _pictures(0.0, 0.9, size=12)
+    norm = Normalize().fit(x)
+    ds = Dataset.from_arrays(norm(x) if normalized else x, np.arange(30) % 2, name="strokes")
+    info = ModelInfo().updated(dataset=ds, normalization=norm.get_config())
+    pre = info.preprocessing
+    assert (pre.value_range, pre.polarity) == ((0.0, 1.0), "light-on-dark")
+    assert pre.mean == tuple(norm.get_config()["mean"]) and pre.std == tuple(norm.get_config()["std"])
