@@ -50,6 +50,7 @@ from convlens.layers.merge import MatMul
 from convlens.layers.module import Module
 from convlens.layers.normalization import _BatchNorm
 from convlens.layers.pool import _PoolNd
+from convlens.notebook import in_notebook
 from convlens.parameter import Parameter
 
 # Private attributes of Module that are bookkeeping, not state kept for the backward pass.
@@ -233,6 +234,14 @@ class Summary:
         lines += [""] + [f"- {f}" for f in self._footer()]
         return "\n".join(lines) + "\n"
 
+    def _repr_html_(self) -> str:
+        """The table as HTML, which Jupyter shows when a summary is a cell's value."""
+        from convlens.notebook import html_table
+
+        header, body = self._cells()
+        return html_table(header, body, f"{self.model_type} summary", self._footer(),
+                          _right_aligned(header))
+
     def __repr__(self) -> str:
         return (f"Summary({self.model_type}, input {self.input_shape}, {len(self.rows)} rows, "
                 f"{self.total_params:,} params)")
@@ -390,7 +399,7 @@ def summary(
     input_shape: Sequence[int],
     batch_size: int = 1,
     dtype: Any = None,
-    print_table: bool = True,
+    print_table: bool | None = None,
     seed: int = 0,
 ) -> Summary:
     """Print and return the per-layer table of ``model`` for inputs of ``input_shape``.
@@ -403,7 +412,8 @@ def summary(
             reported per example).
         dtype: input dtype (default: the model's parameter dtype, else float32; int64 for
             token ids).
-        print_table: print ``str(summary)``.
+        print_table: print ``str(summary)``; by default yes, except in a Jupyter notebook,
+            where the returned summary shows itself as an HTML table.
         seed: seeds the random input (a standard normal batch).
 
     Returns:
@@ -553,6 +563,8 @@ def summary(
         param_bytes=param_bytes, activation_bytes=activation_bytes, cache_bytes=cache_bytes,
         param_names=param_names, unused_params=sum(p.size for p in unused),
     )
+    if print_table is None:
+        print_table = not in_notebook()
     if print_table:
         print(result)
     return result
