@@ -89,25 +89,14 @@ def _traced_modules(model: Module) -> dict[int, Module]:
     return {id(m): m for m in model.modules() if not isinstance(m, Sequential)}
 
 
-def trace_step(model: Module, x: np.ndarray, target: np.ndarray, optimizer: Optimizer,
-               loss_fn: Loss | None = None) -> StepTrace:
-    """Run one training step of ``model`` on ``(x, target)`` and record it.
-
-    The step is real: gradients are zeroed first, then the optimizer updates the model.
-    ``loss_fn`` defaults to ``CrossEntropyLoss()``.
-    """
-    if loss_fn is None:
-        from convlens.losses import CrossEntropyLoss
-
-        loss_fn = CrossEntropyLoss()
+def _forward_recorder(model: Module, layers: list[LayerTrace],
+                      open_calls: dict[int, list[LayerTrace]]) -> Any:
+    """A forward hook that appends one :class:`LayerTrace` per layer call to ``layers`` (and
+    to ``open_calls[id(module)]``, for the backward hook to find)."""
     names: dict[int, list[str]] = {}
     for name, module in model.named_modules():
         names.setdefault(id(module), []).append(name or type(module).__name__)
-    modules = _traced_modules(model)
-    layers: list[LayerTrace] = []
-    open_calls: dict[int, list[LayerTrace]] = {}
     calls: dict[int, int] = {}
-    grad_seen: dict[int, np.ndarray] = {}
 
     def on_forward(module: Module, x_in: np.ndarray, y_out: np.ndarray) -> None:
         k = calls.get(id(module), 0)
@@ -120,6 +109,50 @@ def trace_step(model: Module, x: np.ndarray, target: np.ndarray, optimizer: Opti
                             np.array(y_out, copy=True), getattr(module, "_cache", None), params)
         layers.append(record)
         open_calls.setdefault(id(module), []).append(record)
+
+    return on_forward
+
+
+def trace_forward(model: Module, x: np.ndarray) -> list[LayerTrace]:
+    """Run ``model(x)`` in eval mode and record every layer call (input, output, cache and
+    parameters), as :func:`trace_step` does for its forward pass. Parameters and gradients
+    are untouched; the modules keep the caches of this pass (it runs with gradients enabled,
+    so the caches are those a training step keeps) and get their train/eval mode back.
+    """
+    from convlens.functional.engine import enable_grad
+
+    layers: list[LayerTrace] = []
+    on_forward = _forward_recorder(model, layers, {})
+    handles = [m.register_forward_hook(on_forward) for m in _traced_modules(model).values()]
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        with enable_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for m, mode in modes:
+            m.training = mode
+    return layers
+
+
+def trace_step(model: Module, x: np.ndarray, target: np.ndarray, optimizer: Optimizer,
+               loss_fn: Loss | None = None) -> StepTrace:
+    """Run one training step of ``model`` on ``(x, target)`` and record it.
+
+    The step is real: gradients are zeroed first, then the optimizer updates the model.
+    ``loss_fn`` defaults to ``CrossEntropyLoss()``.
+    """
+    if loss_fn is None:
+        from convlens.losses import CrossEntropyLoss
+
+        loss_fn = CrossEntropyLoss()
+    layers: list[LayerTrace] = []
+    open_calls: dict[int, list[LayerTrace]] = {}
+    on_forward = _forward_recorder(model, layers, open_calls)
+    modules = _traced_modules(model)
+    grad_seen: dict[int, np.ndarray] = {}
 
     def on_backward(module: Module, dy: np.ndarray, dx: np.ndarray | None) -> None:
         stack = open_calls.get(id(module))
