@@ -812,6 +812,8 @@ def _register_commands() -> None:
 
     for command in [*inspect_commands.COMMANDS, *visualize_commands.COMMANDS]:
         main.add_command(command)
+    from convlens.commands.serve import COMMANDS as serve_commands  # explorer (issue 13)
+    main.add_command(*serve_commands)
 
 
 _register_commands()
