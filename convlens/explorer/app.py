@@ -63,37 +63,45 @@ class BodyLimit:
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             await self._refuse(send, int(length) if length.isdigit() else None)
             return
-        seen = 0
-        refused = False
-
-        async def limited() -> Message:
-            nonlocal seen, refused
+        # read the whole body first (at most `limit` bytes), then hand it on in one message
+        chunks, seen = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    refused = True
-                    raise _TooLarge()
-            return message
+            if message["type"] != "http.request":
+                return                                   # the client went away
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                await self._refuse(send, None if message.get("more_body") else seen, seen)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        delivered = False
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            if refused:
-                await self._refuse(send, seen)
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-    async def _refuse(self, send: Send, size: int | None) -> None:
-        got = f"{size:,} bytes" if size is not None else "an unreadable Content-Length"
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send, size: int | None, seen: int | None = None) -> None:
+        if size is not None:
+            got = f"{size:,} bytes"
+        elif seen is not None:
+            got = f"more than {seen:,} bytes"
+        else:
+            got = "an unreadable Content-Length"
         body = json.dumps({"detail": f"the request body may hold at most {self.limit:,} bytes, "
                                      f"received {got}"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 # -- request bodies (documented in /openapi.json) ---------------------------------------------
