@@ -111,6 +111,7 @@ class InputBody(BaseModel):
     input: Any = Field(None, description="the array itself, nested lists of shape (C, *S)")
     image: str | None = Field(None, description="a picture as a data: URL or base64 (PNG, JPEG, …)")
     signal: str | None = Field(None, description="numbers as text for a 1-D model")
+    center: bool = Field(False, description="frame a grey drawing like an MNIST digit (the page's canvas)")
 
 
 class ActivationsBody(InputBody):

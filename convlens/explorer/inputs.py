@@ -5,7 +5,10 @@ Three ways in, each checked before any work is done:
 * ``input``: the array itself, nested lists of numbers of the model's input shape ``(C, *S)``;
 * ``image``: a PNG/JPEG/GIF/BMP/WebP picture (a ``data:`` URL or base64, or the raw bytes of an
   upload), converted to the model's channels (grey or RGB), resized to its spatial size and
-  scaled to [0, 1], then standardized with the run's ``--normalize`` statistics if it had them;
+  scaled to [0, 1], then standardized with the run's ``--normalize`` statistics if it had them.
+  With ``center`` (the page's drawings) a grey picture is first framed as MNIST frames its
+  digits: the ink's bounding box scaled to fit 20/28 of the side, placed so that its centre of
+  mass is the picture's centre (LeCun et al.'s preprocessing of MNIST);
 * ``signal``: numbers as text (CSV, spaces or new lines) for a 1-D model, ``C × L`` of them.
 
 Everything that fails raises :class:`InputError` (a ``ValueError``: the API answers 4xx) with
@@ -73,9 +76,33 @@ def decode_base64(text: str) -> bytes:
                          "'data:image/png;base64,…' or base64 text)") from None
 
 
-def from_image(served: ServedModel, data: bytes) -> np.ndarray:
+def center_digit(image: Any, size: tuple[int, int]) -> Any:
+    """A grey picture framed like an MNIST digit of ``size`` (H, W): the ink's bounding box
+    scaled (aspect kept) to fit 20/28 of the side, then shifted so that the ink's centre of mass
+    sits at the centre. A blank picture is only resized."""
+    from PIL import Image
+
+    h, w = size
+    box = image.getbbox()
+    if box is None:
+        return image.resize((w, h), Image.Resampling.BILINEAR)
+    ink = image.crop(box)
+    scale = min(h, w) * 20 / 28 / max(ink.size)
+    ink = ink.resize((max(1, round(ink.size[0] * scale)), max(1, round(ink.size[1] * scale))),
+                     Image.Resampling.LANCZOS)
+    pixels = np.asarray(ink, dtype=np.float64)
+    total = pixels.sum() or 1.0
+    cy = (pixels.sum(axis=1) * np.arange(pixels.shape[0])).sum() / total
+    cx = (pixels.sum(axis=0) * np.arange(pixels.shape[1])).sum() / total
+    canvas = Image.new("L", (w, h))
+    canvas.paste(ink, (round((w - 1) / 2 - cx), round((h - 1) / 2 - cy)))
+    return canvas
+
+
+def from_image(served: ServedModel, data: bytes, center: bool = False) -> np.ndarray:
     """A picture as the model sees it: its channels, its size, values in [0, 1] (then the run's
-    normalization). Grey models get the luminance; 3-channel models RGB."""
+    normalization). Grey models get the luminance; 3-channel models RGB. ``center``: frame a
+    grey drawing like an MNIST digit (:func:`center_digit`)."""
     from PIL import Image, UnidentifiedImageError
 
     if served.spatial_dims != 2 or served.input_shape[0] not in (1, 3):
@@ -91,7 +118,10 @@ def from_image(served: ServedModel, data: bytes) -> np.ndarray:
             image = image.convert("RGBA").convert(mode) if image.mode in ("P", "LA", "PA") else \
                 image.convert(mode)
             h, w = served.input_shape[1:]
-            resized = image.resize((w, h), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            if center and mode == "L":
+                resized = center_digit(image, (h, w))
+            else:
+                resized = image.resize((w, h), Image.Resampling.BILINEAR, reducing_gap=2.0)
             pixels = np.asarray(resized, dtype=np.float32) / 255.0
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
         raise InputError("the data is not a picture convlens can read (expected PNG, JPEG, GIF, "
@@ -142,7 +172,7 @@ def from_payload(served: ServedModel, body: dict[str, Any]) -> np.ndarray:
     if given[0] == "input":
         return from_array(served, body["input"])
     if given[0] == "image":
-        return from_image(served, decode_base64(body["image"]))
+        return from_image(served, decode_base64(body["image"]), bool(body.get("center")))
     return from_signal(served, body["signal"])
 
 

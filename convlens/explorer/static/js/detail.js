@@ -79,7 +79,8 @@ export function showCell(container, cell) {
   const dims = cell.input_shape.length - 1;
   const parts = [
     el("p", { class: "value-line" }, `${cell.name} ${cell.type} [${cell.index.join(", ")}] = `,
-      el("b", { "data-testid": "cell-value", "data-value": cell.value, text: fmt(cell.value, 7) })),
+      el("b", { "data-testid": "cell-value", "data-value": cell.value, "data-layer": cell.layer,
+        "data-index": JSON.stringify(cell.index), text: fmt(cell.value, 7) })),
   ];
   if (d.kind === "conv") parts.push(convView(d, dims));
   else if (d.kind === "pool") parts.push(poolView(d, dims));

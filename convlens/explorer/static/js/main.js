@@ -34,7 +34,7 @@ function clearCanvas() {
 }
 
 function canvasPayload() {
-  return { image: canvas.toDataURL("image/png") };
+  return { image: canvas.toDataURL("image/png"), center: true };
 }
 
 let drawing = false;
@@ -49,7 +49,6 @@ canvas.addEventListener("pointermove", (ev) => {
   ctx.strokeStyle = "#fff"; ctx.lineWidth = 20; ctx.lineCap = "round"; ctx.lineJoin = "round";
   ctx.beginPath(); ctx.moveTo(...last); ctx.lineTo(ev.offsetX, ev.offsetY); ctx.stroke();
   last = [ev.offsetX, ev.offsetY];
-  state.payload = canvasPayload();
   livePredict();
 });
 canvas.addEventListener("pointerup", () => {
@@ -64,6 +63,7 @@ async function livePredict() {
   if (state.inFlight) { state.pending = true; return; }
   state.inFlight = true;
   try {
+    state.payload = canvasPayload();     // the newest stroke, read when it is sent
     await predict();
   } catch (err) {
     showError(err);
