@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     port = _free_port()
     repo = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
-    server = subprocess.Popen([sys.executable, "-m", "convlens.cli", "serve", args.model, "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    command = [sys.executable, "-m", "convlens.cli", "serve", args.model, "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         import httpx
@@ -121,10 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     errors = result["errors"]
     print(f"{args.clients} clients × {args.requests} predictions of {args.model} on 127.0.0.1 "
           f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores)")
-    print("| clients × requests | requests | errors | seconds | throughput (req/s) | p50 (ms) | p99 (ms) | mean (ms) |")
+    print("| clients × requests | requests | errors | seconds | throughput (req/s) | p50 (ms) | p99 (ms) "
+          "| mean (ms) |")
     print("|---|---|---|---|---|---|---|---|")
-    print(f"| {args.clients} × {args.requests} | {result['requests']:,} | {len(errors)} | {result['seconds']:.1f} | "
-          f"{result['throughput']:.0f} | {result['p50']:.1f} | {result['p99']:.1f} | {result['mean']:.1f} |")
+    print(f"| {args.clients} × {args.requests} | {result['requests']:,} | {len(errors)} | "
+          f"{result['seconds']:.1f} | {result['throughput']:.0f} | {result['p50']:.1f} | "
+          f"{result['p99']:.1f} | {result['mean']:.1f} |")
     for message in sorted(set(errors))[:5]:
         print("error:", message)
     return 1 if errors else 0

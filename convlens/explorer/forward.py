@@ -69,7 +69,8 @@ def activations(served: ServedModel, x: np.ndarray, depth: int | None = None) ->
 
 
 # -- one cell -------------------------------------------------------------------------------
-def _formula(n: int, k: int, s: int, pad: tuple[int, int], d: int, ceil_mode: bool = False) -> dict[str, Any]:
+def _formula(n: int, k: int, s: int, pad: tuple[int, int], d: int,
+             ceil_mode: bool = False) -> dict[str, Any]:
     """The output-size formula of one axis with the layer's numbers."""
     out = output_size(n, k, s, pad, d, ceil_mode)
     bracket = "⌈…⌉" if ceil_mode else "⌊…⌋"
@@ -162,7 +163,8 @@ def softmax_detail(logits: np.ndarray) -> dict[str, Any]:
             "probabilities": array_json(softmax(z))}
 
 
-def _receptive_box(served: ServedModel, row: dict[str, Any], where: tuple[int, ...]) -> list[list[int]] | None:
+def _receptive_box(served: ServedModel, row: dict[str, Any],
+                   where: tuple[int, ...]) -> list[list[int]] | None:
     """The input region the cell sees (clipped to the input), from the summary's field."""
     from convlens.inspect.receptive_field import ReceptiveField
 

@@ -106,15 +106,17 @@ class ServedModel:
         Returns whether the weights changed."""
         if self.run_dir is None:
             return False
-        path, state = _latest_weights(self.run_dir)
+        path = _latest_weights(self.run_dir)
         if path is None:
             return False
         stamp = path.stat().st_mtime
         if stamp == self._weights_stamp:
             return False
+        try:
+            state = _read_weights(path)
+        except (OSError, ValueError):      # being replaced right now: the next call reads it
+            return False
         with self._lock:
-            if state is None:
-                state = _read_weights(path)
             self.model.load_state_dict(state)
             self.model.eval()
             self._weights_stamp = stamp
@@ -122,13 +124,10 @@ class ServedModel:
         return True
 
 
-def _latest_weights(run_dir: Path) -> tuple[Path | None, dict[str, np.ndarray] | None]:
-    """The newer of ``weights.npz`` and ``checkpoint.npz`` (whose weights are read now)."""
+def _latest_weights(run_dir: Path) -> Path | None:
+    """The newer of ``weights.npz`` and ``checkpoint.npz`` (``None`` if neither exists)."""
     candidates = [p for p in (run_dir / "weights.npz", run_dir / "checkpoint.npz") if p.is_file()]
-    if not candidates:
-        return None, None
-    newest = max(candidates, key=lambda p: p.stat().st_mtime)
-    return newest, None
+    return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
 
 
 def _read_weights(path: Path) -> dict[str, np.ndarray]:
@@ -151,8 +150,11 @@ def _output_count(model: Module, input_shape: tuple[int, ...]) -> int:
     from convlens.functional.engine import no_grad
 
     probe = copy.deepcopy(model).eval()
-    with no_grad():
-        y = probe(np.zeros((1, *input_shape), dtype=_dtype(model)))
+    try:
+        with no_grad():
+            y = probe(np.zeros((1, *input_shape), dtype=_dtype(model)))
+    except ValueError as err:
+        raise ModelOpenError(f"the model does not take inputs of shape {input_shape}: {err}") from None
     if y.ndim != 2:
         raise ModelOpenError(
             f"the explorer shows classifiers: expected the model to output class scores (N, K), "

@@ -26,7 +26,8 @@ def _checkpoint_history(served: ServedModel) -> dict[str, Any] | None:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None  # being replaced right now: the next poll reads it
-    history = data.get("history") if isinstance(data, dict) else None
+    state = data.get("state") if isinstance(data, dict) else None   # see convlens.training.checkpoint
+    history = state.get("history") if isinstance(state, dict) else None
     return history if isinstance(history, dict) else None
 
 

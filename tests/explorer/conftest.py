@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from explorer_helpers import write_run
-
 
 
 @pytest.fixture(scope="session")
