@@ -79,7 +79,8 @@ def _formula(n: int, k: int, s: int, pad: tuple[int, int], d: int,
     return {"n": n, "k": k, "s": s, "padding": list(pad), "d": d, "out": out, "text": text}
 
 
-def _window_spans(pos: tuple[int, ...], pads: Any, kernel: Any, stride: Any, dilation: Any) -> list[list[int]]:
+def _window_spans(pos: tuple[int, ...], pads: Any, kernel: Any, stride: Any,
+                  dilation: Any) -> list[list[int]]:
     """First and last input position per axis the window covers (padding included)."""
     return [[i * s - lo, i * s - lo + d * (k - 1)]
             for i, (lo, _), k, s, d in zip(pos, pads, kernel, stride, dilation)]
