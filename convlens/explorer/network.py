@@ -30,7 +30,8 @@ def _ids(value: Any) -> list[int]:
 
 def data_flow(model: Module, x: np.ndarray) -> list[dict[str, Any]]:
     """One entry per layer call (every module but ``Sequential``), in the order the calls end:
-    ``{"module", "inputs": [indices of earlier calls, or INPUT]}``.
+    ``{"module", "inputs": [indices of earlier calls, or INPUT], "passes"}``; ``passes`` marks
+    the model itself when it only hands on its last node's output (a ``Graph``).
 
     A container that computes something itself (``Residual``'s sum) reads the outputs of its
     descendants that no other descendant used: the ends of its branches (and its own input
@@ -57,7 +58,11 @@ def data_flow(model: Module, x: np.ndarray) -> list[dict[str, Any]]:
                 calls[k]["claimed"] = True
         else:
             inputs = [producer.get(i, INPUT) for i in _ids(x_in)]
-        calls.append({"module": module, "inputs": inputs, "claimed": False})
+        # a container that returns its last node's array unchanged (a Graph) draws nothing
+        passes = (len(inputs) == 1 and inputs[0] != INPUT and module is model
+                  and _ids(y_out) == calls[inputs[0]]["out"])
+        calls.append({"module": module, "inputs": inputs, "claimed": False, "out": _ids(y_out),
+                      "passes": passes})
         keep.extend([x_in, y_out])
         for i in _ids(y_out):
             producer[i] = index
@@ -73,7 +78,7 @@ def data_flow(model: Module, x: np.ndarray) -> list[dict[str, Any]]:
             h.remove()
         for m, mode in modes:
             m.training = mode
-    return [{"module": c["module"], "inputs": c["inputs"]} for c in calls]
+    return [{"module": c["module"], "inputs": c["inputs"], "passes": c["passes"]} for c in calls]
 
 
 def first_filters(model: Module) -> dict[str, Any] | None:
@@ -103,6 +108,8 @@ def network(served: ServedModel) -> dict[str, Any]:
     nodes = []
     for index, (row, call) in enumerate(zip(table.rows, flow)):
         module = call["module"]
+        if call["passes"]:
+            continue
         nodes.append({
             "index": index, "name": row.name, "type": row.type, "inputs": call["inputs"],
             "output_shape": list(row.output_shape[1:]), "params": row.params,

@@ -32,6 +32,9 @@ Which layers do what:
   Adaptive pooling is a regular pooling when the output size divides the input size; when it
   does not, its windows differ in size and the whole input is reported (an upper bound).
 * ``Sequential``: one layer after the other.
+* ``Graph``: node by node in topological order; a node with several inputs (``Add``,
+  ``Concatenate``, …) sees what any of them sees (their union, as for ``Residual``);
+  constants see no input and add nothing.
 * ``Residual``: y = body(x) + shortcut(x) sees what either branch sees. We report the larger
   of the two fields; exactly, the bounding box of both, which is the larger one whenever the
   branches are centred alike (as in ResNet blocks). If the branches' jumps differ (they should
@@ -45,6 +48,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from convlens.functional.conv_arithmetic import output_size, resolve_padding
 from convlens.layers.activation import Identity, Softmax, _Activation
@@ -175,10 +179,37 @@ class _Walker:
             skip = rf if module.shortcut is None else self.walk(
                 module.shortcut, f"{name}.shortcut" if name else "shortcut", rf)
             rf = None if body is None or skip is None else _union(body, skip)
+        elif hasattr(module, "nodes") and hasattr(module, "input_names"):
+            rf = self.graph(module, rf)
         else:
             rf = self.layer(module, rf)
         self.record(name, module, rf)
         return rf
+
+    def graph(self, model: Any, rf: ReceptiveField | None) -> ReceptiveField | None:
+        """A ``Graph``: every node's field from its inputs' fields (the first output's is returned)."""
+        fields: dict[str, ReceptiveField | None] = {name: rf for name in model.input_names}
+        constant = object()
+        for node in model.nodes:
+            seen = [fields[t] for t in node.inputs if fields.get(t, constant) is not constant]
+            if not node.inputs:                  # a Constant: no input, no field
+                fields[node.output] = constant   # type: ignore[assignment]
+                self.record(node.name, node.layer, None)
+                continue
+            if any(f is None for f in seen):
+                merged = None
+            else:
+                merged = seen[0]
+                for other in seen[1:]:
+                    merged = _union(merged, other)  # type: ignore[arg-type]
+            if len(node.inputs) == 1 and isinstance(node.layer, (Sequential, Residual)):
+                out = self.walk(node.layer, node.name, merged)      # records its own calls
+            else:
+                out = merged if len(node.inputs) > 1 else self.layer(node.layer, merged)
+                self.record(node.name, node.layer, out)
+            fields[node.output] = out
+        result = fields.get(model.output_names[0])
+        return None if result is constant else result
 
     def layer(self, module: Module, rf: ReceptiveField | None) -> ReceptiveField | None:
         """The field after a single (non-container) layer."""

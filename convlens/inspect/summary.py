@@ -419,8 +419,9 @@ def summary(
         if not _is_row(module):
             return
         own = names[id(module)]
+        first = inp if not isinstance(inp, (tuple, list)) else inp[0] if inp else out  # merge, Constant
         calls.append({"module": module, "occurrence": k, "name": own[k % len(own)],
-                      "x_shape": inp.shape, "x": inp, "y": out,
+                      "x_shape": first.shape, "x": first, "y": out,
                       "cache": cached_arrays(module)})
 
     saved_state = model.state_dict()

@@ -56,7 +56,7 @@ def server(tmp_path_factory):
     port = _free_port()
     repo = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
-    process = subprocess.Popen([sys.executable, "-m", "convlens.cli", "serve", run, "cnn1d", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "convlens.cli", "serve", run, "cnn1d", "resnet_small", "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -185,3 +185,23 @@ def test_a_run_shows_its_record_and_a_1d_model_shows_lines(page, tmp_path):
     expect(page.locator("#seen canvas.line")).to_be_visible(timeout=30_000)
     expect(page.locator("[data-testid=node-0] canvas.line")).to_have_count(16)
     _shot(page, tmp_path, "signal")
+
+
+def test_a_residual_network_is_drawn_as_a_graph(page, tmp_path):
+    page.locator("[data-testid=model-picker]").select_option("resnet_small")
+    expect(page.locator("#draw-area")).to_be_visible(timeout=30_000)
+    _draw_stroke(page)
+    page.wait_for_function("window.explorer.acts && window.explorer.acts.input.max > 0", timeout=30_000)
+    expect(page.locator("[data-testid=node-30] canvas")).to_have_count(1)   # the logits
+    nodes = page.evaluate("window.explorer.net.nodes")
+    index = {n["name"]: n["index"] for n in nodes}
+    # a block's two branches side by side: the shortcut's 1×1 convolution shares a column with
+    # the body's first convolution, and the sum reads both ends
+    column = "el => el.parentElement.dataset.column"
+    body, shortcut = (page.locator(f"[data-testid=node-{index[n]}]") for n in ("4.0.body.0", "4.0.shortcut.0"))
+    assert body.evaluate(column) == shortcut.evaluate(column)
+    edges = page.locator("#network svg.edges path")
+    assert edges.count() == sum(len(n["inputs"]) for n in nodes)
+    body.evaluate("el => { const n = document.getElementById('network');"
+                  " n.scrollLeft += el.getBoundingClientRect().left - n.getBoundingClientRect().left - 560; }")
+    _shot(page, tmp_path, "graph", "#network-panel")

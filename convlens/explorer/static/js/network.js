@@ -84,8 +84,8 @@ export function drawNetwork(container, net, acts, onCell) {
     el("div", { class: "head" }, el("b", { text: t("input") }), el("span", { text: `(${net.input_shape.join(", ")})` })));
   if (acts) inputCol.append(mapViews(acts.input, () => {}));
   row.append(inputCol);
-  for (const column of layoutColumns(net.nodes)) {
-    const col = el("div", { class: "column graph-stack" });
+  for (const [c, column] of layoutColumns(net.nodes).entries()) {
+    const col = el("div", { class: "column graph-stack", "data-column": c });
     for (const node of column) {
       const block = el("div", { class: "column", "data-node": node.index, "data-testid": `node-${node.index}` }, head(node));
       const entry = acts?.layers[node.index];
@@ -110,17 +110,25 @@ function drawEdges(container, row, nodes) {
     for (const input of node.inputs) {
       const from = box(input);
       if (!from || !to) continue;
-      const x1 = from.right - base.left, y1 = from.top + from.height / 2 - base.top;
-      const x2 = to.left - base.left, y2 = to.top + to.height / 2 - base.top;
       const path = document.createElementNS(ns, "path");
-      const mid = (x1 + x2) / 2;
-      path.setAttribute("d", `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`);
-      path.setAttribute("stroke", x2 - x1 > 40 ? "#e07a2f" : "#9aa3b5");
+      const skip = to.left - from.right > 40;          // jumps over columns: an arc above them
+      if (skip) {
+        const x1 = from.left + from.width / 2 - base.left, y1 = from.top - base.top;
+        const x2 = to.left + to.width / 2 - base.left, y2 = to.top - base.top;
+        const lift = Math.min(y1, y2) - 18;
+        path.setAttribute("d", `M${x1},${y1} C${x1},${lift} ${x2},${lift} ${x2},${y2}`);
+      } else {
+        const x1 = from.right - base.left, y1 = from.top + from.height / 2 - base.top;
+        const x2 = to.left - base.left, y2 = to.top + to.height / 2 - base.top;
+        const mid = (x1 + x2) / 2;
+        path.setAttribute("d", `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`);
+      }
+      path.setAttribute("stroke", skip ? "#e07a2f" : "#9aa3b5");
       path.setAttribute("fill", "none"); path.setAttribute("stroke-width", "1.5");
       svg.append(path);
     }
   }
-  container.prepend(svg);
+  row.append(svg);          // over the columns, so that no header hides an edge
 }
 
 // The first convolution's kernels, each on its own scale.
