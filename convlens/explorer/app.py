@@ -11,7 +11,7 @@
     POST /api/models/{m}/explain             Grad-CAM / Grad-CAM++ / saliency
     POST /api/models/{m}/backward            loss, gradient maps and one SGD step
     GET  /api/models/{m}/run                 a run's curves, metrics, confusion matrix
-    GET  /openapi.json, /docs                the schema of all of the above
+    GET  /openapi.json                       the schema of all of the above
 
 Every answer is computed by convlens (summary, explain's trace, forward hooks, Grad-CAM); the
 page only draws. Requests name a served model, never a path. Bodies are limited in size
@@ -160,7 +160,9 @@ def create_app(models: dict[str, ServedModel], max_body_bytes: int = MAX_BODY_BY
     """The explorer for exactly ``models`` (name → :class:`ServedModel`)."""
     if not models:
         raise ValueError("expected at least one model to serve, received none")
-    app = FastAPI(title="convlens explorer", version="1",
+    # no /docs or /redoc: FastAPI's pages load their scripts from a CDN, and the explorer loads
+    # nothing from the internet; the schema itself is /openapi.json
+    app = FastAPI(title="convlens explorer", version="1", docs_url=None, redoc_url=None,
                   description="See a CNN think, with its own numbers. Every value is computed by convlens.")
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -54,6 +54,7 @@ def test_page_and_schema_are_served(client):
                   "input", "examples/{index}"):
         assert f"/api/models/{{name}}/{route}" in paths, route
     assert "/api/labels/{lang}" in paths
+    assert client.get("/docs").status_code == 404      # its page would load scripts from a CDN
 
 
 def test_network_rows_come_from_summary(client, served):

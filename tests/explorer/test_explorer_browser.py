@@ -177,6 +177,21 @@ def test_korean_and_the_backward_view(page, server, tmp_path):
     expect(page.locator("#prediction-panel h2")).to_have_text("Prediction")
 
 
+def test_upload_a_picture(page, tmp_path):
+    from PIL import Image
+
+    picture = Image.new("L", (64, 64))
+    picture.paste(255, (28, 8, 36, 56))                     # a "1"
+    path = tmp_path / "one.png"
+    picture.save(path)
+    before = page.evaluate("window.explorer.acts.input.values")
+    page.locator("#upload").set_input_files(str(path))
+    page.wait_for_function("(before) => JSON.stringify(window.explorer.acts.input.values) !== before",
+                           arg=json.dumps(before), timeout=30_000)
+    seen = np.array(page.evaluate("window.explorer.acts.input.values"))
+    assert seen.shape == (1, 28, 28) and seen[0, 14, 14] == pytest.approx(1.0) and seen[0, 14, 2] == 0
+
+
 def test_a_run_shows_its_record_and_a_1d_model_shows_lines(page, tmp_path):
     expect(page.locator("[data-testid=run-status]")).to_have_text("completed")
     expect(page.locator("[data-testid=confusion] tr")).to_have_count(11)
