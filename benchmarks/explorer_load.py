@@ -19,12 +19,8 @@ import base64
 import io
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 
 def _drawing() -> str:
@@ -37,12 +33,6 @@ def _drawing() -> str:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -93,31 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="lenet5", help="zoo name or run folder to serve")
     parser.add_argument("--timeout", type=float, default=600, help="stop after this many seconds")
     args = parser.parse_args(argv)
-    port = _free_port()
-    repo = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, "-m", "convlens.cli", "serve", args.model, "--port", str(port)]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        import httpx
+    import httpx
 
-        waited = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > waited:
-                print(server.stdout.read() if server.stdout else "", file=sys.stderr)
-                raise SystemExit("convlens serve did not start")
-            time.sleep(0.2)
+    from convlens.explorer.process import serving
+
+    with serving([args.model]) as base:
         name = httpx.get(f"{base}/api/models").json()["models"][0]["name"]
         result = asyncio.run(_load(f"{base}/api/models/{name}", args.clients, args.requests, args.timeout))
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
     errors = result["errors"]
     print(f"{args.clients} clients × {args.requests} predictions of {args.model} on 127.0.0.1 "
           f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores)")

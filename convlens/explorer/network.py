@@ -17,6 +17,7 @@ import numpy as np
 from convlens.explorer.models import ServedModel
 from convlens.explorer.payload import array_json
 from convlens.functional.engine import no_grad
+from convlens.inspect.hooks import eval_with_hooks
 from convlens.layers.container import Sequential
 from convlens.layers.module import Module
 
@@ -67,17 +68,8 @@ def data_flow(model: Module, x: np.ndarray) -> list[dict[str, Any]]:
         for i in _ids(y_out):
             producer[i] = index
 
-    handles = [m.register_forward_hook(hook) for m in model.modules()]
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        model.eval()
-        with no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
-        for m, mode in modes:
-            m.training = mode
+    with eval_with_hooks(model, [(m, hook) for m in model.modules()]), no_grad():
+        model(x)
     return [{"module": c["module"], "inputs": c["inputs"], "passes": c["passes"]} for c in calls]
 
 

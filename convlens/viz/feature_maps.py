@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from convlens.functional.engine import no_grad
+from convlens.inspect.hooks import eval_with_hooks
 from convlens.layers.module import Module
 from convlens.viz.cam import as_batch, resolve_layer
 from convlens.viz.overlay import grid_shape, new_figure
@@ -43,21 +44,13 @@ def feature_maps(model: Module, x: np.ndarray,
         layers = [layers]
     chosen = [resolve_layer(model, name) for name in layers]
     outputs: dict[str, np.ndarray] = {}
-    handles = []
+    hooks = []
     for name, module in chosen:
         def record(m: Module, inp: np.ndarray, out: np.ndarray, name: str = name) -> None:
             outputs.setdefault(name, np.array(out, copy=True))  # a shared layer: its first call
-        handles.append(module.register_forward_hook(record))
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        model.eval()
-        with no_grad():  # nothing will run backward: keep no caches
-            model(xb)
-    finally:
-        for h in handles:
-            h.remove()
-        for m, mode in modes:
-            m.training = mode
+        hooks.append((module, record))
+    with eval_with_hooks(model, hooks), no_grad():  # nothing will run backward: keep no caches
+        model(xb)
     order = [name for name, _ in model.named_modules()]
     missing = [name for name, _ in chosen if name not in outputs]
     if missing:

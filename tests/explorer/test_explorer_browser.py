@@ -18,13 +18,8 @@ import base64
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from explorer_helpers import write_run
@@ -33,6 +28,7 @@ from playwright.sync_api import expect, sync_playwright
 import convlens as cl
 from convlens.explorer.inputs import from_image
 from convlens.explorer.models import open_model
+from convlens.explorer.process import serving
 from convlens.functional.conv_arithmetic import resolve_padding
 from convlens.viz.feature_maps import feature_maps
 
@@ -41,39 +37,14 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     run = os.environ.get("CONVLENS_EXPLORER_RUN")
     if run is None:
         run = str(tmp_path_factory.mktemp("browser") / "digits")
         write_run(Path(run))
-    port = _free_port()
-    repo = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
-    process = subprocess.Popen([sys.executable, "-m", "convlens.cli", "serve", run, "cnn1d", "resnet_small", "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"convlens serve did not start: {process.stdout.read() if process.stdout else ''}")
-            time.sleep(0.2)
+    with serving([run, "cnn1d", "resnet_small"]) as url:
         yield url, run
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")

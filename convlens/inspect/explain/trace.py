@@ -120,20 +120,12 @@ def trace_forward(model: Module, x: np.ndarray) -> list[LayerTrace]:
     so the caches are those a training step keeps) and get their train/eval mode back.
     """
     from convlens.functional.engine import enable_grad
+    from convlens.inspect.hooks import eval_with_hooks
 
     layers: list[LayerTrace] = []
     on_forward = _forward_recorder(model, layers, {})
-    handles = [m.register_forward_hook(on_forward) for m in _traced_modules(model).values()]
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        model.eval()
-        with enable_grad():
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-        for m, mode in modes:
-            m.training = mode
+    with eval_with_hooks(model, [(m, on_forward) for m in _traced_modules(model).values()]), enable_grad():
+        model(x)
     return layers
 
 
