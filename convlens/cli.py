@@ -21,6 +21,7 @@ stops after the current batch, saves a checkpoint and exits with code 130.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import inspect
 import json
 import os
@@ -812,8 +813,8 @@ def _register_commands() -> None:
 
     for command in [*inspect_commands.COMMANDS, *visualize_commands.COMMANDS]:
         main.add_command(command)
-    from convlens.commands.serve import COMMANDS as serve_commands  # explorer (issue 13)
-    main.add_command(*serve_commands)
+    main.add_command(importlib.import_module("convlens.commands.predict").predict)
+    main.add_command(importlib.import_module("convlens.commands.serve").serve)
 
 
 _register_commands()
