@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from convlens.explorer import backward as backward_view
 from convlens.explorer import forward, runs, why
-from convlens.explorer.inputs import InputError, from_payload, from_upload
+from convlens.explorer.inputs import InputError, from_payload, from_upload, prepare_payload
 from convlens.explorer.labels import page_labels
 from convlens.explorer.models import ServedModel
 from convlens.explorer.network import network
@@ -111,7 +111,6 @@ class InputBody(BaseModel):
     input: Any = Field(None, description="the array itself, nested lists of shape (C, *S)")
     image: str | None = Field(None, description="a picture as a data: URL or base64 (PNG, JPEG, …)")
     signal: str | None = Field(None, description="numbers as text for a 1-D model")
-    center: bool = Field(False, description="frame a grey drawing like an MNIST digit (the page's canvas)")
 
 
 class ActivationsBody(InputBody):
@@ -223,8 +222,8 @@ def create_app(models: dict[str, ServedModel], max_body_bytes: int = MAX_BODY_BY
         data = await request.body()
         if not data:
             raise InputError("the upload is empty: send the bytes of a picture or a signal")
-        x = from_upload(model, request.headers.get("content-type", ""), data)
-        return {"input": array_json(x), "shape": list(x.shape)}
+        x, steps = from_upload(model, request.headers.get("content-type", ""), data)
+        return {"input": array_json(x), "shape": list(x.shape), "steps": steps}
 
     @app.get("/api/models/{name}/examples/{index}", summary="A test example of the model's dataset")
     def example(name: str, index: int) -> dict[str, Any]:
@@ -250,7 +249,8 @@ def create_app(models: dict[str, ServedModel], max_body_bytes: int = MAX_BODY_BY
               dependencies=[Depends(require_json)])
     def activations(name: str, body: ActivationsBody) -> dict[str, Any]:
         model = served(name)
-        return forward.activations(model, from_payload(model, body.model_dump()), body.depth)
+        x, steps = prepare_payload(model, body.model_dump())
+        return {**forward.activations(model, x, body.depth), "steps": steps}
 
     @app.post("/api/models/{name}/cell", summary="The numbers behind one output value",
               dependencies=[Depends(require_json)])

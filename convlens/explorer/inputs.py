@@ -2,14 +2,16 @@
 
 Three ways in, each checked before any work is done:
 
-* ``input``: the array itself, nested lists of numbers of the model's input shape ``(C, *S)``;
+* ``input``: the array itself, nested lists of numbers of the model's input shape ``(C, *S)``,
+  used as it is (it is already what the model sees);
 * ``image``: a PNG/JPEG/GIF/BMP/WebP picture (a ``data:`` URL or base64, or the raw bytes of an
-  upload), converted to the model's channels (grey or RGB), resized to its spatial size and
-  scaled to [0, 1], then standardized with the run's ``--normalize`` statistics if it had them.
-  With ``center`` (the page's drawings) a grey picture is first framed as MNIST frames its
-  digits: the ink's bounding box scaled to fit 20/28 of the side, placed so that its centre of
-  mass is the picture's centre (LeCun et al.'s preprocessing of MNIST);
-* ``signal``: numbers as text (CSV, spaces or new lines) for a 1-D model, ``C × L`` of them.
+  upload);
+* ``signal``: numbers as text (CSV, spaces or new lines) for a 1-D model.
+
+Pictures and signals go through :mod:`convlens.inference.preprocess` with the model's own
+``Preprocessing`` (``model.info``), exactly as ``cl.predict`` and ``convlens predict`` do: the
+channels and size, the polarity, MNIST's framing of a drawn digit, the training normalization.
+The steps taken are returned in words, for the page to show.
 
 Everything that fails raises :class:`InputError` (a ``ValueError``: the API answers 4xx) with
 what was expected and what was received. Pictures are limited in bytes (checked by the app on
@@ -21,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import math
 import re
 from typing import Any
 
@@ -76,72 +77,39 @@ def decode_base64(text: str) -> bytes:
                          "'data:image/png;base64,…' or base64 text)") from None
 
 
-def center_digit(image: Any, size: tuple[int, int]) -> Any:
-    """A grey picture framed like an MNIST digit of ``size`` (H, W): the ink's bounding box
-    scaled (aspect kept) to fit 20/28 of the side, then shifted so that the ink's centre of mass
-    sits at the centre. A blank picture is only resized."""
-    from PIL import Image
-
-    h, w = size
-    box = image.getbbox()
-    if box is None:
-        return image.resize((w, h), Image.Resampling.BILINEAR)
-    ink = image.crop(box)
-    scale = min(h, w) * 20 / 28 / max(ink.size)
-    ink = ink.resize((max(1, round(ink.size[0] * scale)), max(1, round(ink.size[1] * scale))),
-                     Image.Resampling.LANCZOS)
-    pixels = np.asarray(ink, dtype=np.float64)
-    total = pixels.sum() or 1.0
-    cy = (pixels.sum(axis=1) * np.arange(pixels.shape[0])).sum() / total
-    cx = (pixels.sum(axis=0) * np.arange(pixels.shape[1])).sum() / total
-    canvas = Image.new("L", (w, h))
-    canvas.paste(ink, (round((w - 1) / 2 - cx), round((h - 1) / 2 - cy)))
-    return canvas
-
-
-def from_image(served: ServedModel, data: bytes, center: bool = False) -> np.ndarray:
-    """A picture as the model sees it: its channels, its size, values in [0, 1] (then the run's
-    normalization). Grey models get the luminance; 3-channel models RGB. ``center``: frame a
-    grey drawing like an MNIST digit (:func:`center_digit`)."""
+def from_image(served: ServedModel, data: bytes) -> tuple[np.ndarray, list[str]]:
+    """A picture as the model sees it, and the preprocessing steps in words."""
     from PIL import Image, UnidentifiedImageError
 
-    if served.spatial_dims != 2 or served.input_shape[0] not in (1, 3):
+    from convlens.inference import preprocess
+
+    if served.spatial_dims != 2:
         raise InputError(f"model {served.name!r} takes inputs of shape "
                          f"{_shape_text(served.input_shape)}, not pictures: send 'input' or 'signal'")
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise InputError(f"the picture has {width}×{height} = {width * height:,} pixels; at "
-                                 f"most {MAX_PIXELS:,} are accepted", 413)
-            mode = "L" if served.input_shape[0] == 1 else "RGB"
-            image = image.convert("RGBA").convert(mode) if image.mode in ("P", "LA", "PA") else \
-                image.convert(mode)
-            h, w = served.input_shape[1:]
-            if center and mode == "L":
-                resized = center_digit(image, (h, w))
-            else:
-                resized = image.resize((w, h), Image.Resampling.BILINEAR, reducing_gap=2.0)
-            pixels = np.asarray(resized, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
+        image = Image.open(io.BytesIO(data))       # reads the header only
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise InputError(f"the picture has {width}×{height} = {width * height:,} pixels; at "
+                             f"most {MAX_PIXELS:,} are accepted", 413)
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as err:
+        if isinstance(err, InputError):
+            raise
         raise InputError("the data is not a picture convlens can read (expected PNG, JPEG, GIF, "
                          "BMP or WebP)", 415) from None
-    x = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
-    return normalize(served, x)
+    try:
+        return preprocess.prepare_image(image, served.preprocessing, served.input_shape,
+                                        MAX_PIXELS, served.dataset)
+    except preprocess.InputError as err:
+        raise InputError(f"the picture cannot be used: {err}") from None
 
 
-def normalize(served: ServedModel, x: np.ndarray) -> np.ndarray:
-    """Standardize like the run did (``--normalize``), else unchanged."""
-    stats = served.normalization()
-    if stats is None:
-        return x.astype(np.float32)
-    mean, std = stats
-    extra = (1,) * served.spatial_dims
-    return ((x - mean.reshape(-1, *extra)) / std.reshape(-1, *extra)).astype(np.float32)
+def from_signal(served: ServedModel, text: str) -> tuple[np.ndarray, list[str]]:
+    """Numbers in text (commas, spaces, semicolons or new lines) as a 1-D input ``(C, L)``
+    (resampled to the model's length), and the preprocessing steps in words."""
+    from convlens.inference import preprocess
 
-
-def from_signal(served: ServedModel, text: str) -> np.ndarray:
-    """Numbers in text (commas, spaces, semicolons or new lines) as a 1-D input ``(C, L)``."""
     if served.spatial_dims != 1:
         raise InputError(f"model {served.name!r} takes inputs of shape "
                          f"{_shape_text(served.input_shape)}; signals are for 1-D models")
@@ -156,27 +124,32 @@ def from_signal(served: ServedModel, text: str) -> np.ndarray:
     except ValueError as err:
         raise InputError(f"the signal must be numbers separated by commas, spaces or new lines: "
                          f"{err}") from None
-    need = math.prod(served.input_shape)
-    if values.size != need or not np.isfinite(values).all():
-        raise InputError(f"expected {need} finite numbers for an input of shape "
-                         f"{_shape_text(served.input_shape)}, received {values.size}")
-    return normalize(served, values.reshape(served.input_shape))
+    try:
+        return preprocess.prepare_signal(values, served.preprocessing, served.input_shape)
+    except preprocess.InputError as err:
+        raise InputError(f"the signal {err}") from None
 
 
-def from_payload(served: ServedModel, body: dict[str, Any]) -> np.ndarray:
-    """The input named by a JSON body: exactly one of ``input``, ``image`` or ``signal``."""
+def prepare_payload(served: ServedModel, body: dict[str, Any]) -> tuple[np.ndarray, list[str]]:
+    """The input named by a JSON body (exactly one of ``input``, ``image`` or ``signal``) and
+    the preprocessing steps taken."""
     given = [k for k in ("input", "image", "signal") if body.get(k) is not None]
     if len(given) != 1:
         raise InputError("expected exactly one of 'input' (an array), 'image' (a data: URL) or "
                          f"'signal' (numbers as text), received {given or 'none'}", 422)
     if given[0] == "input":
-        return from_array(served, body["input"])
+        return from_array(served, body["input"]), ["used as given: an array of the model's input shape"]
     if given[0] == "image":
-        return from_image(served, decode_base64(body["image"]), bool(body.get("center")))
+        return from_image(served, decode_base64(body["image"]))
     return from_signal(served, body["signal"])
 
 
-def from_upload(served: ServedModel, content_type: str, data: bytes) -> np.ndarray:
+def from_payload(served: ServedModel, body: dict[str, Any]) -> np.ndarray:
+    """The input array of :func:`prepare_payload`."""
+    return prepare_payload(served, body)[0]
+
+
+def from_upload(served: ServedModel, content_type: str, data: bytes) -> tuple[np.ndarray, list[str]]:
     """The raw body of an upload: a picture (``image/*``) or a signal (``text/csv``)."""
     kind = content_type.split(";")[0].strip().lower()
     if kind in IMAGE_TYPES:

@@ -51,6 +51,9 @@ class ServedModel:
         dataset: the dataset its examples come from (``None``: no examples).
         run_dir: the run folder of a ``run``.
         config: the run's ``config.json`` (empty otherwise).
+        info: what the model knows about itself (:class:`convlens.io.model_info.ModelInfo`):
+            above all its ``preprocessing``, which :mod:`convlens.inference.preprocess` repeats
+            on every picture or signal the page sends.
     """
 
     name: str
@@ -61,6 +64,7 @@ class ServedModel:
     dataset: str | None = None
     run_dir: Path | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    info: Any = None
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _version: int = 0
@@ -93,13 +97,19 @@ class ServedModel:
 
         return load_dataset(self.dataset)
 
-    def normalization(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """The run's ``--normalize`` statistics ``(mean, std)`` per channel, if it used them."""
-        stats = self.config.get("normalization")
-        if self.config.get("normalize") and stats:
-            return (np.asarray(stats["mean"], dtype=np.float64),
-                    np.asarray(stats["std"], dtype=np.float64))
-        return None
+    def __post_init__(self) -> None:
+        if self.info is None:  # what a run of this model on its data set would record
+            from convlens.io.model_info import ModelInfo
+            from convlens.io.run_folder import info_from_run_config
+
+            config = {"dataset": self.dataset, "input_shape": list(self.input_shape)}
+            self.info = (info_from_run_config(config, {}) if self.dataset
+                         else ModelInfo(input_shape=self.input_shape))
+
+    @property
+    def preprocessing(self) -> Any:
+        """How raw pictures and signals become this model's inputs (a ``Preprocessing``)."""
+        return self.info.preprocessing
 
     def refresh(self) -> bool:
         """A run still training: load the newest checkpoint's weights when they changed.
@@ -219,14 +229,24 @@ def _from_run(path: Path) -> ServedModel:
     names = config.get("class_names")
     if names is None and config.get("dataset") in ("mnist-5k", "mnist", "mnist1d"):
         names = [str(k) for k in range(10)]
-    served = ServedModel(path.resolve().name, "run", model, shape, _class_names(count, names),
-                         config.get("dataset"), path, config)
+    from convlens.io.run_folder import info_from_run_config
+    from convlens.viz.run_folder import read_metrics
+
+    try:
+        metrics = read_metrics(path)
+    except RunFolderError:
+        metrics = {}
+    info = info_from_run_config({**config, "input_shape": list(shape)}, metrics)
+    classes = _class_names(count, info.class_names or names)
+    served = ServedModel(path.resolve().name, "run", model, shape, classes, config.get("dataset"), path,
+                         config, info)
     served.refresh()
     return served
 
 
 def _guess_input_shape(model: Module) -> tuple[int, ...]:
-    recorded = getattr(model, "input_shape", None)
+    info = getattr(model, "info", None)
+    recorded = getattr(info, "input_shape", None) or getattr(model, "input_shape", None)
     if recorded is not None:
         return tuple(int(n) for n in recorded)
     from convlens.viz.cam import conv_layers
@@ -250,8 +270,17 @@ def _from_file(path: Path) -> ServedModel:
     model.eval()
     shape = _guess_input_shape(model)
     count = _output_count(model, shape)
+    info = getattr(model, "info", None)
     return ServedModel(path.name, "file", model, shape,
-                       _class_names(count, getattr(model, "class_names", None)))
+                       _class_names(count, getattr(info, "class_names", None)),
+                       getattr(info, "dataset", None) if _knows_dataset(info) else None, info=info)
+
+
+def _knows_dataset(info: Any) -> bool:
+    """Whether a model file names a data set convlens can load (its examples)."""
+    from convlens.data import available_datasets
+
+    return getattr(info, "dataset", None) in available_datasets()
 
 
 def open_model(path_or_name: str | os.PathLike[str]) -> ServedModel:

@@ -98,7 +98,8 @@ def test_predict_from_a_drawn_picture(client, served):
     pixels[40:240, 120:160] = 255          # columns 12…15 of 28 fully covered
     url = png_data_url(pixels)
     answer = post(client, "predict", image=url).json()
-    x = from_image(served["simple_cnn"], base64.b64decode(url.split(",")[1]))
+    x, steps = from_image(served["simple_cnn"], base64.b64decode(url.split(",")[1]))
+    assert any("centred by its centre of mass" in step for step in steps)   # MNIST's framing
     assert x.shape == (1, 28, 28) and x.max() == pytest.approx(1.0) and x[0, :3].max() == 0
     np.testing.assert_allclose(answer["logits"], served["simple_cnn"].model(x[None])[0], rtol=1e-6)
 
@@ -260,8 +261,10 @@ ERRORS = [
      415, "the data is not a picture convlens can read"),
     ("post", "/api/models/simple_cnn/predict", {"json": {"signal": "1 2 3"}}, 400, "signals are for 1-D models"),
     ("post", "/api/models/cnn1d/predict", {"json": {"signal": "1 2 x"}}, 400, "the signal must be numbers"),
-    ("post", "/api/models/cnn1d/predict", {"json": {"signal": "1 2 3"}}, 400,
-     "expected 40 finite numbers for an input of shape (1, 40), received 3"),
+    ("post", "/api/models/cnn1d/predict", {"json": {"signal": "7"}}, 400,
+     "the signal holds 1 value(s); the model takes 40"),
+    ("post", "/api/models/cnn1d/predict", {"json": {"signal": "1 nan 3"}}, 400,
+     "the signal holds 1 values that are not finite numbers"),
     ("post", "/api/models/cnn1d/predict", {"json": {"image": "aGVsbG8="}}, 400, "not pictures: send 'input' or 'signal'"),
     ("post", "/api/models/simple_cnn/cell", {"json": {"input": [[[0.0] * 28] * 28], "layer": 99, "index": [0]}}, 400,
      "expected a layer index in [0, 7], received 99"),

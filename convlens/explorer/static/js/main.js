@@ -34,7 +34,7 @@ function clearCanvas() {
 }
 
 function canvasPayload() {
-  return { image: canvas.toDataURL("image/png"), center: true };
+  return { image: canvas.toDataURL("image/png") };
 }
 
 let drawing = false;
@@ -95,6 +95,7 @@ async function analyze() {
     const [acts] = await Promise.all([postJSON(modelPath(state.model.name, "activations"), body), predict()]);
     state.acts = acts;
     showSeen(acts.input);
+    $("steps").textContent = acts.steps.join(" · ");
     drawNetwork($("network"), state.net, acts, showCellOf);
   } catch (err) {
     showError(err);
@@ -159,6 +160,7 @@ $("upload").addEventListener("change", async (ev) => {
     const seen = await upload(modelPath(state.model.name, "input"), file);
     state.payload = { input: seen.input };
     await analyze();
+    $("steps").textContent = seen.steps.join(" · ");     // what was done to the file
   } catch (err) {
     showError(err);
   }
