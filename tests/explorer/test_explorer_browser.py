@@ -43,8 +43,20 @@ def server(tmp_path_factory):
     if run is None:
         run = str(tmp_path_factory.mktemp("browser") / "digits")
         write_run(Path(run))
-    with serving([run, "cnn1d", "resnet_small"]) as url:
+    graph = tmp_path_factory.mktemp("graph") / "branches.convlens"
+    cl.save(_branches(), graph, input_shape=(1, 28, 28), class_names=tuple("0123456789"))
+    with serving([run, "cnn1d", "resnet_small", str(graph)]) as url:
         yield url, run
+
+
+def _branches() -> cl.Graph:
+    """A graph model: two convolutions side by side, concatenated, then a shortcut sum."""
+    x = cl.Input((1, 28, 28), name="image")
+    a = cl.ReLU()(cl.Conv2d(1, 4, 3, padding=1)(x, name="narrow"), name="narrow_relu")
+    b = cl.ReLU()(cl.Conv2d(1, 4, 5, padding=2)(x, name="wide"), name="wide_relu")
+    c = cl.MaxPool2d(2)(cl.Concatenate(dim=1)(a, b, name="cat"), name="pool")
+    s = cl.Add()(c, cl.Conv2d(8, 8, 3, padding=1)(c, name="refine"), name="sum")
+    return cl.Graph(inputs=x, outputs=cl.Linear(8, 10)(cl.Flatten()(cl.GlobalAvgPool2d()(s)), name="logits"))
 
 
 @pytest.fixture(scope="module")
@@ -148,20 +160,19 @@ def test_korean_and_the_backward_view(page, server, tmp_path):
     expect(page.locator("#prediction-panel h2")).to_have_text("Prediction")
 
 
-def test_upload_a_picture(page, tmp_path):
+def test_upload_a_picture(page, server, tmp_path):
     from PIL import Image
 
     picture = Image.new("L", (64, 64))
     picture.paste(255, (28, 8, 36, 56))                     # a "1"
     path = tmp_path / "one.png"
     picture.save(path)
-    before = page.evaluate("window.explorer.acts.input.values")
     page.locator("#upload").set_input_files(str(path))
-    page.wait_for_function("(before) => JSON.stringify(window.explorer.acts.input.values) !== before",
-                           arg=json.dumps(before), timeout=30_000)
+    expect(page.locator("#steps")).to_contain_text("cropped to the drawing (8×48 of 64×64)", timeout=30_000)
     seen = np.array(page.evaluate("window.explorer.acts.input.values"))
-    assert seen.shape == (1, 28, 28) and seen[0, 14, 13] > 0.9 and seen[0, 14, 2] == 0
-    expect(page.locator("#steps")).to_contain_text("cropped to the drawing (8×48 of 64×64)")
+    expected, _ = from_image(open_model(server[1]), path.read_bytes())
+    np.testing.assert_allclose(seen, expected, rtol=1e-6, atol=1e-7)
+    assert expected[0, 14].max() > 0.9 and expected[0, 14, 2] == 0
 
 
 def test_a_run_shows_its_record_and_a_1d_model_shows_lines(page, tmp_path):
@@ -192,3 +203,14 @@ def test_a_residual_network_is_drawn_as_a_graph(page, tmp_path):
     body.evaluate("el => { const n = document.getElementById('network');"
                   " n.scrollLeft += el.getBoundingClientRect().left - n.getBoundingClientRect().left - 560; }")
     _shot(page, tmp_path, "graph", "#network-panel")
+
+
+def test_a_graph_model_file_is_drawn_as_its_graph(page):
+    page.locator("[data-testid=model-picker]").select_option("branches.convlens")
+    page.wait_for_function("window.explorer.model.name === 'branches.convlens' && window.explorer.acts", timeout=30_000)
+    nodes = {n["name"]: n for n in page.evaluate("window.explorer.net.nodes")}
+    assert nodes["cat"]["inputs"] == [nodes["narrow_relu"]["index"], nodes["wide_relu"]["index"]]
+    column = "el => el.parentElement.dataset.column"
+    narrow, wide = (page.locator(f"[data-testid=node-{nodes[n]['index']}]") for n in ("narrow", "wide"))
+    assert narrow.evaluate(column) == wide.evaluate(column)             # the two branches side by side
+    assert page.locator("#network svg.edges path").count() == sum(len(n["inputs"]) for n in nodes.values())

@@ -60,6 +60,22 @@ def test_a_run_still_training_opens_from_its_checkpoint_and_follows_it(tmp_path)
     np.testing.assert_array_equal(served.local()[0].weight.data, second[0].weight.data)
 
 
+def test_a_saved_model_file_opens_with_what_it_knows(tmp_path):
+    from convlens.io.model_info import Preprocessing
+
+    x = cl.Input((1, 12, 12), name="image")
+    a = cl.Conv2d(1, 2, 3, padding=1)(x)
+    y = cl.Linear(2, 3)(cl.Flatten()(cl.GlobalAvgPool2d()(cl.Add()(a, cl.Conv2d(1, 2, 1)(x)))))
+    graph = cl.Graph(inputs=x, outputs=y)
+    cl.save(graph, tmp_path / "shapes.convlens", class_names=("circle", "square", "star"), input_shape=(1, 12, 12),
+            preprocessing=Preprocessing(kind="images", channels=1, size=(12, 12), mean=(0.5,), std=(0.25,)))
+    served = open_model(tmp_path / "shapes.convlens")
+    assert (served.kind, served.input_shape, served.class_names) == ("file", (1, 12, 12), ("circle", "square", "star"))
+    assert served.preprocessing.mean == (0.5,) and served.dataset is None
+    probe = np.random.default_rng(1).random((2, 1, 12, 12)).astype(np.float32)
+    np.testing.assert_allclose(served.model(probe), graph.eval()(probe), rtol=1e-6)
+
+
 def test_a_model_file_goes_through_formats_load(tmp_path, monkeypatch):
     from convlens.io import formats
 
