@@ -32,6 +32,7 @@ from convlens.explorer.process import serving
 from convlens.functional.conv_arithmetic import resolve_padding
 from convlens.viz.feature_maps import feature_maps
 
+pytestmark = pytest.mark.debian("chromium")      # Debian's browser: .ci/run installs it
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
