@@ -7,6 +7,7 @@ derivative is cheaper in terms of it).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -20,21 +21,39 @@ from convlens.functional import parallel
 def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ReLU(x) = max(0, x).  ReLU'(x) = 1 if x > 0 else 0 (0 at x = 0, as PyTorch).
 
-    The cache is the boolean mask x > 0 (one byte per value). Large arrays are done in
-    blocks on the threads of :mod:`~convlens.functional.parallel`, both results of a block
-    at once (the block is read from cache the second time).
+    The cache is the boolean mask x > 0 (one byte per value).
+
+    How: ``np.maximum`` against a zero *array* runs its vector loop, against the scalar 0 a
+    loop twice as slow (NumPy 2.4, float32: 0.25 against 0.49 ms for 1.6 M values), so the
+    input is taken in blocks of :data:`RELU_BLOCK` values, each compared with a block of
+    zeros and masked while it is in cache; the blocks run on the threads of
+    :mod:`~convlens.functional.parallel`.
     """
-    if x.size < parallel.MIN_ELEMENTS or not x.flags.c_contiguous:
+    if x.dtype.kind != "f" or not x.flags.c_contiguous:
         return np.maximum(x, 0), x > 0
     y, mask = np.empty_like(x), np.empty(x.shape, dtype=bool)
     flat_x, flat_y, flat_mask = x.reshape(-1), y.reshape(-1), mask.reshape(-1)
+    zeros = _zeros(x.dtype)
 
-    def block(part: slice) -> None:
-        np.maximum(flat_x[part], 0, out=flat_y[part])
-        np.greater(flat_x[part], 0, out=flat_mask[part])
+    def blocks(part: slice) -> None:
+        for start in range(part.start, part.stop, RELU_BLOCK):
+            block = slice(start, min(start + RELU_BLOCK, part.stop))
+            np.maximum(flat_x[block], zeros[:block.stop - block.start], out=flat_y[block])
+            np.greater(flat_x[block], 0, out=flat_mask[block])
 
-    parallel.flat_blocks(block, x.size)
+    parallel.flat_blocks(blocks, x.size)
     return y, mask
+
+
+#: Values per block of :func:`relu_forward` (256 KiB of float32: the block stays in cache).
+RELU_BLOCK = 1 << 16
+
+
+@functools.lru_cache(maxsize=4)
+def _zeros(dtype: np.dtype) -> np.ndarray:
+    zeros = np.zeros(RELU_BLOCK, dtype=dtype)
+    zeros.flags.writeable = False
+    return zeros
 
 
 def relu_backward(dy: np.ndarray, mask: np.ndarray) -> np.ndarray:
