@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import statistics
@@ -364,6 +365,33 @@ def markdown(env: dict, peak: dict, rows: list[dict], layers: list[dict]) -> str
     return "\n".join(lines)
 
 
+def geometric_mean(values: list[float]) -> float | None:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
+
+
+def summary(reports: list[dict]) -> str:
+    """One row per workload: its time ratio and memory ratio at every thread count, and the
+    geometric mean of the time ratios (the suite's one-number summary)."""
+    counts = [r["environment"]["threads"] for r in reports]
+    by_count = [{row["workload"]: row for row in r["workloads"]} for r in reports]
+    names = list(dict.fromkeys(name for rows in by_count for name in rows))
+    head = ("| workload | " + " | ".join(f"ratio, {n} thread{'s' if n > 1 else ''}" for n in counts)
+            + " | " + " | ".join(f"memory ratio, {n}" for n in counts) + " |")
+    lines = ["## Summary: convlens time / PyTorch time", "", head,
+             "|---|" + "---:|" * (2 * len(counts))]
+    for name in names:
+        rows = [rows.get(name, {}) for rows in by_count]
+        lines.append(f"| {name} | " + " | ".join(fmt(r.get("ratio")) for r in rows) + " | "
+                     + " | ".join(fmt(r.get("memory_ratio")) for r in rows) + " |")
+    means = [geometric_mean([r["ratio"] for r in rows.values() if r.get("ratio")]) for rows in by_count]
+    every = geometric_mean([r["ratio"] for rows in by_count for r in rows.values() if r.get("ratio")])
+    lines.append("| geometric mean | " + " | ".join(fmt(m) for m in means) + " | "
+                 + " | ".join("" for _ in counts) + " |")
+    lines += ["", f"Geometric mean of all {sum(len(rows) for rows in by_count)} ratios: "
+              f"{fmt(every)}.", ""]
+    return "\n".join(lines)
+
+
 def run_per_thread_count(args, argv: list[str]) -> None:
     """One fresh process per thread count (BLAS reads its thread count when NumPy loads);
     the JSON and Markdown reports of each are combined."""
@@ -393,8 +421,8 @@ def run_per_thread_count(args, argv: list[str]) -> None:
     write_json(args.json, {"command": command, "runs": reports})
     if args.markdown:
         with atomic_write(args.markdown, "w") as handle:
-            handle.write(f"# Benchmarks\n\nMade by `{command}`.\n\n" + "\n".join(
-                s.replace("## Per layer", "### Per layer") for s in sections))
+            handle.write(f"# Benchmarks\n\nMade by `{command}`.\n\n" + summary(reports) + "\n"
+                         + "\n".join(s.replace("## Per layer", "### Per layer") for s in sections))
     print(f"\nwrote {args.json}" + (f" and {args.markdown}" if args.markdown else ""))
 
 

@@ -84,3 +84,18 @@ def test_forward_flops_count_both_paths_of_a_residual():
     assert alone == 2 * 3 * 4 * 25 * (4 * 9 + 4)
     assert forward_flops([L("Residual", body, shortcut)], shape) == alone
     assert forward_flops([L("Residual", body, None)], shape) == forward_flops(body, shape)
+
+
+def test_summary_gives_each_ratio_and_the_geometric_means():
+    from benchmarks.run import summary
+
+    def report(threads, ratios):
+        return {"environment": {"threads": threads},
+                "workloads": [{"workload": name, "ratio": r, "memory_ratio": 1.25}
+                              for name, r in ratios.items()]}
+
+    text = summary([report(1, {"a": 0.5, "b": 2.0}), report(2, {"a": 1.0, "b": 4.0})])
+    assert "| workload | ratio, 1 thread | ratio, 2 threads | memory ratio, 1 | memory ratio, 2 |" in text
+    assert "| a | 0.50 | 1.00 | 1.25 | 1.25 |" in text
+    assert "| geometric mean | 1.00 | 2.00 |  |  |" in text
+    assert "Geometric mean of all 4 ratios: 1.41." in text
