@@ -42,13 +42,20 @@ def main(argv: list[str] | None = None) -> None:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
 
+    from convlens.functional import conv_shifted
+
+    saved, conv_shifted.MIN_CHANNELS = conv_shifted.MIN_CHANNELS, 2**62  # time im2col's pieces
+    try:
+        breakdown(args)
+    finally:
+        conv_shifted.MIN_CHANNELS = saved
+
+
+def breakdown(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from convlens.functional import conv_shifted
     from convlens.functional.conv import conv_backward, conv_forward
     from convlens.functional.windows import window_offsets
-
-    conv_shifted.MIN_CHANNELS = 2**62  # the pieces timed here are im2col's
 
     shape = tuple(int(v) for v in args.shape.split(","))
     nd = len(shape) - 2

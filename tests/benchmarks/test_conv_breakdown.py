@@ -16,3 +16,14 @@ def test_prints_the_passes_and_their_pieces(capsys, monkeypatch):
                   "of which the product dw = dy @ colsᵀ", "of which the product dcols = wᵀ @ dy",
                   "of which col2im"):
         assert re.search(rf"{re.escape(label)} +\d+\.\d\d ms", out), label
+
+
+def test_the_engine_choice_is_restored_after_timing_im2col(capsys, monkeypatch):
+    from convlens.functional import conv_shifted
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")
+    before = conv_shifted.MIN_CHANNELS
+    main(["--shape", "2,16,6,6", "--out-channels", "4", "--repeats", "1"])
+    assert "im2col matrix (144, 72)" in capsys.readouterr().out  # im2col although 16 channels
+    assert conv_shifted.MIN_CHANNELS == before
