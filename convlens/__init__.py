@@ -14,6 +14,7 @@ from convlens.gradcheck import GradcheckReport, gradcheck
 from convlens.inspect.explain import Explanation, explain
 from convlens.inspect.summary import Summary, summary
 from convlens.io import load_weights, save_weights
+from convlens.io.formats import load
 from convlens.io.pytorch import from_torch, to_torch
 from convlens.layers import *  # noqa: F403
 from convlens.layers import __all__ as _layers_all
@@ -65,5 +66,5 @@ __all__ = [
     "EarlyStopping", "ModelCheckpoint", "CSVLogger", "JSONLogger", "TrainingDiverged",
     "TrainingInterrupted", "manual_seed", "get_rng", "save_weights", "load_weights", "summary",
     "Summary", "explain", "Explanation", "gradcheck", "GradcheckReport", "__version__",
-    "to_torch", "from_torch",
+    "to_torch", "from_torch", "load",
 ]
