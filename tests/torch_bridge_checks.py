@@ -30,6 +30,7 @@ def assert_same_function(model: cl.Module, module: torch.nn.Module, xs, seed: in
     rng = np.random.default_rng(seed)
     dys = tuple(rng.standard_normal(a.shape).astype(dtype) for a in ys)
     model.zero_grad()
+    module.zero_grad()
     dx = model.backward(dys if len(dys) > 1 else dys[0])
     torch.autograd.backward(yts, [torch.from_numpy(d.copy()) for d in dys])
     for i, (d, t) in enumerate(zip(as_tuple(dx), tensors)):

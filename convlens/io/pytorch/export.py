@@ -114,6 +114,71 @@ def _concat(layer: L.Concat, ex: Exporter) -> nn.Module:
     return T.Concat([ex.convert(b, f"branch {i}") for i, b in enumerate(layer.branches)], layer.dim)
 
 
+# -- graphs ------------------------------------------------------------------------------------
+def _merge_node(graph: Any, layer: Module, args: tuple[Any, ...]) -> Any:
+    """The fx node(s) computing a convlens merge layer, or None if ``layer`` is no merge."""
+    import operator
+
+    name = type(layer).__name__
+    chains = {"Add": operator.add, "Multiply": operator.mul, "Maximum": torch.maximum,
+              "Minimum": torch.minimum, "Mean": operator.add}
+    pairs = {"Subtract": operator.sub, "Divide": operator.truediv, "MatMul": torch.matmul}
+    if name == "Concatenate":
+        return graph.call_function(torch.cat, (list(args), layer.dim))
+    if name in pairs:
+        return graph.call_function(pairs[name], args)
+    if name not in chains:
+        return None
+    out = args[0]
+    for other in args[1:]:
+        out = graph.call_function(chains[name], (out, other))
+    return graph.call_function(operator.truediv, (out, len(args))) if name == "Mean" else out
+
+
+def _graph(layer: Any, ex: Exporter) -> nn.Module:
+    """A ``torch.fx.GraphModule``: one ``call_module`` per node (targets are the node names,
+    so state dict keys stay the same), merges as ``call_function``."""
+    import torch.fx as fx
+
+    graph = fx.Graph()
+    values: dict[str, fx.Node] = {}
+    for name in layer.input_names:
+        values[name] = graph.placeholder(_identifier(name))
+    owners: dict[int, str] = {}
+    root: dict[str, nn.Module] = {}
+    for node in layer.nodes:
+        args = tuple(values[t] for t in node.inputs)
+        merged = _merge_node(graph, node.layer, args)
+        if merged is not None:
+            values[node.output] = merged
+            continue
+        if id(node.layer) not in owners:
+            owners[id(node.layer)] = node.name
+            root[node.name] = ex.convert(node.layer, f"node {node.name!r}")
+        values[node.output] = graph.call_module(owners[id(node.layer)], args)
+    outputs = [values[name] for name in layer.output_names]
+    graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
+    return fx.GraphModule(root, graph, class_name="ConvlensGraph")
+
+
+def _identifier(name: str) -> str:
+    text = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    return text if text and not text[0].isdigit() else f"x_{text}"
+
+
+try:  # the graph model (convlens.layers.graph) may not be part of this convlens yet
+    from convlens.layers.constant import Constant as _Constant
+    from convlens.layers.graph import Graph as _Graph
+except ImportError:  # pragma: no cover
+    pass
+else:
+    converts(_Graph)(_graph)
+
+    @converts(_Constant)
+    def _constant(layer: Any, ex: Exporter) -> nn.Module:
+        return T.Constant()
+
+
 # -- layers with weights -----------------------------------------------------------------------
 @converts(_ConvNd)
 def _conv(layer: _ConvNd, ex: Exporter) -> nn.Module:

@@ -51,8 +51,25 @@ def state_dict_from_torch(state: Mapping[str, Any], model: Any | None = None) ->
     for names in groups.values():
         known = [n for n in names if n in expected]
         keep.update(known if known else names)       # drop the aliases the model does not list
-    return OrderedDict((name, value.detach().cpu().numpy().copy())
-                       for name, value in state.items() if name in keep)
+    out = OrderedDict((name, value.detach().cpu().numpy().copy())
+                      for name, value in state.items() if name in keep)
+    return _constants(out, model) if model is not None else out
+
+
+def _constants(state: OrderedDict[str, np.ndarray], model: Any) -> OrderedDict[str, np.ndarray]:
+    """Fit a torch state to a graph's ``cl.Constant`` nodes: a tensor the module held
+    directly (``scale``) is the constant node's ``scale.value``; a constant that was a number
+    in the PyTorch code (``x * 0.5``) is part of the architecture, not of torch's state, so
+    the model's own value fills it."""
+    own = model.state_dict()
+    owners = dict(model.named_modules())
+    for name in [n for n in state if n not in own and f"{n}.value" in own]:
+        state[f"{name}.value"] = state.pop(name)
+    for name in own:
+        owner = owners.get(name.rpartition(".")[0])
+        if name not in state and type(owner).__name__ == "Constant" and not owner.trainable:
+            state[name] = own[name]
+    return state
 
 
 def state_dict_to_torch(state: Mapping[str, np.ndarray], module: torch.nn.Module | None = None

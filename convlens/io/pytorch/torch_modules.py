@@ -112,3 +112,11 @@ class Concat(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([branch(x) for branch in self.branches], self.dim)
+
+
+class Constant(nn.Module):
+    """A graph's constant: returns ``value`` (a parameter when trainable, else a buffer),
+    as ``convlens.Constant``."""
+
+    def forward(self) -> torch.Tensor:
+        return self.value
