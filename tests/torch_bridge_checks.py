@@ -37,7 +37,10 @@ def assert_same_function(model: cl.Module, module: torch.nn.Module, xs, seed: in
         if t.requires_grad:
             assert_close(d, t.grad, f"dL/dx{i}", dtype)
     torch_params = dict(module.named_parameters(remove_duplicate=False))
-    ours = dict(model.named_parameters())
+    # a tensor the torch module uses directly (self.scale) is the graph's Constant node
+    # "scale", whose parameter is "scale.value"
+    ours = {name if name in torch_params else name.removesuffix(".value"): p
+            for name, p in model.named_parameters()}
     assert set(ours) <= set(torch_params), sorted(set(ours) - set(torch_params))
     for name, p in ours.items():
         assert p.grad is not None, f"{name}.grad was not set by backward"

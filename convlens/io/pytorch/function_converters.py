@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -197,17 +198,31 @@ def _permute(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) 
 
 
 def _reduce(kind: str) -> Any:
+    """mean / amax over dims: a global pooling over the spatial axes when those are the dims;
+    otherwise Permute (reduced axes last) → Reshape (N, kept, reduced) → 1-D global pooling →
+    Reshape to the result's shape."""
+
     def convert(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) -> SymbolicTensor:
-        rank = len(ctx.shape(node.args[0]))
+        shape = ctx.shape(node.args[0])
+        rank = len(shape)
         dims = _arg(args, kwargs, 1, "dim")
         keepdim = bool(_arg(args, kwargs, 2, "keepdim", False))
         dims = [dims] if isinstance(dims, int) else list(dims or [])
-        axes = sorted(d % rank for d in dims)
-        if axes != list(range(2, rank)) or rank < 3:
-            raise ConversionError(f"{node.name}: {kind} over dims {dims} of a rank-{rank} tensor is "
-                                  "not supported; convlens pools over all spatial axes (dims 2 …)")
-        layer = getattr(L, f"Global{kind}Pool{rank - 2}d")(keepdims=keepdim)
-        return ctx.apply(layer, [args[0]], node.name)
+        axes = sorted({d % rank for d in dims})
+        if not axes or 0 in axes:
+            raise ConversionError(f"{node.name}: {kind.lower()} over dims {dims or 'all'} includes the "
+                                  "batch axis; convlens keeps axis 0 as the batch")
+        x = args[0]
+        if axes == list(range(2, rank)):
+            layer = getattr(L, f"Global{kind}Pool{rank - 2}d")(keepdims=keepdim)
+            return ctx.apply(layer, [x], node.name)
+        kept = [d for d in range(1, rank) if d not in axes]
+        if [*kept, *axes] != list(range(1, rank)):
+            x = ctx.apply(L.Permute(0, *kept, *axes), [x], f"{node.name}_permute")
+        rows = int(np.prod([shape[d] for d in kept], dtype=np.int64))
+        x = ctx.apply(L.Reshape(rows, -1), [x], f"{node.name}_rows")
+        x = ctx.apply(getattr(L, f"Global{kind}Pool1d")(), [x], f"{node.name}_pool")
+        return ctx.apply(L.Reshape(*ctx.shape(node)[1:]), [x], node.name)
 
     return convert
 

@@ -75,10 +75,16 @@ def _constants(state: OrderedDict[str, np.ndarray], model: Any) -> OrderedDict[s
 def state_dict_to_torch(state: Mapping[str, np.ndarray], module: torch.nn.Module | None = None
                         ) -> OrderedDict[str, torch.Tensor]:
     """A convlens ``state_dict`` as tensors; with ``module``, also under every alias name
-    ``module.state_dict()`` lists for a tied parameter."""
+    ``module.state_dict()`` lists for a tied parameter, and with a graph's constants fitted to
+    the module (``scale.value`` -> ``scale``; constants that are numbers in torch code left out)."""
     out: OrderedDict[str, torch.Tensor] = OrderedDict(
         (name, torch.from_numpy(np.array(value, copy=True))) for name, value in state.items())
     if module is not None:
+        expected = set(module.state_dict())
+        for name in [n for n in out if n not in expected and n.endswith(".value")]:
+            value = out.pop(name)           # a graph's Constant node: a tensor the module holds
+            if name.removesuffix(".value") in expected:   # directly, or a number in its code
+                out[name.removesuffix(".value")] = value
         names_by_storage: dict[tuple, list[str]] = {}
         for name, tensor in module.state_dict(keep_vars=True).items():
             names_by_storage.setdefault(_storage_key(tensor), []).append(name)

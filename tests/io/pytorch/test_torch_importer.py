@@ -1,0 +1,158 @@
+"""cl.from_torch: traced nn.Modules become convlens graphs computing the same values and
+gradients; state dicts move both ways, tied parameters included; to_torch brings graphs back."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch_bridge_checks import assert_same_function
+from torchvision_models import models
+
+import convlens as cl
+from convlens.io.pytorch import state_dict_from_torch, state_dict_to_torch
+from convlens.io.pytorch.export import ConversionError
+
+
+class Branchy(nn.Module):
+    """Branches, functional calls, shape arithmetic, a module called twice, a tied weight
+    and a parameter used directly."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.left = nn.Conv2d(8, 8, 3, padding="same")
+        self.right = nn.Conv2d(8, 8, 3, padding=1)
+        self.right.weight = self.left.weight            # tied: PyTorch lists it twice
+        self.act = nn.ReLU6()
+        self.scale = nn.Parameter(torch.full((1, 16, 1, 1), 0.5))
+        self.mix = nn.Conv2d(16, 16, 1)
+        self.pool = nn.MaxPool2d(2, ceil_mode=True)
+        self.head = nn.Linear(16 * 4 * 4, 5)
+        self.drop = nn.Dropout(0.0)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.stem(x)))
+        a = self.act(self.left(x))
+        b = self.act(self.right(x)) * 2.0 - 1            # the same ReLU6 module, again
+        y = torch.cat([a + x, b], dim=1) * self.scale
+        y = self.pool(self.mix(F.leaky_relu(self.mix(y), 0.1)))   # one module, two calls
+        y = F.avg_pool2d(y, 1)
+        n, c, h, w = y.shape
+        y = y.view(n, c // 2, 2, h, w).transpose(1, 2).reshape(y.size(0), -1)   # channel shuffle
+        return self.head(self.drop(y)).softmax(dim=-1) + F.adaptive_avg_pool2d(x, 1).flatten(1).mean(dim=1, keepdim=True)
+
+
+def example(shape, dtype=np.float64, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_custom_net_values_and_gradients(dtype, mode):
+    torch.manual_seed(0)
+    module = Branchy().to(torch.float64 if dtype == np.float64 else torch.float32)
+    getattr(module, mode)()
+    x = example((4, 3, 7, 7), dtype)
+    model = cl.from_torch(module, torch.from_numpy(x))
+    assert isinstance(model, cl.Graph) and model.training == (mode == "train")
+    assert model.node("left").layer.weight is model.node("right").layer.weight
+    assert model.node("mix").layer is model.node("mix_1").layer
+    assert_same_function(model, module, x)
+
+
+def test_state_dicts_move_both_ways_with_the_tied_weight():
+    torch.manual_seed(0)
+    module = Branchy().double()
+    x = example((2, 3, 7, 7))
+    model = cl.from_torch(module, torch.from_numpy(x))
+    torch_state = module.state_dict()
+    assert "left.weight" in torch_state and "right.weight" in torch_state     # listed twice
+    ours = model.state_dict()
+    assert "right.weight" not in ours                                           # listed once
+    torch.manual_seed(1)
+    other = Branchy().double()
+    model.load_state_dict(state_dict_from_torch(other.state_dict(), model))      # torch -> convlens
+    for key, value in model.state_dict().items():
+        if key in other.state_dict():
+            np.testing.assert_array_equal(value, other.state_dict()[key].numpy())
+    module.load_state_dict(state_dict_to_torch(model.state_dict(), module))      # convlens -> torch
+    assert module.right.weight is module.left.weight
+    np.testing.assert_array_equal(module.right.weight.detach().numpy(), other.left.weight.detach().numpy())
+    assert_same_function(model.eval(), module.eval(), x)
+
+
+def test_a_torch_save_file_is_read_without_unpickling(tmp_path):
+    torch.manual_seed(0)
+    module = Branchy().double()
+    model = cl.from_torch(module, torch.randn(2, 3, 7, 7, dtype=torch.float64))
+    torch.save(module.state_dict(), tmp_path / "w.pt")
+    model.load_state_dict(cl.io.pytorch.load_torch_state(tmp_path / "w.pt", model))
+    torch.save({"weights": object()}, tmp_path / "evil.pt")
+    with pytest.raises(cl.io.formats.FormatError, match=r"evil.pt' is not a PyTorch state dict convlens can read safely"):
+        cl.io.pytorch.load_torch_state(tmp_path / "evil.pt")
+
+
+@pytest.mark.parametrize("name, build, shape, mode", [
+    ("resnet18", lambda: models.resnet18(num_classes=10), (2, 3, 64, 64), "train"),
+    ("resnet18", lambda: models.resnet18(num_classes=10), (2, 3, 32, 32), "eval"),
+    ("mobilenet_v2", lambda: models.mobilenet_v2(num_classes=10), (2, 3, 32, 32), "eval"),
+    ("densenet", lambda: models.DenseNet(growth_rate=8, block_config=(2, 2), num_init_features=16,
+                                         num_classes=10), (2, 3, 32, 32), "train"),
+    ("squeezenet1_1", lambda: models.squeezenet1_1(num_classes=10), (2, 3, 48, 48), "eval"),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_torchvision_models(name, build, shape, mode):
+    torch.manual_seed(0)
+    module = build().double()
+    getattr(module, mode)()
+    x = example(shape)
+    model = cl.from_torch(module, torch.from_numpy(x))
+    assert_same_function(model, module, x)
+    if mode == "eval":
+        back = cl.to_torch(model)                  # and out again: the same function
+        assert_same_function(model, back, x)
+
+
+def test_float32_resnet18_and_its_state_dict_keys():
+    torch.manual_seed(0)
+    module = models.resnet18(num_classes=10).eval()
+    x = example((2, 3, 32, 32), np.float32)
+    model = cl.from_torch(module, torch.from_numpy(x))
+    assert sorted(model.state_dict()) == sorted(module.state_dict())         # PyTorch's keys
+    assert_same_function(model, module, x)
+
+
+def test_a_graph_built_in_convlens_goes_to_torch_fx():
+    cl.manual_seed(0)
+    x = cl.Input((3, 8, 8), name="image")
+    conv = cl.Conv2d(3, 4, 3, padding=1)
+    a = conv(x, name="conv")
+    b = cl.Constant(np.full((4, 1, 1), 0.1), trainable=True)(name="offset")
+    s = cl.Add()(cl.ReLU()(a), b)
+    m = cl.Concatenate(dim=1)(s, cl.Mean()(s, a), cl.Maximum()(a, s))
+    y = cl.Linear(12, 3)(cl.Flatten()(cl.GlobalAvgPool2d()(m)), name="fc")
+    model = cl.Graph(x, y).double()
+    module = cl.to_torch(model)
+    assert isinstance(module, torch.fx.GraphModule)
+    assert sorted(module.state_dict()) == sorted(model.state_dict())
+    assert_same_function(model, module, example((2, 3, 8, 8)))
+
+
+def test_unsupported_operations_are_all_named():
+    class Odd(nn.Module):
+        def forward(self, x):
+            a, b = x.chunk(2, dim=1)
+            return torch.sin(a) + b
+
+    with pytest.raises(ConversionError, match=r"cannot convert these operations to convlens: chunk \(method .chunk\(\)\); getitem .*; sin \(torch.sin\)"):
+        cl.from_torch(Odd(), torch.randn(1, 4, 3))
+
+
+def test_untraceable_modules_are_explained():
+    class DataDependent(nn.Module):
+        def forward(self, x):
+            return x if x.sum() > 0 else -x
+
+    with pytest.raises(ConversionError, match=r"torch.fx cannot trace DataDependent: .*no Python if/for on tensor values"):
+        cl.from_torch(DataDependent(), torch.randn(1, 3))
