@@ -48,6 +48,9 @@ def keras2_topology(model: keras.Model) -> dict:
     Tiny VGG): no InputLayer in a Sequential, ``batch_input_shape`` on the first layer, all
     wrapped in ``model_config``."""
     config = json.loads(model.to_json())
+    if config["class_name"] != "Sequential":
+        return {"keras_version": "2.2.4-tf", "backend": "tensorflow",
+                "model_config": {"class_name": "Model", "config": keras2_functional(config["config"])}}
     layers = []
     batch_shape = None
     for spec in config["config"]["layers"]:
@@ -62,6 +65,29 @@ def keras2_topology(model: keras.Model) -> dict:
         layers.append(spec)
     return {"keras_version": "2.2.4-tf", "backend": "tensorflow",
             "model_config": {"class_name": "Sequential", "config": {"name": config["config"]["name"], "layers": layers}}}
+
+
+def _keras2_refs(value) -> list:
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        name, node, index = value["config"]["keras_history"]
+        return [[name, node, index, {}]]
+    if isinstance(value, (list, tuple)):
+        return [ref for item in value for ref in _keras2_refs(item)]
+    return []
+
+
+def keras2_functional(config: dict) -> dict:
+    """A Keras 3 functional config with Keras 2's inbound nodes ``[[[name, node, tensor, {}]]]``
+    and ``batch_input_shape``."""
+    layers = []
+    for spec in config["layers"]:
+        spec = dict(spec)
+        spec["config"] = dict(spec["config"])
+        if spec["class_name"] == "InputLayer":
+            spec["config"]["batch_input_shape"] = spec["config"].pop("batch_shape")
+        spec["inbound_nodes"] = [_keras2_refs(node["args"]) for node in spec.get("inbound_nodes", [])]
+        layers.append(spec)
+    return dict(config, layers=layers)
 
 
 def write_tfjs(model: keras.Model, folder: Path, shard_bytes: int = 4096, keras2: bool = False) -> Path:

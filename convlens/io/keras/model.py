@@ -177,34 +177,34 @@ def _functional(layers: list[dict[str, Any]], config: dict[str, Any], weights: W
             symbolic[(name, 0, 0)] = Input(shape, name=name)
             tensors[(name, 0, 0)] = Tensor(shape)
             inputs.append((name, 0, 0))
-    pending = [s for s in layers if s["class_name"] not in _IGNORED]
+    # one work item per call of a layer; a layer called twice (shared weights) may read its
+    # own first output, so calls are placed one by one as their inputs become known
+    pending = [(spec, k, call) for spec in layers if spec["class_name"] not in _IGNORED
+               for k, call in enumerate(_inbound(spec))]
+    converted: dict[str, tuple[list[Module], bool]] = {}
     used: dict[str, int] = {}
     while pending:
-        progressed = False
-        for spec in list(pending):
-            calls = _inbound(spec)
-            if not all(ref in symbolic for call in calls for ref in call):
-                continue
+        ready = [item for item in pending if all(ref in symbolic for ref in item[2])]
+        if not ready:
+            names = ", ".join(sorted({str(s.get("config", {}).get("name")) for s, _, _ in pending}))
+            raise KerasLayerError(f"{where}: the layers {names} read tensors no layer produces")
+        for item in ready:
+            spec, node_index, call = item
             class_name = str(spec["class_name"])
             cfg = dict(spec.get("config", {}), _class=class_name)
             name = str(cfg.get("name", spec.get("name")))
-            arrays = [np.asarray(a) for a in weights(name)]
-            shared: list[Module] | None = None
-            for node_index, call in enumerate(calls):
-                metas = [tensors[ref] for ref in call]
-                if shared is None:
-                    converted = CONVERTERS[class_name](cfg, arrays, metas)
-                    _check_weightless(converted.layers, arrays, name, class_name)
-                    shared, keeps = converted.layers, converted.keeps_flatten_order
-                node_name = name if node_index == 0 else f"{name}_call{node_index}"
-                out = _apply(shared, [symbolic[ref] for ref in call], node_name, used)
-                symbolic[(name, node_index, 0)] = out
-                tensors[(name, node_index, 0)] = _next_tensor(shared, metas[0], tuple(out.shape), keeps)
-            pending.remove(spec)
-            progressed = True
-        if not progressed:
-            names = ", ".join(str(s.get("config", {}).get("name")) for s in pending)
-            raise KerasLayerError(f"{where}: the layers {names} read tensors no layer produces")
+            metas = [tensors[ref] for ref in call]
+            if name not in converted:
+                arrays = [np.asarray(a) for a in weights(name)]
+                result = CONVERTERS[class_name](cfg, arrays, metas)
+                _check_weightless(result.layers, arrays, name, class_name)
+                converted[name] = (result.layers, result.keeps_flatten_order)
+            shared, keeps = converted[name]
+            node_name = name if node_index == 0 else f"{name}_call{node_index}"
+            out = _apply(shared, [symbolic[ref] for ref in call], node_name, used)
+            symbolic[(name, node_index, 0)] = out
+            tensors[(name, node_index, 0)] = _next_tensor(shared, metas[0], tuple(out.shape), keeps)
+            pending.remove(item)
     try:
         ins = [symbolic[ref] for ref in _references(config, "input_layers")] or [symbolic[r] for r in inputs]
         outs = [symbolic[ref] for ref in _references(config, "output_layers")]
