@@ -38,7 +38,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32, help="per process")
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--every-rank", action="store_true",
-                        help="also write each process's replica to OUT.rank<k>.pt (to check DDP kept them equal)")
+                        help="also write each process's replica to OUT.rank<k>.pt "
+                             "(to check that DDP kept them equal)")
     return parser.parse_args()
 
 

@@ -144,5 +144,5 @@ register_reader(Reader("keras", "convlens.io.keras.keras_file:load_keras", suffi
                        extra="keras", requires=("h5py",)))
 register_reader(Reader("keras-h5", "convlens.io.keras.h5:load_h5", suffixes=(".h5", ".hdf5"),
                        extra="keras", requires=("h5py",)))
-register_reader(Reader("tfjs-layers-model", "convlens.io.keras.tfjs:load_tfjs",
-                       sniff=lambda path, head: importlib.import_module("convlens.io.keras.tfjs").is_tfjs_model(path, head)))
+register_reader(Reader("tfjs-layers-model", "convlens.io.keras.tfjs:load_tfjs", sniff=lambda path, head:
+                       importlib.import_module("convlens.io.keras.tfjs").is_tfjs_model(path, head)))

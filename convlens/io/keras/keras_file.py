@@ -30,8 +30,9 @@ def _member(archive: zipfile.ZipFile, name: str, limit: int, where: str) -> byte
     try:
         info = archive.getinfo(name)
     except KeyError:
-        raise FormatError(f"{where!r}: the archive has no {name} (found: "
-                          f"{', '.join(archive.namelist()) or 'nothing'}); expected a Keras 3 .keras file") from None
+        found = ", ".join(archive.namelist()) or "nothing"
+        raise FormatError(f"{where!r}: the archive has no {name} (found: {found}); expected a "
+                          "Keras 3 .keras file") from None
     if info.file_size > limit:
         raise FormatError(f"{where!r}: {name} would unpack to {info.file_size} bytes, more than {limit}")
     try:

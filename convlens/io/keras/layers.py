@@ -151,7 +151,8 @@ def _conv(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor
     use_bias = config.get("use_bias", True)
     _expect(weights, 2 if use_bias else 1, f"layer {name!r}")
     groups = int(config.get("groups", 1))
-    conv = getattr(L, f"Conv{nd}d")(inputs[0].shape[0], int(config["filters"]), _tuple(config["kernel_size"], nd),
+    conv = getattr(L, f"Conv{nd}d")(inputs[0].shape[0], int(config["filters"]),
+                                    _tuple(config["kernel_size"], nd),
                                     stride=_tuple(config.get("strides", 1), nd), padding=padding,
                                     dilation=_tuple(config.get("dilation_rate", 1), nd),
                                     groups=groups, bias=use_bias)
@@ -300,7 +301,8 @@ def _global_pool(config: dict[str, Any], weights: list[np.ndarray], inputs: list
     if keepdims and nd > 1:
         raise KerasLayerError(f"layer {name!r}: keepdims=True keeps a channels-last (1, …, C) "
                               "shape, which has no channels-first equivalent here")
-    return Converted([getattr(L, f"Global{'Max' if 'Max' in config['_class'] else 'Avg'}Pool{nd}d")(keepdims=keepdims)])
+    kind = "Max" if "Max" in config["_class"] else "Avg"
+    return Converted([getattr(L, f"Global{kind}Pool{nd}d")(keepdims=keepdims)])
 
 
 # -- shape and element-wise layers -----------------------------------------------------------------
@@ -365,7 +367,8 @@ def _merge(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tenso
     kind = config["_class"]
     if kind == "Concatenate":
         rank = len(inputs[0].shape) + 1
-        return Converted([L.Concatenate(dim=keras_axis(int(config.get("axis", -1)), rank, config.get("name", "concatenate")))])
+        dim = keras_axis(int(config.get("axis", -1)), rank, config.get("name", "concatenate"))
+        return Converted([L.Concatenate(dim=dim)])
     return Converted([getattr(L, _MERGE[kind])()])
 
 

@@ -27,7 +27,7 @@ _IGNORED = {"InputLayer"}
 def _unwrap(config: dict[str, Any], where: str) -> tuple[str, dict[str, Any]]:
     if "model_config" in config and isinstance(config["model_config"], dict):   # tfjs topology
         config = config["model_config"]
-    if not isinstance(config, dict) or "class_name" not in config or not isinstance(config.get("config"), dict):
+    if not (isinstance(config, dict) and "class_name" in config and isinstance(config.get("config"), dict)):
         raise KerasLayerError(f"{where}: expected a Keras model config {{'class_name', 'config'}}, "
                               f"received {type(config).__name__}")
     return str(config["class_name"]), config["config"]
@@ -209,7 +209,8 @@ def _functional(layers: list[dict[str, Any]], config: dict[str, Any], weights: W
         ins = [symbolic[ref] for ref in _references(config, "input_layers")] or [symbolic[r] for r in inputs]
         outs = [symbolic[ref] for ref in _references(config, "output_layers")]
     except KeyError as error:
-        raise KerasLayerError(f"{where}: the model's inputs or outputs name an unknown layer {error}") from None
+        raise KerasLayerError(f"{where}: the model's inputs or outputs name an unknown layer "
+                              f"{error}") from None
     return Graph(inputs=ins if len(ins) > 1 else ins[0], outputs=outs if len(outs) > 1 else outs[0])
 
 

@@ -51,7 +51,8 @@ def _read_json(target: Path, where: str) -> dict[str, Any]:
         raise FormatError(f"{where!r} is not valid JSON ({error}); it may be truncated") from None
     if not isinstance(document, dict) or "modelTopology" not in document:
         raise FormatError(f"{where!r}: expected a TensorFlow.js layers-model (keys 'modelTopology' "
-                          f"and 'weightsManifest'), received keys {sorted(document) if isinstance(document, dict) else type(document).__name__}")
+                          f"and 'weightsManifest'), received "
+                          f"{sorted(document) if isinstance(document, dict) else type(document).__name__}")
     fmt = document.get("format", "layers-model")
     if fmt != "layers-model":
         raise FormatError(f"{where!r}: format {fmt!r} is not supported; expected 'layers-model' "
@@ -61,17 +62,20 @@ def _read_json(target: Path, where: str) -> dict[str, Any]:
 
 def _shard(folder: Path, name: Any, where: str) -> bytes:
     if not isinstance(name, str) or not name or Path(name).is_absolute() or ".." in Path(name).parts:
-        raise FormatError(f"{where!r}: weight shard path {name!r} must be a file name inside the model's folder")
+        raise FormatError(f"{where!r}: weight shard path {name!r} must be a file name inside the "
+                          "model's folder")
     file = folder / name
     try:
         return file.read_bytes()
     except OSError as error:
-        raise FormatError(f"{where!r}: cannot read the weight shard {name!r}: {error.strerror or error}") from None
+        raise FormatError(f"{where!r}: cannot read the weight shard {name!r}: "
+                          f"{error.strerror or error}") from None
 
 
 def _decode(spec: Any, buffer: bytes, offset: int, where: str) -> tuple[np.ndarray, int]:
     if not isinstance(spec, dict) or "name" not in spec or "shape" not in spec:
-        raise FormatError(f"{where!r}: expected weight entries {{'name', 'shape', 'dtype'}}, received {str(spec)[:60]}")
+        raise FormatError(f"{where!r}: expected weight entries {{'name', 'shape', 'dtype'}}, "
+                          f"received {str(spec)[:60]}")
     name = spec["name"]
     shape = tuple(int(s) for s in spec["shape"])
     if any(s < 0 for s in shape):
@@ -84,7 +88,8 @@ def _decode(spec: Any, buffer: bytes, offset: int, where: str) -> tuple[np.ndarr
     nbytes = count * np.dtype(_DTYPES[stored]).itemsize
     if offset + nbytes > len(buffer):
         raise FormatError(f"{where!r}: the weight shards end after {len(buffer)} bytes, but weight "
-                          f"{name!r} {shape} needs bytes {offset}…{offset + nbytes}: the shards are truncated")
+                          f"{name!r} {shape} needs bytes {offset}…{offset + nbytes}: the shards are "
+                          "truncated")
     array = np.frombuffer(buffer, _DTYPES[stored], count, offset).reshape(shape)
     if quant and stored in ("uint8", "uint16"):
         array = array.astype(np.float32) * float(quant["scale"]) + float(quant.get("min", 0.0))
@@ -100,7 +105,8 @@ def read_weights(document: dict[str, Any], folder: Path, where: str) -> dict[str
         raise FormatError(f"{where!r}: weightsManifest must be a list of groups")
     for group in manifest:
         if not isinstance(group, dict):
-            raise FormatError(f"{where!r}: expected weight groups {{'paths', 'weights'}}, received {str(group)[:60]}")
+            raise FormatError(f"{where!r}: expected weight groups {{'paths', 'weights'}}, "
+                              f"received {str(group)[:60]}")
         buffer = b"".join(_shard(folder, name, where) for name in group.get("paths", []))
         offset = 0
         for spec in group.get("weights", []):

@@ -92,12 +92,14 @@ converts_function(F.silu)(_unary(lambda a, k: L.SiLU()))
 converts_function(F.gelu)(_unary(lambda a, k: L.GELU(k.get("approximate", "none"))))
 converts_function(F.leaky_relu)(_unary(lambda a, k: L.LeakyReLU(_arg(a, k, 1, "negative_slope", 0.01))))
 converts_function(F.elu)(_unary(lambda a, k: L.ELU(_arg(a, k, 1, "alpha", 1.0))))
-converts_function(F.softmax, torch.softmax, "softmax")(_unary(lambda a, k: L.Softmax(dim=_arg(a, k, 1, "dim"))))
+converts_function(F.softmax, torch.softmax, "softmax")(
+    _unary(lambda a, k: L.Softmax(dim=_arg(a, k, 1, "dim"))))
 converts_function(F.log_softmax, torch.log_softmax, "log_softmax")(
     _unary(lambda a, k: L.LogSoftmax(dim=_arg(a, k, 1, "dim"))))
 
 
-def clamp(ctx: Importer, x: SymbolicTensor, low: float | None, high: float | None, name: str) -> SymbolicTensor:
+def clamp(ctx: Importer, x: SymbolicTensor, low: float | None, high: float | None,
+          name: str) -> SymbolicTensor:
     """min(max(x, low), high) from ``Maximum``/``Minimum`` with constants (ReLU6, Hardtanh)."""
     if low == 0.0 and high is not None:
         x = ctx.apply(L.ReLU(), [x], f"{name}_relu")
@@ -231,7 +233,7 @@ converts_function(torch.mean, "mean")(_reduce("Avg"))
 converts_function(torch.amax, "amax")(_reduce("Max"))
 
 
-# -- pooling as functions -------------------------------------------------------------------------------------
+# -- pooling as functions ------------------------------------------------------------------------
 def _adaptive(kind: str, nd: int) -> Any:
     def convert(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) -> SymbolicTensor:
         size = _arg(args, kwargs, 1, "output_size")
@@ -267,7 +269,8 @@ def _avg_pool(nd: int) -> Any:
                                             _arg(args, kwargs, 2, "stride") or None,
                                             _arg(args, kwargs, 3, "padding", 0),
                                             ceil_mode=_arg(args, kwargs, 4, "ceil_mode", False),
-                                            count_include_pad=_arg(args, kwargs, 5, "count_include_pad", True))
+                                            count_include_pad=_arg(args, kwargs, 5,
+                                                                   "count_include_pad", True))
         return ctx.apply(layer, [args[0]], node.name)
 
     return convert

@@ -182,7 +182,8 @@ class Importer:
         outs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
         for out in outs:
             if not isinstance(out, SymbolicTensor):
-                raise ConversionError(f"the module returns a {type(out).__name__}; convlens graphs return tensors")
+                raise ConversionError(f"the module returns a {type(out).__name__}; convlens graphs "
+                                      "return tensors")
         graph = Graph(inputs=inputs if len(inputs) > 1 else inputs[0],
                       outputs=outs if len(outs) > 1 else outs[0])
         graph.train(module.training)

@@ -26,7 +26,8 @@ def layer(*classes: type) -> Callable[[Callable[[Any], Module]], Callable[[Any],
     the module's path, the module's weights bound to the layer."""
 
     def decorate(build: Callable[[Any], Module]) -> Callable[[Any], Module]:
-        def convert(ctx: Importer, module: nn.Module, args: list[Any], kwargs: dict[str, Any], node: Any) -> Any:
+        def convert(ctx: Importer, module: nn.Module, args: list[Any], kwargs: dict[str, Any],
+                    node: Any) -> Any:
             if len(args) != 1 or kwargs:
                 raise ConversionError(f"{node.target} ({type(module).__name__}): expected one input, "
                                       f"received {len(args)} and keywords {sorted(kwargs)}")
@@ -62,7 +63,8 @@ def _linear(m: nn.Linear) -> Module:
     return L.Linear(m.in_features, m.out_features, m.bias is not None)
 
 
-@layer(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
+@layer(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
+       nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
 def _channel_norm(m: Any) -> Module:
     return getattr(L, type(m).__name__)(m.num_features, m.eps, m.momentum, affine=m.affine,
                                         track_running_stats=m.track_running_stats)

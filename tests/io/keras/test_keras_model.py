@@ -3,7 +3,15 @@ convlens graphs, from each file format; Keras 2 configs (TensorFlow.js) read the
 
 import numpy as np
 import pytest
-from keras_models import assert_same_output, channels_first, image, keras, keras_output, randomize_batch_norm, write_tfjs
+from keras_models import (
+    assert_same_output,
+    channels_first,
+    image,
+    keras,
+    keras_output,
+    randomize_batch_norm,
+    write_tfjs,
+)
 from torch_oracle import assert_close
 
 import convlens as cl

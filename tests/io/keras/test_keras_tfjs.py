@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from keras_models import assert_same_output, image, keras, tiny_vgg, write_tfjs
+from keras_models import assert_same_output, image, tiny_vgg, write_tfjs
 
 import convlens as cl
 from convlens.io.formats import FormatError
