@@ -34,6 +34,9 @@ class Tensor:
 
     shape: tuple[int, ...]
     flattened_from: tuple[int, ...] | None = None
+    padding: tuple[tuple[int, int], ...] | None = None
+    """Zero padding (before, after) per spatial axis that a ``ZeroPadding`` layer asked for and
+    the next convolution applies (``shape`` is then the unpadded shape)."""
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Converted:
 
     layers: list[Module]
     keeps_flatten_order: bool = False
+    padding: tuple[tuple[int, int], ...] | None = None
 
 
 Converter = Callable[[dict[str, Any], list[np.ndarray], list[Tensor]], Converted]
@@ -150,6 +154,11 @@ def _conv(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor
                               "'valid' or 'same'")
     use_bias = config.get("use_bias", True)
     _expect(weights, 2 if use_bias else 1, f"layer {name!r}")
+    if inputs[0].padding is not None:                  # a ZeroPadding layer came before
+        if padding != "valid":
+            raise KerasLayerError(f"layer {name!r}: ZeroPadding followed by a '{padding}' "
+                                  "convolution is not supported")
+        padding = inputs[0].padding
     groups = int(config.get("groups", 1))
     conv = getattr(L, f"Conv{nd}d")(inputs[0].shape[0], int(config["filters"]),
                                     _tuple(config["kernel_size"], nd),
@@ -162,6 +171,28 @@ def _conv(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor
     if use_bias:
         _set(conv.bias, weights[1], f"layer {name!r} bias")
     return Converted([conv, *activation_layers(config.get("activation"), name)])
+
+
+_conv.takes_padding = True  # type: ignore[attr-defined]
+
+
+@converts("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
+def _zero_padding(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor]) -> Converted:
+    """Zero padding is handed to the convolution that follows (convlens convolutions take
+    (before, after) padding per axis); Keras gives an int, one int per axis, or pairs."""
+    name = config.get("name", "zero_padding")
+    _channels_last(config, name)
+    nd = int(config["_class"][-2])
+    value = config.get("padding", 1)
+    if isinstance(value, int):
+        pairs = ((value, value),) * nd
+    elif nd == 1 and len(value) == 2 and all(isinstance(v, int) for v in value):
+        pairs = ((int(value[0]), int(value[1])),)
+    else:
+        pairs = tuple((int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1])) for v in value)
+    if len(pairs) != nd:
+        raise KerasLayerError(f"layer {name!r}: expected padding for {nd} axes, received {value!r}")
+    return Converted([], padding=pairs)
 
 
 @converts("DepthwiseConv2D")

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 import convlens.layers as L
-from convlens.io.keras.layers import CONVERTERS, KerasLayerError, Tensor, shape_of
+from convlens.io.keras.layers import CONVERTERS, Converted, KerasLayerError, Tensor, shape_of
 from convlens.layers.module import Module
 
 WeightSource = Callable[[str], list[np.ndarray]]
@@ -59,10 +59,26 @@ def check_supported(layers: list[dict[str, Any]], where: str) -> None:
                               f"{', '.join(sorted(CONVERTERS))}")
 
 
-def _next_tensor(layers: list[Module], source: Tensor, out_shape: tuple[int, ...], keeps: bool) -> Tensor:
-    if any(isinstance(layer, L.Flatten) for layer in layers) and len(source.shape) > 1:
+def _next_tensor(converted: Converted, source: Tensor, out_shape: tuple[int, ...]) -> Tensor:
+    if converted.padding is not None:
+        return Tensor(source.shape, padding=converted.padding)
+    if any(isinstance(layer, L.Flatten) for layer in converted.layers) and len(source.shape) > 1:
         return Tensor(out_shape, source.shape[1:] + source.shape[:1])
-    return Tensor(out_shape, source.flattened_from if keeps else None)
+    return Tensor(out_shape, source.flattened_from if converted.keeps_flatten_order else None)
+
+
+def _convert(class_name: str, config: dict[str, Any], arrays: list[np.ndarray], inputs: list[Tensor],
+             name: str) -> Converted:
+    """One Keras layer through its converter, with the checks every layer shares."""
+    converter = CONVERTERS[class_name]
+    if any(t.padding is not None for t in inputs) and not getattr(converter, "takes_padding", False):
+        raise KerasLayerError(f"layer {name!r} ({class_name}) follows a ZeroPadding layer; convlens "
+                              "takes zero padding only into the convolution that follows it")
+    converted = converter(config, arrays, inputs)
+    if arrays and not any(layer.parameters() or list(layer.named_buffers()) for layer in converted.layers):
+        raise KerasLayerError(f"layer {name!r} ({class_name}): the file holds {len(arrays)} weight "
+                              "arrays for a layer that has none")
+    return converted
 
 
 def model_layers(model_config: dict[str, Any], where: str) -> tuple[str, list[dict[str, Any]]]:
@@ -114,18 +130,11 @@ def _sequential(layers: list[dict[str, Any]], config: dict[str, Any], weights: W
         class_name = str(spec["class_name"])
         config_ = dict(spec.get("config", {}), _class=class_name)
         arrays = [np.asarray(a) for a in weights(config_.get("name", class_name))]
-        converted = CONVERTERS[class_name](config_, arrays, [tensor])
-        _check_weightless(converted.layers, arrays, config_.get("name", class_name), class_name)
+        converted = _convert(class_name, config_, arrays, [tensor], config_.get("name", class_name))
         out_shape = shape_of(converted.layers, tensor.shape)
-        tensor = _next_tensor(converted.layers, tensor, out_shape, converted.keeps_flatten_order)
+        tensor = _next_tensor(converted, tensor, out_shape)
         model_layers += converted.layers
     return L.Sequential(*model_layers)
-
-
-def _check_weightless(layers: list[Module], arrays: list[np.ndarray], name: str, class_name: str) -> None:
-    if arrays and not any(layer.parameters() or list(layer.named_buffers()) for layer in layers):
-        raise KerasLayerError(f"layer {name!r} ({class_name}): the file holds {len(arrays)} weight "
-                              "arrays for a layer that has none")
 
 
 # -- functional models -----------------------------------------------------------------------------
@@ -181,7 +190,7 @@ def _functional(layers: list[dict[str, Any]], config: dict[str, Any], weights: W
     # own first output, so calls are placed one by one as their inputs become known
     pending = [(spec, k, call) for spec in layers if spec["class_name"] not in _IGNORED
                for k, call in enumerate(_inbound(spec))]
-    converted: dict[str, tuple[list[Module], bool]] = {}
+    converted: dict[str, Converted] = {}
     used: dict[str, int] = {}
     while pending:
         ready = [item for item in pending if all(ref in symbolic for ref in item[2])]
@@ -196,14 +205,12 @@ def _functional(layers: list[dict[str, Any]], config: dict[str, Any], weights: W
             metas = [tensors[ref] for ref in call]
             if name not in converted:
                 arrays = [np.asarray(a) for a in weights(name)]
-                result = CONVERTERS[class_name](cfg, arrays, metas)
-                _check_weightless(result.layers, arrays, name, class_name)
-                converted[name] = (result.layers, result.keeps_flatten_order)
-            shared, keeps = converted[name]
+                converted[name] = _convert(class_name, cfg, arrays, metas, name)
+            result = converted[name]
             node_name = name if node_index == 0 else f"{name}_call{node_index}"
-            out = _apply(shared, [symbolic[ref] for ref in call], node_name, used)
+            out = _apply(result.layers, [symbolic[ref] for ref in call], node_name, used)
             symbolic[(name, node_index, 0)] = out
-            tensors[(name, node_index, 0)] = _next_tensor(shared, metas[0], tuple(out.shape), keeps)
+            tensors[(name, node_index, 0)] = _next_tensor(result, metas[0], tuple(out.shape))
             pending.remove(item)
     try:
         ins = [symbolic[ref] for ref in _references(config, "input_layers")] or [symbolic[r] for r in inputs]

@@ -29,6 +29,7 @@ def build_layer_zoo():
         L.BatchNormalization(),
         L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="tanh"),
         L.MaxPooling2D(3, strides=2, padding="same"),
+        L.ZeroPadding2D(((1, 2), (0, 1))),
         L.Conv2D(8, 2, dilation_rate=2, use_bias=False),
         L.LeakyReLU(negative_slope=0.1),
         L.AveragePooling2D(2, padding="same"),
@@ -57,7 +58,8 @@ def test_conv1d_and_conv3d_models(tmp_path, nd):
     shape = (20, 2) if nd == 1 else (6, 7, 8, 2)
     conv, pool, gpool = (getattr(L, f"Conv{nd}D"), getattr(L, f"MaxPooling{nd}D"),
                          getattr(L, f"GlobalAveragePooling{nd}D"))
-    model = keras.Sequential([keras.Input(shape), conv(4, 3, padding="same", activation="relu"),
+    model = keras.Sequential([keras.Input(shape), getattr(L, f"ZeroPadding{nd}D")(1),
+                              conv(4, 3, activation="relu"),
                               L.BatchNormalization(), pool(2), conv(5, 2), L.Flatten(), L.Dense(3)])
     randomize_batch_norm(model)
     model.save(tmp_path / "m.keras")
@@ -65,6 +67,13 @@ def test_conv1d_and_conv3d_models(tmp_path, nd):
     model2 = keras.Sequential([keras.Input(shape), conv(4, 3), gpool(), L.Dense(2)])
     model2.save(tmp_path / "g.keras")
     assert_same_output(model2, cl.load(tmp_path / "g.keras"), image((2, *shape)))
+
+
+def test_zero_padding_must_lead_into_a_convolution(tmp_path):
+    model = keras.Sequential([keras.Input((6, 6, 2)), L.ZeroPadding2D(1), L.MaxPooling2D(), L.Flatten()])
+    model.save(tmp_path / "p.keras")
+    with pytest.raises(FormatError, match=r"layer 'max_pooling2d.*' \(MaxPooling2D\) follows a ZeroPadding layer; convlens takes zero padding only into the convolution that follows it"):
+        cl.load(tmp_path / "p.keras")
 
 
 def test_dense_after_flatten_reads_channels_first_rows():

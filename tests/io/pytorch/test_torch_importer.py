@@ -96,7 +96,6 @@ def test_a_torch_save_file_is_read_without_unpickling(tmp_path):
 
 @pytest.mark.parametrize("name, build, shape, mode", [
     ("resnet18", lambda: models.resnet18(num_classes=10), (2, 3, 64, 64), "train"),
-    ("resnet18", lambda: models.resnet18(num_classes=10), (2, 3, 32, 32), "eval"),
     ("mobilenet_v2", lambda: models.mobilenet_v2(num_classes=10), (2, 3, 32, 32), "eval"),
     ("densenet", lambda: models.DenseNet(growth_rate=8, block_config=(2, 2), num_init_features=16,
                                          num_classes=10), (2, 3, 32, 32), "train"),
