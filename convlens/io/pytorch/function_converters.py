@@ -28,7 +28,7 @@ def _arg(args: list[Any], kwargs: dict[str, Any], index: int, name: str, default
 
 
 def _tensor(ctx: Importer, value: Any, like: SymbolicTensor | None, name: str) -> SymbolicTensor:
-    return value if isinstance(value, SymbolicTensor) else ctx.constant(value, like, name)
+    return ctx.operand(value, like, name)
 
 
 def _axis(dim: int, rank: int, node: Any, what: str) -> int:
@@ -185,7 +185,7 @@ def _reshape(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) 
 @converts_function("permute", torch.permute, "transpose", torch.transpose, torch.swapaxes, "swapaxes")
 def _permute(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) -> SymbolicTensor:
     rank = len(ctx.shape(node))
-    if node.target in ("permute", torch.permute):
+    if node.target in ("permute", torch.permute, torch.ops.aten.permute.default):
         dims = list(args[1]) if len(args) == 2 and isinstance(args[1], (list, tuple)) else list(args[1:])
         dims = list(kwargs.get("dims", dims))
         dims = [d + rank if d < 0 else d for d in dims]

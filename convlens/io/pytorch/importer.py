@@ -16,6 +16,7 @@ Nodes of modules are named by the module's path (``layer1.0.conv1``), so the gra
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,21 @@ def _target_name(target: Any) -> str:
     return f"{module}.{getattr(target, '__name__', repr(target))}".lstrip(".")
 
 
+@dataclass(frozen=True)
+class Attr:
+    """A tensor the module holds (``get_attr``): a weight for the converter that takes it
+    (``aten.conv2d(x, weight, bias)`` after ``torch.export``), or, used as an operand, a
+    ``cl.Constant`` node (trainable when it is a parameter)."""
+
+    target: str
+    tensor: torch.Tensor
+
+    @property
+    def owner(self) -> str:
+        """The module path the tensor belongs to (``layer1.0.conv1`` for ``….weight``)."""
+        return self.target.rpartition(".")[0] or self.target
+
+
 class Importer:
     """State of one conversion: converted layers by torch module, tied parameters, names."""
 
@@ -83,6 +99,7 @@ class Importer:
         self.layers: dict[int, Module] = {}
         self.parameters: dict[int, Parameter] = {}
         self.names: set[str] = set()
+        self.attr_nodes: dict[str, SymbolicTensor] = {}
 
     # -- what converters use -------------------------------------------------------------------
     def value(self, node: torch.fx.Node) -> Any:
@@ -107,7 +124,7 @@ class Importer:
 
     def constant(self, value: Any, like: SymbolicTensor | None, name: str) -> SymbolicTensor:
         """A scalar or array operand as a ``cl.Constant`` node (dtype of ``like``)."""
-        dtype = like.dtype if like is not None else np.float32
+        dtype = like.dtype if isinstance(like, SymbolicTensor) else np.float32
         array = np.asarray(value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value,
                            dtype=dtype)
         return Constant(array)(name=self.unique(name))
@@ -168,15 +185,17 @@ class Importer:
                                   dtype=value.detach().numpy().dtype)
                 inputs.append(env[node])
             elif node.op == "get_attr":
-                env[node] = self._get_attr(node, value)
+                env[node] = Attr(str(node.target), value) if isinstance(value, torch.Tensor) else value
+            elif node.op == "call_module" and str(node.target).startswith("_guards"):
+                continue                                   # torch.export's shape guards
             elif node.op == "call_module":
                 sub = self.traced.get_submodule(node.target)
                 env[node] = MODULE_CONVERTERS[_lookup(type(sub))](self, sub, list(args), kwargs, node)
             elif node.op in ("call_function", "call_method"):
-                if _is_tensor(value) and node.target in FUNCTION_CONVERTERS:
+                if _is_tensor(value) and node.target in FUNCTION_CONVERTERS and _symbolic((args, kwargs)):
                     env[node] = FUNCTION_CONVERTERS[node.target](self, list(args), kwargs, node)
                 else:
-                    env[node] = value                    # shape arithmetic: a plain value
+                    env[node] = value   # shape arithmetic, or state only (a buffer update)
             elif node.op == "output":
                 outputs = args[0]
         outs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
@@ -189,32 +208,57 @@ class Importer:
         graph.train(module.training)
         return graph
 
-    def _get_attr(self, node: torch.fx.Node, value: Any) -> Any:
-        if not isinstance(value, torch.Tensor):
+    def operand(self, value: Any, like: SymbolicTensor | None, name: str) -> SymbolicTensor:
+        """A converter's tensor operand as a graph tensor: a module's tensor becomes a
+        ``cl.Constant`` node (one per tensor; a parameter stays trainable and tied), a number
+        a constant of ``like``'s dtype."""
+        if isinstance(value, SymbolicTensor):
             return value
-        if isinstance(value, torch.nn.Parameter):
-            if id(value) not in self.parameters:
-                layer = Constant(value.detach().cpu().numpy().copy(), trainable=True)
-                layer.value.requires_grad = bool(value.requires_grad)
-                self.parameters[id(value)] = layer.value
+        if not isinstance(value, Attr):
+            return self.constant(value, like, name)
+        if value.target not in self.attr_nodes:
+            tensor = value.tensor
+            if isinstance(tensor, torch.nn.Parameter):
+                layer = Constant(tensor.detach().cpu().numpy().copy(), trainable=True)
+                if id(tensor) in self.parameters:
+                    layer.value = self.parameters[id(tensor)]
+                else:
+                    layer.value.requires_grad = bool(tensor.requires_grad)
+                    self.parameters[id(tensor)] = layer.value
             else:
-                layer = Constant(self.parameters[id(value)].data, trainable=True)
-                layer.value = self.parameters[id(value)]
-            return layer(name=self.unique(str(node.target)))
-        return Constant(value.detach().cpu().numpy().copy())(name=self.unique(str(node.target)))
+                layer = Constant(tensor.detach().cpu().numpy().copy())
+            self.attr_nodes[value.target] = layer(name=self.unique(value.target))
+        return self.attr_nodes[value.target]
 
     def _unsupported(self) -> list[str]:
         """Every node without a converter, so one error can name them all."""
         problems = []
+        derived: set[torch.fx.Node] = set()           # computed from the input
         for node in self.traced.graph.nodes:
-            if node.op == "call_module":
+            if node.op == "placeholder" or any(a in derived for a in node.all_input_nodes):
+                derived.add(node)
+        for node in self.traced.graph.nodes:
+            if node.op == "call_module" and not str(node.target).startswith("_guards"):
                 sub = self.traced.get_submodule(node.target)
                 if _lookup(type(sub)) is None:
                     problems.append(f"{node.target} ({type(sub).__name__})")
             elif node.op in ("call_function", "call_method"):
+                if node not in derived:
+                    continue                               # module state only (buffer updates)
                 if _is_tensor(self.values.get(node)) and node.target not in FUNCTION_CONVERTERS:
                     problems.append(f"{node.name} ({_target_name(node.target)})")
         return problems
+
+
+def _symbolic(value: Any) -> bool:
+    """Whether ``value`` (args, kwargs) holds a tensor computed from the input."""
+    if isinstance(value, SymbolicTensor):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_symbolic(v) for v in value)
+    if isinstance(value, dict):
+        return any(_symbolic(v) for v in value.values())
+    return False
 
 
 def _is_tensor(value: Any) -> bool:
@@ -234,15 +278,23 @@ def _lookup(cls: type) -> type | None:
     return None
 
 
-def trace(module: torch.nn.Module) -> torch.fx.GraphModule:
-    """``torch.fx.symbolic_trace``, with the reason when the module cannot be traced."""
+def trace(module: torch.nn.Module, examples: tuple[torch.Tensor, ...]) -> tuple[torch.fx.GraphModule, bool]:
+    """``torch.fx.symbolic_trace``; when fx cannot trace the module (Python control flow on
+    shapes, say), ``torch.export`` with the example input. Returns the graph module and
+    whether it came from ``torch.export`` (ATen operators)."""
     try:
-        return torch.fx.symbolic_trace(module)
-    except Exception as error:  # fx raises TraceError, TypeError, … for data-dependent code
+        return torch.fx.symbolic_trace(module), False
+    except Exception as fx_error:  # fx raises TraceError, TypeError, … for such code
+        reason = str(fx_error).splitlines()[0] if str(fx_error) else type(fx_error).__name__
+    try:
+        exported = torch.export.export(module, examples, strict=False)
+    except Exception as export_error:
         raise ConversionError(
-            f"torch.fx cannot trace {type(module).__name__}: {str(error).splitlines()[0]}. "
+            f"neither torch.fx nor torch.export can trace {type(module).__name__}: {reason}; "
+            f"{str(export_error).splitlines()[0] if str(export_error) else type(export_error).__name__}. "
             "from_torch needs a module whose graph does not depend on the input's values "
             "(no Python if/for on tensor values)") from None
+    return exported.module(), True
 
 
 def from_torch(module: torch.nn.Module, example_input: Any) -> Graph:
@@ -254,13 +306,21 @@ def from_torch(module: torch.nn.Module, example_input: Any) -> Graph:
     examples = example_input if isinstance(example_input, (tuple, list)) else (example_input,)
     tensors = tuple(torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
                     for x in examples)
-    traced = trace(module)
+    traced, exported = trace(module, tensors)
+    if exported:
+        from convlens.io.pytorch import aten_converters  # noqa: F401 (registers ATen operators)
     recorder = _Recorder(traced)
-    modes = [(m, m.training) for m in traced.modules()]
-    traced.eval()                           # the example run must not move running statistics
+    modes = [(m, m.training) for m in module.modules()]
+    # the example run must not move running statistics: eval mode for a traced module; an
+    # exported graph has the mode baked in, so its buffers are put back after the run
+    saved = [(t, t.clone()) for t in traced.buffers()] if exported else []
+    if not exported:
+        module.eval()
     try:
         with torch.no_grad():
             recorder.run(*tensors)
+            for tensor, value in saved:
+                tensor.copy_(value)
     finally:
         for m, mode in modes:
             m.training = mode

@@ -120,6 +120,7 @@ def test_float32_resnet18_and_its_state_dict_keys():
     model = cl.from_torch(module, torch.from_numpy(x))
     assert sorted(model.state_dict()) == sorted(module.state_dict())         # PyTorch's keys
     assert_same_function(model, module, x)
+    assert_same_function(model, cl.to_torch(model).eval(), x)
 
 
 def test_a_graph_built_in_convlens_goes_to_torch_fx():
@@ -148,10 +149,41 @@ def test_unsupported_operations_are_all_named():
         cl.from_torch(Odd(), torch.randn(1, 4, 3))
 
 
+class ShapeBranch(nn.Module):
+    """Python control flow on a shape: torch.fx cannot trace it, torch.export can."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4, 2)
+        self.scale = nn.Parameter(torch.full((4, 1, 1), 2.0))
+
+    def forward(self, x):
+        if x.shape[1] == 3:
+            x = self.bn(self.conv(x)).relu() * self.scale
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)).softmax(-1)
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_modules_fx_cannot_trace_go_through_torch_export(mode):
+    torch.manual_seed(0)
+    module = ShapeBranch().double()
+    getattr(module, mode)()
+    with pytest.raises(torch.fx.proxy.TraceError):
+        torch.fx.symbolic_trace(module)
+    x = example((3, 3, 8, 8))
+    statistics = module.bn.running_mean.clone()
+    model = cl.from_torch(module, torch.from_numpy(x))
+    assert torch.equal(module.bn.running_mean, statistics)          # the example run left them
+    assert {"conv", "bn", "fc"} <= {n.name for n in model.nodes}     # named after the modules
+    assert_same_function(model, module, x)
+
+
 def test_untraceable_modules_are_explained():
     class DataDependent(nn.Module):
         def forward(self, x):
             return x if x.sum() > 0 else -x
 
-    with pytest.raises(ConversionError, match=r"torch.fx cannot trace DataDependent: .*no Python if/for on tensor values"):
+    with pytest.raises(ConversionError, match=r"neither torch.fx nor torch.export can trace DataDependent: .*no Python if/for on tensor values"):
         cl.from_torch(DataDependent(), torch.randn(1, 3))
