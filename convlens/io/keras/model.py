@@ -103,15 +103,22 @@ def build_model(model_config: dict[str, Any], weights: WeightSource, where: str)
                                   "are not supported; save the inner model on its own")
     check_supported(layers, where)
     if class_name == "Sequential":
-        return _sequential(layers, config, weights, where)
-    if class_name in ("Functional", "Model"):
-        return _functional(layers, config, weights, where)
-    raise KerasLayerError(f"{where}: model class {class_name!r} is not supported; expected "
-                          "Sequential, Functional or Model")
+        model, shape = _sequential(layers, config, weights, where)
+    elif class_name in ("Functional", "Model"):
+        model = _functional(layers, config, weights, where)
+        shape = model.input_shapes[0]
+    else:
+        raise KerasLayerError(f"{where}: model class {class_name!r} is not supported; expected "
+                              "Sequential, Functional or Model")
+    from convlens.io.model_info import ModelInfo
+
+    model.info = ModelInfo(name=config.get("name"), input_shape=tuple(shape), input_dtype="float32",
+                           notes=f"imported from the Keras model {where} (channels-first)")
+    return model
 
 
 def _sequential(layers: list[dict[str, Any]], config: dict[str, Any], weights: WeightSource,
-                where: str) -> Module:
+                where: str) -> tuple[Module, tuple[int, ...]]:
     shape = None
     for spec in layers:
         shape = _input_shape(spec.get("config", {}))
@@ -123,6 +130,7 @@ def _sequential(layers: list[dict[str, Any]], config: dict[str, Any], weights: W
         raise KerasLayerError(f"{where}: the Sequential model has no input shape (save a model "
                               "that has been built, e.g. with keras.Input first)")
     tensor = Tensor(_channels_first(shape, where))
+    input_shape = tensor.shape
     model_layers: list[Module] = []
     for spec in layers:
         if spec["class_name"] in _IGNORED:
@@ -134,7 +142,7 @@ def _sequential(layers: list[dict[str, Any]], config: dict[str, Any], weights: W
         out_shape = shape_of(converted.layers, tensor.shape)
         tensor = _next_tensor(converted, tensor, out_shape)
         model_layers += converted.layers
-    return L.Sequential(*model_layers)
+    return L.Sequential(*model_layers), input_shape
 
 
 # -- functional models -----------------------------------------------------------------------------

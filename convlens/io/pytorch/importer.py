@@ -206,6 +206,10 @@ class Importer:
         graph = Graph(inputs=inputs if len(inputs) > 1 else inputs[0],
                       outputs=outs if len(outs) > 1 else outs[0])
         graph.train(module.training)
+        from convlens.io.model_info import ModelInfo
+
+        graph.info = ModelInfo(name=type(module).__name__, input_shape=tuple(inputs[0].shape),
+                               input_dtype=str(inputs[0].dtype), notes="imported from PyTorch")
         return graph
 
     def operand(self, value: Any, like: SymbolicTensor | None, name: str) -> SymbolicTensor:

@@ -76,3 +76,16 @@ def test_quantized_weights_are_dequantized(tmp_path):
          "quantization": {"dtype": "uint8", "scale": 0.5, "min": -1.0}}]}]}
     arrays = read_weights(document, tmp_path, "m.json")
     np.testing.assert_allclose(arrays["dense"][0], [-1.0, -0.5, 126.5])
+
+
+def test_the_command_line_looks_inside_a_tfjs_model(tmp_path):
+    from click.testing import CliRunner
+
+    from convlens.cli import main
+
+    write_tfjs(tiny_vgg(), tmp_path / "tiny_vgg", keras2=True)
+    result = CliRunner().invoke(main, ["summary", str(tmp_path / "tiny_vgg" / "model.json")])
+    assert result.exit_code == 0, result.output
+    assert "(1, 10, 14, 14)" in result.output and "Total params: 3,120" in result.output
+    result = CliRunner().invoke(main, ["summary", str(tmp_path / "missing" / "model.json")])
+    assert result.exit_code != 0 and "Traceback" not in result.output
