@@ -22,6 +22,7 @@ import numpy as np
 
 import convlens.layers as L
 from convlens.io.formats import FormatError
+from convlens.io.registry import registrar
 from convlens.layers.module import Module
 from convlens.parameter import Parameter
 
@@ -51,15 +52,8 @@ class Converted:
 
 Converter = Callable[[dict[str, Any], list[np.ndarray], list[Tensor]], Converted]
 CONVERTERS: dict[str, Converter] = {}
-
-
-def converts(*class_names: str) -> Callable[[Converter], Converter]:
-    def decorate(function: Converter) -> Converter:
-        for name in class_names:
-            CONVERTERS[name] = function
-        return function
-
-    return decorate
+converts = registrar(CONVERTERS)
+"""``@converts("Conv2D", …)``: the converter of Keras layer classes, by class name."""
 
 
 class KerasLayerError(FormatError):

@@ -19,6 +19,7 @@ from torch import nn
 
 import convlens.layers as L
 from convlens.io.pytorch import torch_modules as T
+from convlens.io.registry import registrar
 from convlens.layers.conv import _ConvNd
 from convlens.layers.global_pool import _AdaptivePoolNd, _GlobalPoolNd
 from convlens.layers.module import Module
@@ -33,17 +34,19 @@ class ConversionError(ValueError):
 
 Converter = Callable[[Any, "Exporter"], nn.Module]
 CONVERTERS: dict[type, Converter] = {}
+converts = registrar(CONVERTERS)
+"""``@converts(cl.Conv2d, …)``: register a converter for convlens layer classes (subclasses
+find it too)."""
 
-
-def converts(*classes: type) -> Callable[[Converter], Converter]:
-    """Register a converter for convlens layer ``classes`` (subclasses find it too)."""
-
-    def decorate(function: Converter) -> Converter:
-        for cls in classes:
-            CONVERTERS[cls] = function
-        return function
-
-    return decorate
+MIRRORED: dict[str, tuple[str, ...]] = {
+    "Flatten": ("start_dim", "end_dim"), "PixelShuffle": ("upscale_factor",),
+    "PixelUnshuffle": ("downscale_factor",), "LeakyReLU": ("negative_slope",), "ELU": ("alpha",),
+    "GELU": ("approximate",), "Softmax": ("dim",), "LogSoftmax": ("dim",), "Dropout": ("p",),
+    "Dropout1d": ("p",), "Dropout2d": ("p",), "Dropout3d": ("p",),
+    "ReLU": (), "Sigmoid": (), "Tanh": (), "SiLU": (), "Identity": (),
+}
+"""Layers that have the same class name and the same arguments, under the same attribute
+names, in convlens and ``torch.nn``: both directions convert them from this table."""
 
 
 def _dtype(layer: Module) -> torch.dtype:
@@ -254,11 +257,6 @@ def _adaptive_pool(layer: _AdaptivePoolNd, ex: Exporter) -> nn.Module:
 
 
 # -- shape and element-wise layers ----------------------------------------------------------------
-@converts(L.Flatten)
-def _flatten(layer: L.Flatten, ex: Exporter) -> nn.Module:
-    return nn.Flatten(layer.start_dim, layer.end_dim)
-
-
 @converts(L.Reshape)
 def _reshape(layer: L.Reshape, ex: Exporter) -> nn.Module:
     return T.Reshape(layer.shape)
@@ -269,41 +267,10 @@ def _permute(layer: L.Permute, ex: Exporter) -> nn.Module:
     return T.Permute(layer.dims)
 
 
-@converts(L.Dropout)
-def _dropout(layer: L.Dropout, ex: Exporter) -> nn.Module:
-    return getattr(nn, type(layer).__name__)(layer.p)
+def _mirrored(layer: Module, ex: Exporter) -> nn.Module:
+    name = type(layer).__name__
+    return getattr(nn, name)(**{arg: getattr(layer, arg) for arg in MIRRORED[name]})
 
 
-@converts(L.PixelShuffle)
-def _pixel_shuffle(layer: L.PixelShuffle, ex: Exporter) -> nn.Module:
-    return nn.PixelShuffle(layer.upscale_factor)
-
-
-@converts(L.PixelUnshuffle)
-def _pixel_unshuffle(layer: L.PixelUnshuffle, ex: Exporter) -> nn.Module:
-    return nn.PixelUnshuffle(layer.downscale_factor)
-
-
-@converts(L.Softmax)
-def _softmax(layer: L.Softmax, ex: Exporter) -> nn.Module:   # LogSoftmax too (a subclass)
-    return getattr(nn, type(layer).__name__)(dim=layer.dim)
-
-
-@converts(L.LeakyReLU)
-def _leaky_relu(layer: L.LeakyReLU, ex: Exporter) -> nn.Module:
-    return nn.LeakyReLU(layer.negative_slope)
-
-
-@converts(L.ELU)
-def _elu(layer: L.ELU, ex: Exporter) -> nn.Module:
-    return nn.ELU(layer.alpha)
-
-
-@converts(L.GELU)
-def _gelu(layer: L.GELU, ex: Exporter) -> nn.Module:
-    return nn.GELU(approximate=layer.approximate)
-
-
-@converts(L.ReLU, L.Sigmoid, L.Tanh, L.SiLU, L.Identity)
-def _plain(layer: Module, ex: Exporter) -> nn.Module:
-    return getattr(nn, type(layer).__name__)()
+for _name in MIRRORED:
+    converts(getattr(L, _name))(_mirrored)

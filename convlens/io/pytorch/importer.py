@@ -24,6 +24,7 @@ import torch
 import torch.fx
 
 from convlens.io.pytorch.export import ConversionError
+from convlens.io.registry import registrar
 from convlens.layers.constant import Constant
 from convlens.layers.graph import Graph, Input, SymbolicTensor
 from convlens.layers.module import Module
@@ -33,26 +34,11 @@ ModuleConverter = Callable[["Importer", torch.nn.Module, list[Any], dict[str, An
 FunctionConverter = Callable[["Importer", list[Any], dict[str, Any], torch.fx.Node], Any]
 MODULE_CONVERTERS: dict[type, ModuleConverter] = {}
 FUNCTION_CONVERTERS: dict[Any, FunctionConverter] = {}
-
-
-def converts_module(*classes: type) -> Callable[[ModuleConverter], ModuleConverter]:
-    def decorate(function: ModuleConverter) -> ModuleConverter:
-        for cls in classes:
-            MODULE_CONVERTERS[cls] = function
-        return function
-
-    return decorate
-
-
-def converts_function(*targets: Any) -> Callable[[FunctionConverter], FunctionConverter]:
-    """Register for functions (``torch.add``, ``operator.add``) and method names (``"add"``)."""
-
-    def decorate(function: FunctionConverter) -> FunctionConverter:
-        for target in targets:
-            FUNCTION_CONVERTERS[target] = function
-        return function
-
-    return decorate
+converts_module = registrar(MODULE_CONVERTERS)
+"""``@converts_module(nn.Conv2d, …)``: a converter for module classes (subclasses find it)."""
+converts_function = registrar(FUNCTION_CONVERTERS)
+"""``@converts_function(torch.add, operator.add, "add")``: a converter for functions, operators
+and method names."""
 
 
 class _Recorder(torch.fx.Interpreter):

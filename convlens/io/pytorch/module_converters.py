@@ -15,7 +15,7 @@ from typing import Any
 from torch import nn
 
 import convlens.layers as L
-from convlens.io.pytorch.export import ConversionError
+from convlens.io.pytorch.export import MIRRORED, ConversionError
 from convlens.io.pytorch.function_converters import clamp, hard_sigmoid, hard_swish
 from convlens.io.pytorch.importer import Importer, converts_module
 from convlens.layers.module import Module
@@ -114,51 +114,20 @@ def _adaptive_pool(m: Any) -> Module:
     return getattr(L, type(m).__name__)(m.output_size)
 
 
-@layer(nn.Flatten)
-def _flatten(m: nn.Flatten) -> Module:
-    return L.Flatten(m.start_dim, m.end_dim)
+def _mirrored(m: Any) -> Module:
+    name = type(m).__name__
+    return getattr(L, name)(**{arg: getattr(m, arg) for arg in MIRRORED[name]})
 
 
-@layer(nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
-def _dropout(m: Any) -> Module:
-    return getattr(L, type(m).__name__)(m.p)
-
-
-@layer(nn.PixelShuffle)
-def _pixel_shuffle(m: nn.PixelShuffle) -> Module:
-    return L.PixelShuffle(m.upscale_factor)
-
-
-@layer(nn.PixelUnshuffle)
-def _pixel_unshuffle(m: nn.PixelUnshuffle) -> Module:
-    return L.PixelUnshuffle(m.downscale_factor)
+for _name in MIRRORED:
+    layer(getattr(nn, _name))(_mirrored)
 
 
 @layer(nn.Softmax, nn.LogSoftmax)
 def _softmax(m: Any) -> Module:
     if m.dim is None:
         raise ConversionError(f"{type(m).__name__}() without dim is not supported; give dim=")
-    return getattr(L, type(m).__name__)(dim=m.dim)
-
-
-@layer(nn.LeakyReLU)
-def _leaky_relu(m: nn.LeakyReLU) -> Module:
-    return L.LeakyReLU(m.negative_slope)
-
-
-@layer(nn.ELU)
-def _elu(m: nn.ELU) -> Module:
-    return L.ELU(m.alpha)
-
-
-@layer(nn.GELU)
-def _gelu(m: nn.GELU) -> Module:
-    return L.GELU(m.approximate)
-
-
-@layer(nn.ReLU, nn.Sigmoid, nn.Tanh, nn.SiLU)
-def _plain(m: Any) -> Module:
-    return getattr(L, type(m).__name__)()
+    return _mirrored(m)
 
 
 @converts_module(nn.Identity)

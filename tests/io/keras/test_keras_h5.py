@@ -42,35 +42,31 @@ def test_weights_only_and_damaged_files(tmp_path):
         cl.load(tmp_path / "cut.h5")
 
 
+def saved_with(tmp_path, name, index, replace=None, **dataset):
+    """Tiny VGG saved as .h5, its output layer's weight ``index`` removed, or replaced by
+    ``create_dataset(**dataset)`` when ``replace``."""
+    path = tmp_path / name
+    tiny_vgg().save(path)
+    with h5py.File(path, "a") as f:
+        group = f["model_weights/output"]
+        weight = group.attrs["weight_names"][index]
+        weight = weight.decode() if isinstance(weight, bytes) else weight
+        del group[weight]
+        if replace:
+            group.create_dataset(weight, **dataset)
+    return path
+
+
 def test_a_missing_weight_and_a_wrong_shape_are_named(tmp_path):
-    model = tiny_vgg()
-    model.save(tmp_path / "m.h5")
-    with h5py.File(tmp_path / "m.h5", "a") as f:
-        group = f["model_weights/output"]
-        names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
-        del group[names[1]]
     with pytest.raises(FormatError, match=r"layer 'output' lists the weight '.*bias' but the file does not hold it"):
-        cl.load(tmp_path / "m.h5")
-    model.save(tmp_path / "s.h5")
-    with h5py.File(tmp_path / "s.h5", "a") as f:
-        group = f["model_weights/output"]
-        name = group.attrs["weight_names"][0]
-        name = name.decode() if isinstance(name, bytes) else name
-        del group[name]
-        group[name] = np.zeros((1690, 10), "float32")
+        cl.load(saved_with(tmp_path, "m.h5", 1))
     with pytest.raises(FormatError, match=r"layer 'output' kernel: expected shape \(10, 10\) from the layer's configuration, the file holds \(1690, 10\)"):
-        cl.load(tmp_path / "s.h5")
+        cl.load(saved_with(tmp_path, "s.h5", 0, replace=True, data=np.zeros((1690, 10), "float32")))
 
 
 def test_object_arrays_are_never_read(tmp_path):
     """A dataset of Python objects (pickle territory) is refused, not deserialized."""
-    model = tiny_vgg()
-    model.save(tmp_path / "m.h5")
-    with h5py.File(tmp_path / "m.h5", "a") as f:
-        group = f["model_weights/output"]
-        name = group.attrs["weight_names"][1]
-        name = name.decode() if isinstance(name, bytes) else name
-        del group[name]
-        group.create_dataset(name, data=np.array([b"x"] * 10, dtype=object), dtype=h5py.string_dtype())
+    path = saved_with(tmp_path, "m.h5", 1, replace=True, data=np.array([b"x"] * 10, dtype=object),
+                      dtype=h5py.string_dtype())
     with pytest.raises(FormatError, match=r"expected a numeric array, the file holds dtype object"):
-        cl.load(tmp_path / "m.h5")
+        cl.load(path)
