@@ -153,14 +153,15 @@ def _conv(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor
             raise KerasLayerError(f"layer {name!r}: ZeroPadding followed by a '{padding}' "
                                   "convolution is not supported")
         padding = inputs[0].padding
-    groups = int(config.get("groups", 1))
-    conv = getattr(L, f"Conv{nd}d")(inputs[0].shape[0], int(config["filters"]),
-                                    _tuple(config["kernel_size"], nd),
+    groups, filters = int(config.get("groups", 1)), int(config["filters"])
+    kernel_size = _tuple(config["kernel_size"], nd)
+    # the weights in the file must fit before anything is allocated from the config's numbers
+    _check(weights[0], (*kernel_size, inputs[0].shape[0] // max(groups, 1), filters),
+           f"layer {name!r} kernel")
+    conv = getattr(L, f"Conv{nd}d")(inputs[0].shape[0], filters, kernel_size,
                                     stride=_tuple(config.get("strides", 1), nd), padding=padding,
                                     dilation=_tuple(config.get("dilation_rate", 1), nd),
                                     groups=groups, bias=use_bias)
-    _check(weights[0], (*conv.kernel_size, conv.in_channels // groups, conv.out_channels),
-           f"layer {name!r} kernel")
     _set(conv.weight, _conv_kernel(weights[0]), f"layer {name!r} kernel")
     if use_bias:
         _set(conv.bias, weights[1], f"layer {name!r} bias")
@@ -197,11 +198,11 @@ def _depthwise(config: dict[str, Any], weights: list[np.ndarray], inputs: list[T
     padding = config.get("padding", "valid")
     use_bias = config.get("use_bias", True)
     _expect(weights, 2 if use_bias else 1, f"layer {name!r}")
+    kh, kw = _tuple(config["kernel_size"], 2)
+    _check(weights[0], (kh, kw, channels, multiplier), f"layer {name!r} depthwise_kernel")
     conv = L.Conv2d(channels, channels * multiplier, _tuple(config["kernel_size"], 2),
                     stride=_tuple(config.get("strides", 1), 2), padding=padding,
                     dilation=_tuple(config.get("dilation_rate", 1), 2), groups=channels, bias=use_bias)
-    kh, kw = conv.kernel_size
-    _check(weights[0], (kh, kw, channels, multiplier), f"layer {name!r} depthwise_kernel")
     # Keras (kh, kw, C, M): output channel c·M + m filters input channel c
     kernel = weights[0].reshape(kh, kw, channels * multiplier).transpose(2, 0, 1)[:, None]
     _set(conv.weight, kernel, f"layer {name!r} depthwise_kernel")

@@ -22,6 +22,9 @@ WeightSource = Callable[[str], list[np.ndarray]]
 """``weights(layer_name)``: that layer's arrays in Keras's order (empty when it has none)."""
 
 _IGNORED = {"InputLayer"}
+MAX_INPUT_VALUES = 2**26
+"""Shapes are worked out by running the layers on one example of zeros: a config asking for
+a larger input (a damaged or hostile file) is refused instead of filling the memory."""
 
 
 def _unwrap(config: dict[str, Any], where: str) -> tuple[str, dict[str, Any]]:
@@ -39,6 +42,9 @@ def _channels_first(shape: list[Any] | tuple[Any, ...], where: str) -> tuple[int
         raise KerasLayerError(f"{where}: the model's input shape {list(shape)} must be fixed "
                               "(every axis but the batch known) to build a convlens model")
     dims = [int(d) for d in dims]
+    if min(dims) < 1 or int(np.prod(dims, dtype=np.float64)) > MAX_INPUT_VALUES:
+        raise KerasLayerError(f"{where}: the input shape {list(shape)} is not a size convlens can "
+                              f"build (every axis ≥ 1, at most {MAX_INPUT_VALUES:,} values per example)")
     return tuple(dims) if len(dims) == 1 else (dims[-1], *dims[:-1])
 
 

@@ -89,3 +89,19 @@ def test_the_command_line_looks_inside_a_tfjs_model(tmp_path):
     assert "(1, 10, 14, 14)" in result.output and "Total params: 3,120" in result.output
     result = CliRunner().invoke(main, ["summary", str(tmp_path / "missing" / "model.json")])
     assert result.exit_code != 0 and "Traceback" not in result.output
+
+
+def test_a_hostile_topology_is_refused_before_allocating(tmp_path):
+    """Sizes in the JSON are checked against the weights and a bound before any array is made."""
+    path = write_tfjs(tiny_vgg(), tmp_path / "m", keras2=True)
+    document = json.loads(path.read_text())
+    layers = document["modelTopology"]["model_config"]["config"]["layers"]
+    layers[0]["config"]["batch_input_shape"] = [None, 10**6, 10**6, 3]
+    path.write_text(json.dumps(document))
+    with pytest.raises(FormatError, match=r"the input shape \[None, 1000000, 1000000, 3\] is not a size convlens can build"):
+        cl.load(path)
+    layers[0]["config"]["batch_input_shape"] = [None, 16, 16, 3]
+    layers[0]["config"]["filters"] = 10**9
+    path.write_text(json.dumps(document))
+    with pytest.raises(FormatError, match=r"layer 'conv_1_1' kernel: expected shape \(3, 3, 3, 1000000000\) from the layer's configuration, the file holds \(3, 3, 3, 10\)"):
+        cl.load(path)

@@ -123,7 +123,28 @@ def test_float32_resnet18_and_its_state_dict_keys():
     assert_same_function(model, cl.to_torch(model).eval(), x)
 
 
-def test_a_graph_built_in_convlens_goes_to_torch_fx():
+def test_two_inputs_and_two_outputs():
+    class TwoWay(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(2, 3, 3)
+            self.fc = nn.Linear(5, 3)
+
+        def forward(self, signal, meta):
+            h = self.conv(signal).amax(dim=2)
+            return h + self.fc(meta), torch.tanh(h)
+
+    torch.manual_seed(0)
+    module = TwoWay().double()
+    xs = (example((4, 2, 9)), example((4, 5), seed=1))
+    model = cl.from_torch(module, tuple(torch.from_numpy(x) for x in xs))
+    assert model.input_names == ["signal", "meta"] and len(model.output_names) == 2
+    assert_same_function(model, module, xs)
+    assert_same_function(model, cl.to_torch(model), xs)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_graph_built_in_convlens_goes_to_torch_fx(dtype):
     cl.manual_seed(0)
     x = cl.Input((3, 8, 8), name="image")
     conv = cl.Conv2d(3, 4, 3, padding=1)
@@ -132,11 +153,11 @@ def test_a_graph_built_in_convlens_goes_to_torch_fx():
     s = cl.Add()(cl.ReLU()(a), b)
     m = cl.Concatenate(dim=1)(s, cl.Mean()(s, a), cl.Maximum()(a, s))
     y = cl.Linear(12, 3)(cl.Flatten()(cl.GlobalAvgPool2d()(m)), name="fc")
-    model = cl.Graph(x, y).double()
+    model = cl.Graph(x, y).to(dtype)
     module = cl.to_torch(model)
     assert isinstance(module, torch.fx.GraphModule)
     assert sorted(module.state_dict()) == sorted(model.state_dict())
-    assert_same_function(model, module, example((2, 3, 8, 8)))
+    assert_same_function(model, module, example((2, 3, 8, 8), dtype))
 
 
 def test_unsupported_operations_are_all_named():
