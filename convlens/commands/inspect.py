@@ -152,8 +152,8 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
 @click.command()
 @click.option("--model", "model_name", default=None, metavar="MODEL",
               help="A zoo model (" + ", ".join(_model_names()) + "), a model definition (.toml, .json), "
-              "a .convlens model file or a run folder, with a random input (default: seed 004's "
-              "worked example).")
+              "a .convlens model file or a run folder, with a random input (default: the worked "
+              "example of seed note 004).")
 @click.option("--input-shape", default=None, callback=_parse_shape,
               help="Input size C,H,W for --model. [default: 1,28,28]")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -180,8 +180,9 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
             lang: str, max_values: int, out: Path | None) -> None:
     """Follow one training step and narrate it with the actual numbers.
 
-    Without --model: seed 004's hand-worked example (4×4 input, 3×3 convolution, ReLU,
-    max pooling, dense layer, softmax and cross-entropy, SGD with lr 0.1), every dot product
+    Without --model: the hand-worked example of seed note 004, the lecture slides "Image
+    processing and CNN" that convlens started from (4×4 input, 3×3 convolution, ReLU, max
+    pooling, dense layer, softmax and cross-entropy, SGD with lr 0.1), every dot product
     written out, with the correct values.
 
     \b
@@ -366,10 +367,16 @@ def models(fmt: str) -> None:
         click.echo("|---|---:|---|---|---|")
         for e in entries:
             click.echo(f"| `{e.name}` | {e.num_params():,} | {e.summary} | {e.source} | {e.expected} |")
+        click.echo(f"\n{SEED_NOTES}")
         return
     for e in entries:
         click.echo(f"{e.name}  ({e.num_params():,} parameters)\n  {e.summary}\n"
                    f"  source: {e.source}\n  expected: {e.expected}\n")
+    click.echo(SEED_NOTES)
 
+
+SEED_NOTES = ("Seed notes 000-004: the five CNN study notes (Korean blog posts, study notes and "
+              "lecture slides) that convlens was started from; README.md, 'The seed notes', lists "
+              "them. Not random seeds: those are `convlens train --seed`.")
 
 COMMANDS = [models, summary, explain, gradcheck, parity]
