@@ -274,3 +274,32 @@ def _mirrored(layer: Module, ex: Exporter) -> nn.Module:
 
 for _name in MIRRORED:
     converts(getattr(L, _name))(_mirrored)
+
+
+# -- layers of ONNX networks, where this convlens has them -----------------------------------------
+if hasattr(L, "Hardtanh"):
+    @converts(L.Hardtanh)
+    def _hardtanh(layer: Any, ex: Exporter) -> nn.Module:   # ReLU6 too (a subclass)
+        if (layer.min_val, layer.max_val) == (0.0, 6.0):
+            return nn.ReLU6()
+        return nn.Hardtanh(layer.min_val, layer.max_val)
+
+    @converts(L.HardSwish)
+    def _hardswish(layer: Any, ex: Exporter) -> nn.Module:
+        return nn.Hardswish()
+
+    @converts(L.HardSigmoid)
+    def _hardsigmoid(layer: Any, ex: Exporter) -> nn.Module:
+        if abs(layer.alpha - 1 / 6) > 1e-12 or layer.beta != 0.5:
+            raise ConversionError(f"HardSigmoid(alpha={layer.alpha}, beta={layer.beta}): PyTorch's "
+                                  "Hardsigmoid has alpha 1/6 and beta 1/2 only")
+        return nn.Hardsigmoid()
+
+if hasattr(L, "Slice"):
+    @converts(L.Slice)
+    def _slice(layer: Any, ex: Exporter) -> nn.Module:
+        return T.Slice(layer.index)
+
+    @converts(L.Pad)
+    def _pad(layer: Any, ex: Exporter) -> nn.Module:
+        return T.Pad(layer.pads, layer.mode, layer.value)

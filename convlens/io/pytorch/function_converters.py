@@ -8,6 +8,7 @@ input become ``cl.Constant`` nodes.
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -100,7 +101,13 @@ converts_function(F.log_softmax, torch.log_softmax, "log_softmax")(
 
 def clamp(ctx: Importer, x: SymbolicTensor, low: float | None, high: float | None,
           name: str) -> SymbolicTensor:
-    """min(max(x, low), high) from ``Maximum``/``Minimum`` with constants (ReLU6, Hardtanh)."""
+    """min(max(x, low), high): convlens's ``Hardtanh``/``ReLU6`` where this convlens has them,
+    else ``Maximum``/``Minimum`` with constants."""
+    if hasattr(L, "Hardtanh"):
+        low = -math.inf if low is None else float(low)
+        high = math.inf if high is None else float(high)
+        layer = L.ReLU6() if (low, high) == (0.0, 6.0) else L.Hardtanh(low, high)
+        return ctx.apply(layer, [x], name)
     if low == 0.0 and high is not None:
         x = ctx.apply(L.ReLU(), [x], f"{name}_relu")
     elif low is not None:
@@ -112,6 +119,8 @@ def clamp(ctx: Importer, x: SymbolicTensor, low: float | None, high: float | Non
 
 def hard_sigmoid(ctx: Importer, x: SymbolicTensor, name: str) -> SymbolicTensor:
     """relu6(x + 3) / 6."""
+    if hasattr(L, "HardSigmoid"):
+        return ctx.apply(L.HardSigmoid(), [x], name)
     shifted = ctx.apply(L.Add(), [x, ctx.constant(3.0, x, f"{name}_three")], f"{name}_shift")
     clipped = clamp(ctx, shifted, 0.0, 6.0, f"{name}_relu6")
     return ctx.apply(L.Divide(), [clipped, ctx.constant(6.0, x, f"{name}_six")], name)
@@ -119,6 +128,8 @@ def hard_sigmoid(ctx: Importer, x: SymbolicTensor, name: str) -> SymbolicTensor:
 
 def hard_swish(ctx: Importer, x: SymbolicTensor, name: str) -> SymbolicTensor:
     """x · relu6(x + 3) / 6."""
+    if hasattr(L, "HardSwish"):
+        return ctx.apply(L.HardSwish(), [x], name)
     gate = hard_sigmoid(ctx, x, f"{name}_gate")
     return ctx.apply(L.Multiply(), [x, gate], name)
 
@@ -279,3 +290,39 @@ def _avg_pool(nd: int) -> Any:
 for _nd in (1, 2, 3):
     converts_function(getattr(F, f"max_pool{_nd}d"))(_max_pool(_nd))
     converts_function(getattr(F, f"avg_pool{_nd}d"))(_avg_pool(_nd))
+
+
+# -- slicing (with convlens's Slice layer, where this convlens has it) ---------------------------
+def _slice(ctx: Importer, x: SymbolicTensor, index: tuple[Any, ...], node: Any, name: str) -> SymbolicTensor:
+    """``x[:, index…]`` with slices only (the batch axis whole)."""
+    return ctx.apply(L.Slice(list(index)), [x], name)
+
+
+def _pieces(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) -> tuple[SymbolicTensor, ...]:
+    """chunk / split along a non-batch axis: one ``Slice`` per piece (sizes as recorded)."""
+    x = args[0]
+    rank = len(ctx.shape(node.args[0]))
+    dim = _axis(_arg(args, kwargs, 2, "dim", 0), rank, node, "splitting")
+    pieces, start = [], 0
+    for i, piece in enumerate(ctx.value(node)):
+        stop = start + piece.shape[dim]
+        index = [slice(None)] * (dim - 1) + [slice(start, stop)]
+        pieces.append(_slice(ctx, x, tuple(index), node, f"{node.name}_{i}"))
+        start = stop
+    return tuple(pieces)
+
+
+def _getitem(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) -> Any:
+    source, index = args[0], args[1]
+    if isinstance(source, (tuple, list)):
+        return source[index]                       # one piece of chunk / split
+    index = index if isinstance(index, tuple) else (index,)
+    if not index or index[0] != slice(None) or not all(isinstance(i, slice) for i in index):
+        raise ConversionError(f"{node.name}: indexing {index} is not supported; convlens slices "
+                              "with x[:, a:b, …] (the batch axis whole, slices only)")
+    return _slice(ctx, source, index[1:], node, node.name)
+
+
+if hasattr(L, "Slice"):
+    converts_function(torch.chunk, "chunk", torch.split, "split")(_pieces)
+    converts_function(operator.getitem)(_getitem)

@@ -120,3 +120,27 @@ class Constant(nn.Module):
 
     def forward(self) -> torch.Tensor:
         return self.value
+
+
+class Slice(nn.Module):
+    """``x[:, index…]``, as ``convlens.Slice``."""
+
+    def __init__(self, index: tuple[slice, ...]) -> None:
+        super().__init__()
+        self.index = tuple(index)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[(slice(None), *self.index)]
+
+
+class Pad(nn.Module):
+    """``F.pad`` of the trailing axes, as ``convlens.Pad`` (pairs counted from the end)."""
+
+    def __init__(self, pads: tuple[tuple[int, int], ...], mode: str, value: float) -> None:
+        super().__init__()
+        self.pads, self.mode, self.value = tuple(pads), mode, value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pairs = self.pads[-(x.ndim - 1):]
+        mode = {"edge": "replicate", "wrap": "circular"}.get(self.mode, self.mode)
+        return F.pad(x, pad_argument(pairs), mode=mode, value=self.value if mode == "constant" else None)
