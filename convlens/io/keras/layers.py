@@ -112,6 +112,9 @@ def activation_layers(value: Any, name: str) -> list[Module]:
         "silu": L.SiLU, "swish": L.SiLU, "gelu": L.GELU,
         "leaky_relu": lambda: L.LeakyReLU(0.2),
     }
+    for key, cls in {"relu6": "ReLU6", "hard_swish": "HardSwish", "selu": "SELU"}.items():
+        if hasattr(L, cls):                    # layers of the ONNX work, where convlens has them
+            table[key] = getattr(L, cls)
     if act == "linear":
         return []
     if act not in table:
@@ -173,8 +176,9 @@ _conv.takes_padding = True  # type: ignore[attr-defined]
 
 @converts("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
 def _zero_padding(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor]) -> Converted:
-    """Zero padding is handed to the convolution that follows (convlens convolutions take
-    (before, after) padding per axis); Keras gives an int, one int per axis, or pairs."""
+    """Zero padding: convlens's ``Pad`` layer where this convlens has it; otherwise handed to
+    the convolution that follows (convlens convolutions take (before, after) padding per
+    axis). Keras gives an int, one int per axis, or pairs."""
     name = config.get("name", "zero_padding")
     _channels_last(config, name)
     nd = int(config["_class"][-2])
@@ -187,6 +191,8 @@ def _zero_padding(config: dict[str, Any], weights: list[np.ndarray], inputs: lis
         pairs = tuple((int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1])) for v in value)
     if len(pairs) != nd:
         raise KerasLayerError(f"layer {name!r}: expected padding for {nd} axes, received {value!r}")
+    if hasattr(L, "Pad"):                               # a layer of its own, where convlens has one
+        return Converted([L.Pad(pairs)], keeps_flatten_order=False)
     return Converted([], padding=pairs)
 
 
@@ -347,9 +353,13 @@ def _activation(config: dict[str, Any], weights: list[np.ndarray], inputs: list[
 @converts("ReLU")
 def _relu(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor]) -> Converted:
     name = config.get("name", "re_lu")
-    if config.get("max_value") is not None or float(config.get("threshold", 0.0)) != 0.0:
-        raise KerasLayerError(f"layer {name!r}: ReLU with max_value or threshold is not supported")
     slope = float(config.get("negative_slope", 0.0))
+    max_value = config.get("max_value")
+    plain = not slope and float(config.get("threshold", 0.0)) == 0.0
+    if max_value is not None and plain and hasattr(L, "Hardtanh"):
+        return Converted([L.Hardtanh(0.0, float(max_value))], keeps_flatten_order=True)   # relu6
+    if max_value is not None or float(config.get("threshold", 0.0)) != 0.0:
+        raise KerasLayerError(f"layer {name!r}: ReLU with max_value or threshold is not supported")
     return Converted([L.LeakyReLU(slope) if slope else L.ReLU()], keeps_flatten_order=True)
 
 

@@ -82,3 +82,19 @@ def test_imported_graph_trains_and_goes_to_torch():
     twin = cl.to_torch(graph).eval()
     np.testing.assert_allclose(twin(torch.from_numpy(x)).detach().numpy(), graph(x), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(graph(x), channels_first(keras_output(model, np.moveaxis(x, 1, -1))), rtol=1e-4, atol=1e-6)
+
+
+def test_zero_padding_into_pooling_and_relu6(tmp_path):
+    """Keras ResNet50's stem pads before max pooling; MobileNet clips at 6. With the Pad and
+    ReLU6 layers (the ONNX work) they convert; without them the error says what is missing."""
+    keras.utils.set_random_seed(6)
+    x = keras.Input((9, 9, 2))
+    y = L.ReLU(max_value=6.0)(L.Conv2D(4, 3, name="conv")(L.ZeroPadding2D(((1, 0), (2, 1)))(x)))
+    y = L.MaxPooling2D(3, strides=2)(L.ZeroPadding2D(1)(L.Activation("relu6")(y)))
+    model = keras.Model(x, L.GlobalAveragePooling2D()(y))
+    model.save(tmp_path / "p.keras")
+    if not (hasattr(cl, "Pad") and hasattr(cl, "ReLU6")):
+        with pytest.raises(cl.io.formats.FormatError, match=r"unsupported|follows a ZeroPadding layer|max_value"):
+            cl.load(tmp_path / "p.keras")
+        return
+    assert_same_output(model, cl.load(tmp_path / "p.keras"), image((2, 9, 9, 2)) * 4)
