@@ -19,7 +19,8 @@ def assert_same_function(model: cl.Module, module: torch.nn.Module, xs, seed: in
     dtype from torch_oracle). Parameters are matched by name; torch's aliases of a tied
     parameter carry the same tensor, so each convlens name is checked once."""
     xs = as_tuple(xs)
-    dtype = xs[0].dtype
+    floats = [x.dtype for x in xs if np.issubdtype(x.dtype, np.floating)]
+    dtype = floats[0] if floats else model.parameters()[0].dtype   # token ids: the weights' dtype
     tensors = [torch.from_numpy(x.copy()).requires_grad_(np.issubdtype(x.dtype, np.floating)) for x in xs]
     yt = module(*tensors)
     y = model(*xs)

@@ -123,6 +123,25 @@ def test_float32_resnet18_and_its_state_dict_keys():
     assert_same_function(model, cl.to_torch(model).eval(), x)
 
 
+def test_a_text_model_with_an_embedding():
+    class TextNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(30, 6, padding_idx=0)
+            self.conv = nn.Conv1d(6, 5, 3)
+            self.out = nn.Linear(5, 2)
+
+        def forward(self, ids):
+            h = self.conv(self.embed(ids).permute(0, 2, 1))
+            return self.out(F.relu(h).amax(dim=-1))
+
+    torch.manual_seed(0)
+    module = TextNet().double()
+    ids = np.random.default_rng(0).integers(0, 30, (4, 9))
+    model = cl.from_torch(module, torch.from_numpy(ids))
+    assert_same_function(model, module, ids)
+
+
 def test_two_inputs_and_two_outputs():
     class TwoWay(nn.Module):
         def __init__(self):
