@@ -121,6 +121,8 @@ def test_float32_resnet18_and_its_state_dict_keys():
     assert sorted(model.state_dict()) == sorted(module.state_dict())         # PyTorch's keys
     assert_same_function(model, module, x)
     assert_same_function(model, cl.to_torch(model).eval(), x)
+    table = cl.summary(model, (3, 32, 32), print_table=False)               # look inside
+    assert table.total_params == sum(p.numel() for p in module.parameters()) == 11_181_642
 
 
 def test_a_text_model_with_an_embedding():
