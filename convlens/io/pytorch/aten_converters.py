@@ -94,8 +94,9 @@ def _convolution(nd: int) -> Any:
     return convert
 
 
-for _nd in (1, 2, 3):
-    converts_function(getattr(aten, f"conv{_nd}d").default)(_convolution(_nd))
+for _nd in (1, 2, 3):   # .padding: padding given as 'same' / 'valid'
+    converts_function(getattr(aten, f"conv{_nd}d").default, getattr(aten, f"conv{_nd}d").padding)(
+        _convolution(_nd))
 
 
 @converts_function(aten.linear.default)

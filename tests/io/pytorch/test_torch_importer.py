@@ -210,13 +210,14 @@ class ShapeBranch(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 4, 3)
+        self.same = nn.Conv2d(4, 4, 3, padding="same")
         self.bn = nn.BatchNorm2d(4)
         self.fc = nn.Linear(4, 2)
         self.scale = nn.Parameter(torch.full((4, 1, 1), 2.0))
 
     def forward(self, x):
         if x.shape[1] == 3:
-            x = self.bn(self.conv(x)).relu() * self.scale
+            x = self.bn(self.same(self.conv(x))).relu() * self.scale
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)).softmax(-1)
 
 
@@ -231,7 +232,7 @@ def test_modules_fx_cannot_trace_go_through_torch_export(mode):
     statistics = module.bn.running_mean.clone()
     model = cl.from_torch(module, torch.from_numpy(x))
     assert torch.equal(module.bn.running_mean, statistics)          # the example run left them
-    assert {"conv", "bn", "fc"} <= {n.name for n in model.nodes}     # named after the modules
+    assert {"conv", "same", "bn", "fc"} <= {n.name for n in model.nodes}   # named after the modules
     assert_same_function(model, module, x)
 
 
