@@ -25,8 +25,9 @@ def to_torch(model: Any) -> Any:
 def from_torch(module: Any, example_input: Any) -> Any:
     """A convlens model computing what ``module`` computes, with copies of its weights.
 
-    ``module`` is traced with ``torch.fx``; ``example_input`` (an array or tensor with a batch
-    axis, or a tuple of them for several inputs) gives the input shapes.
+    ``module`` is traced with ``torch.fx`` (``torch.export`` when fx cannot); ``example_input``
+    (an array or tensor with a batch axis, or a tuple of them for several inputs) gives the
+    input shapes.
     """
     require("torch", "torch", "converting a PyTorch module")
     from convlens.io.pytorch.importer import from_torch as convert

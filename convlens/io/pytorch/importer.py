@@ -1,4 +1,6 @@
-"""PyTorch -> convlens: trace a module with ``torch.fx`` and rebuild it as a ``cl.Graph``.
+"""PyTorch -> convlens: trace a module with ``torch.fx`` (or, when fx cannot, ``torch.export``,
+whose ATen operators :mod:`convlens.io.pytorch.aten_converters` handles) and rebuild it as a
+``cl.Graph``.
 
 The walker knows no operator: each ``call_module`` node goes to the converter registered for
 its module's class (:mod:`convlens.io.pytorch.module_converters`), each ``call_function`` /
