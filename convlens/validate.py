@@ -41,7 +41,8 @@ def _describe(value: Any) -> str:
         text = repr(value)
         return f"a {type(value).__name__} {text[:40] + '…' if len(text) > 40 else text}"
     if isinstance(value, (bool, int, float, complex, np.generic)):
-        return f"a single number {value!r} ({type(value).__name__})"
+        number = value.item() if isinstance(value, np.generic) else value
+        return f"a single number {number!r} ({type(value).__name__})"
     return f"a {type(value).__module__.split('.')[0]}.{type(value).__qualname__}" \
         if type(value).__module__ != "builtins" else f"a {type(value).__name__}"
 
