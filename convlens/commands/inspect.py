@@ -19,6 +19,7 @@ from typing import Any
 import click
 import numpy as np
 
+from convlens.commands.guard import SEED, FiniteFloat, check_output_file, no_traceback
 from convlens.inspect.explain.labels import LANGUAGES
 from convlens.inspect.explain.render import FORMATS
 from convlens.layers.container import Sequential
@@ -67,13 +68,14 @@ def _refuse_tokens(name: str, command: str) -> None:
             f"inputs; `convlens summary {name} --input-shape L` shows its layers")
 
 
-def _build(name: str, input_shape: tuple[int, ...]) -> Module:
+def _build(name: str, input_shape: tuple[int, ...], option: str = "--input-shape") -> Module:
     from convlens.models import get_model, takes_tokens
 
     if takes_tokens(name) and len(input_shape) != 1:
         raise click.BadParameter(
             f"{name} reads token ids: expected one size L (the sequence length, e.g. 24), "
-            f"received {','.join(map(str, input_shape))}", param_hint="--input-shape")
+            f"received {','.join(map(str, input_shape))}", param_hint=option)
+    _check_rank(name, input_shape, option)
     try:
         if takes_tokens(name):
             return get_model(name)
@@ -82,6 +84,40 @@ def _build(name: str, input_shape: tuple[int, ...]) -> Module:
         return get_model(name)
     except (TypeError, ValueError) as err:
         raise click.ClickException(f"cannot build {name!r} for input {input_shape}: {err}") from err
+
+
+def _zoo_rank(name: str) -> int | None:
+    """Axes of the input zoo model ``name`` takes, batch included (4 for an image model)."""
+    from convlens.inspect.summary import input_rank
+    from convlens.models import get_model
+
+    return input_rank(get_model(name))
+
+
+def _check_rank(name: str, shape: tuple[int, ...], option: str = "--input-shape") -> None:
+    """Refuse an input size with the wrong number of axes before the model is built for it."""
+    rank = _zoo_rank(name)
+    if rank is not None and len(shape) != rank - 1:
+        sizes = {1: "L", 2: "C,L", 3: "C,H,W", 4: "C,D,H,W"}.get(rank - 1, f"{rank - 1} sizes")
+        raise click.BadParameter(f"{name} takes inputs of {rank - 1} size{'s' if rank > 2 else ''} "
+                                 f"({sizes}, no batch axis), received {','.join(map(str, shape))}",
+                                 param_hint=option)
+
+
+def _check_memory(model: Module, shape: tuple[int, ...], batch_size: int,
+                  dtype: Any = np.float32, option: str = "--input-shape") -> None:
+    """Refuse, before the forward pass, an input that would need more than half the memory
+    available (measured on a small probe, :func:`convlens.inspect.summary.estimate_bytes`)."""
+    from convlens.inspect.summary import LARGE_INPUT_VALUES, available_memory, estimate_bytes, format_bytes
+
+    typed = ",".join(map(str, shape))
+    if batch_size * int(np.prod(shape, dtype=np.float64)) > LARGE_INPUT_VALUES:
+        need, available = estimate_bytes(model, shape, batch_size, dtype), available_memory()
+        if available is not None and need > available // 2:
+            raise click.BadParameter(
+                f"{typed} with batch size {batch_size} would need about {format_bytes(need)} of "
+                f"memory, more than half of the {format_bytes(available)} available; choose a "
+                "smaller input", param_hint=option)
 
 
 def _write(text: str, out: Path | None) -> None:
@@ -104,16 +140,18 @@ _OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), de
 
 
 @click.command()
+@no_traceback
 @click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
 @click.option("--input-shape", default=None, callback=_parse_shape,
-              help="Input size C,H,W (no batch axis); L, the number of token ids, for a text "
-              "model.  [default: 1,28,28; 24 for a text model]")
-@click.option("--batch-size", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Examples in the measured batch (memory grows with it).")
+              help="Input size C,H,W, or N,C,H,W with the batch size first; L, the number of "
+              "token ids, for a text model.  [default: 1,28,28; 24 for a text model]")
+@click.option("--batch-size", default=None, type=click.IntRange(min=1),
+              help="Examples in the measured batch (memory grows with it).  [default: N of "
+              "--input-shape, else 1]")
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(["text", "markdown"]), help="Table format.")
 @_OUT
-def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int, fmt: str,
+def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int | None, fmt: str,
             out: Path | None) -> None:
     """Per-layer table of MODEL: output shapes, parameters, receptive fields, mult-adds, memory.
 
@@ -126,33 +164,44 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
     from convlens.inspect.summary import summary as build_summary
     from convlens.models import takes_tokens
 
+    check_output_file(out)
     if input_shape is None:
         input_shape = TEXT_INPUT_SHAPE if takes_tokens(model_name) else (1, 28, 28)
-
+    rank = _zoo_rank(model_name)
+    if rank is not None and len(input_shape) == rank:  # N,C,H,W: the batch size comes first
+        if batch_size is not None and batch_size != input_shape[0]:
+            raise click.BadParameter(
+                f"{','.join(map(str, input_shape))} starts with the batch size {input_shape[0]}, "
+                f"but --batch-size {batch_size} was given too", param_hint="--input-shape")
+        batch_size, input_shape = input_shape[0], input_shape[1:]
+    batch_size = batch_size or 1
     model = _build(model_name, input_shape)
+    _check_memory(model, input_shape, batch_size, np.int64 if takes_tokens(model_name) else np.float32)
     try:
         table = build_summary(model, input_shape, batch_size=batch_size, print_table=False)
-    except ValueError as err:
-        raise click.ClickException(str(err)) from err
+    except ValueError as err:  # named by the zoo name the user typed, not the class
+        message = str(err).replace(f"summary: {type(model).__name__} ", f"{model_name} ", 1)
+        raise click.ClickException(message) from err
     _write(str(table) + "\n" if fmt == "text" else table.to_markdown(), out)
 
 
 @click.command()
+@no_traceback
 @click.option("--model", "model_name", default=None, type=click.Choice(_model_names()),
               help="A zoo model with a random input (default: seed 004's worked example).")
 @click.option("--input-shape", default=None, callback=_parse_shape,
               help="Input size C,H,W for --model. [default: 1,28,28]")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="A real input for --model: a .npy array (C,H,W) or (N,C,H,W).")
+              default=None, help="A real input for --model: a .npy array (C,H,W) or (N,C,H,W) ((C,L) for a signal model).")
 @click.option("--label", default=None, type=click.IntRange(min=0),
               help="Class of the input for --model. [default: a random class]")
 @click.option("--optimizer", default="sgd", show_default=True, type=click.Choice(_optimizer_names()),
               help="Update rule of the step.")
-@click.option("--lr", default=0.1, show_default=True, type=click.FloatRange(min=0),
+@click.option("--lr", default=0.1, show_default=True, type=FiniteFloat(0),
               help="Learning rate.")
-@click.option("--momentum", default=0.0, show_default=True, type=click.FloatRange(min=0, max=1),
+@click.option("--momentum", default=0.0, show_default=True, type=FiniteFloat(0, 1),
               help="Momentum (--optimizer sgd).")
-@click.option("--seed", default=0, show_default=True, type=int,
+@click.option("--seed", default=0, show_default=True, type=SEED,
               help="Seeds the model's weights and the random input.")
 @click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(FORMATS),
               help="Output format.")
@@ -181,6 +230,7 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
     from convlens.inspect.explain import explain as run_explain
     from convlens.inspect.explain import seed004_example
 
+    check_output_file(out)
     options: dict[str, Any] = {"lr": lr}
     if momentum:
         if optimizer != "sgd":
@@ -195,14 +245,18 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
         _refuse_tokens(model_name, "explain")
         rng = np.random.default_rng(seed)
         if input_file is not None:
-            x = np.load(input_file, allow_pickle=False)
-            x = x[None] if x.ndim == 3 else x
+            if input_shape is not None:
+                raise click.UsageError("--input gives the input shape: leave out --input-shape")
+            x = _load_input(input_file, _zoo_rank(model_name) or 4)
             input_shape = tuple(x.shape[1:])
         else:
             input_shape = input_shape or (1, 28, 28)
-            x = rng.standard_normal((1, *input_shape))
+        option = "--input-shape" if input_file is None else "--input"
         cl.manual_seed(seed)
-        model = _build(model_name, input_shape)
+        model = _build(model_name, input_shape, option)
+        _check_memory(model, input_shape, 1 if input_file is None else len(x), option=option)
+        if input_file is None:
+            x = rng.standard_normal((1, *input_shape))
         x = np.asarray(x, dtype=model.parameters()[0].dtype)
         try:
             classes = model(x).shape[1]
@@ -214,6 +268,42 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
     opt = cl.optim.get_optimizer(optimizer, model.parameters(), **options)
     result = run_explain(model, x, y, opt, lang=lang, max_values=max_values, print_text=False)
     _write(result.render(fmt), out)
+
+
+def _load_input(path: Path, rank: int) -> np.ndarray:
+    """The array of ``explain --input`` for a model of inputs with ``rank`` axes (batch
+    included): a ``.npy`` file of real numbers, one example or a batch; never unpickled."""
+    import zipfile
+
+    layout = {3: "(C,L) or (N,C,L)", 4: "(C,H,W) or (N,C,H,W)", 5: "(C,D,H,W) or (N,C,D,H,W)"}
+    expected = (f"expected a .npy file holding one array of real numbers "
+                f"{layout.get(rank, f'of {rank - 1} or {rank} axes')}")
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):
+        raise click.BadParameter(f"{expected}; {path} is not a NumPy file (it does not start with "
+                                 "the .npy signature)", param_hint="--input")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        reason = ("it holds Python objects (pickled data), which convlens never loads"
+                  if "pickle" in str(err) else f"it is not a NumPy file ({err})")
+        raise click.BadParameter(f"{expected}; {path}: {reason}", param_hint="--input") from None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        names = ", ".join(loaded.files) or "no arrays"
+        loaded.close()
+        raise click.BadParameter(f"{expected}; {path} is an .npz archive ({names}): save the one "
+                                 "array with np.save", param_hint="--input")
+    if loaded.dtype.kind not in "biuf":
+        raise click.BadParameter(f"{expected}; {path} holds an array of dtype {loaded.dtype} "
+                                 f"with shape {loaded.shape}", param_hint="--input")
+    if loaded.size == 0 or loaded.ndim not in (rank - 1, rank):
+        raise click.BadParameter(f"{expected}; {path} holds an array of shape {loaded.shape}",
+                                 param_hint="--input")
+    if not np.isfinite(loaded).all():
+        raise click.BadParameter(f"{expected}; {path} holds NaN or infinite values",
+                                 param_hint="--input")
+    return loaded[None] if loaded.ndim == rank - 1 else loaded
 
 
 def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, tuple[int, ...]]]:
@@ -238,14 +328,15 @@ def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, tuple[
 
 
 @click.command()
+@no_traceback
 @click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
 @_INPUT_SHAPE
 @click.option("--batch-size", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-checks", default=30, show_default=True, type=click.IntRange(min=1),
               help="Elements nudged per tensor.")
-@click.option("--tol", default=1e-6, show_default=True, type=click.FloatRange(min=0),
+@click.option("--tol", default=1e-6, show_default=True, type=FiniteFloat(0),
               help="Largest acceptable relative error (exit status 1 above it).")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEED)
 def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, max_checks: int,
               tol: float, seed: int) -> None:
     """Check every layer's backward pass of MODEL against finite differences.
@@ -259,6 +350,7 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, ma
     _refuse_tokens(model_name, "gradcheck")
     cl.manual_seed(seed)
     model = _build(model_name, input_shape).double()
+    _check_memory(model, input_shape, batch_size, np.float64)
     for m in model.modules():
         if isinstance(m, Dropout):
             m.training = False  # random masks would differ between nudges
@@ -286,15 +378,16 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, ma
 
 
 @click.command()
+@no_traceback
 @click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
 @_INPUT_SHAPE
 @click.option("--batch-size", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--dtype", default="float32", show_default=True,
               type=click.Choice(["float32", "float64"]))
-@click.option("--tol", default=None, type=click.FloatRange(min=0),
+@click.option("--tol", default=None, type=FiniteFloat(0),
               help="Largest acceptable relative difference. [default: 1e-5 float32, "
                    "1e-10 float64]")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEED)
 def parity(model_name: str, input_shape: tuple[int, ...], batch_size: int, dtype: str,
            tol: float | None, seed: int) -> None:
     """Compare MODEL's forward pass and gradients with PyTorch (when installed).
@@ -308,6 +401,7 @@ def parity(model_name: str, input_shape: tuple[int, ...], batch_size: int, dtype
     _refuse_tokens(model_name, "parity")
     cl.manual_seed(seed)
     model = _build(model_name, input_shape).to(dtype)
+    _check_memory(model, input_shape, batch_size, dtype)
     x = np.random.default_rng(seed).standard_normal((batch_size, *input_shape)).astype(dtype)
     try:
         report = run_parity(model, x, seed=seed)
@@ -323,6 +417,7 @@ def parity(model_name: str, input_shape: tuple[int, ...], batch_size: int, dtype
 
 
 @click.command()
+@no_traceback
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(["text", "markdown"]), help="Table format.")
 def models(fmt: str) -> None:

@@ -21,6 +21,8 @@ from typing import Any
 import click
 import numpy as np
 
+from convlens.commands.guard import check_output_folder, no_traceback
+
 KINDS = ("filters", "feature-maps", "seed003", "grad-cam", "saliency", "curves", "confusion",
          "misclassified")
 # a model of token ids (text_cnn): the other pictures draw inputs as images or signals
@@ -198,6 +200,7 @@ _DRAW: dict[str, Callable[[_Run, _Writer, dict[str, Any]], None]] = {
 
 
 @click.command()
+@no_traceback
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--what", "what", multiple=True, default=("all",), show_default=True,
               type=click.Choice(("all",) + KINDS),
@@ -247,6 +250,7 @@ def visualize(run_dir: Path, what: tuple[str, ...], out: Path | None, fmt: str, 
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--layer") from err
     out_dir = out if out is not None else run_dir / "figures"
+    check_output_folder(out_dir)
     save = _Writer(out_dir, fmt)
     opts = {"index": index, "target": target, "layer": layer, "max_examples": max_examples}
     try:
