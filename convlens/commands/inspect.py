@@ -192,7 +192,8 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
 @click.option("--input-shape", default=None, callback=_parse_shape,
               help="Input size C,H,W for --model. [default: 1,28,28]")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="A real input for --model: a .npy array (C,H,W) or (N,C,H,W) ((C,L) for a signal model).")
+              default=None, help="A real input for --model: a .npy array (C,H,W) or (N,C,H,W) "
+              "((C,L) or (N,C,L) for a signal model).")
 @click.option("--label", default=None, type=click.IntRange(min=0),
               help="Class of the input for --model. [default: a random class]")
 @click.option("--optimizer", default="sgd", show_default=True, type=click.Choice(_optimizer_names()),
