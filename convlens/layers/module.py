@@ -64,11 +64,12 @@ def check_input(module: Module, x: Any) -> np.ndarray:
     Modules with several inputs (``num_inputs`` other than 1) may receive constants: single
     numbers and empty arrays pass there.
     """
-    if type(x) is np.ndarray and x.dtype.kind in "fiub" and x.size and x.ndim:
+    if type(x) is np.ndarray and x.dtype.kind in "fiu" and x.size and x.ndim:
         return x  # the common case, kept cheap (this runs on every layer call)
     several = getattr(module, "num_inputs", 1) != 1
-    return as_array(x, type(module).__name__, module.expected_input(), allow_scalar=several,
-                    allow_empty=several)
+    x = as_array(x, type(module).__name__, module.expected_input(), allow_scalar=several,
+                 allow_empty=several)
+    return x.astype(np.float32) if x.dtype == bool else x  # (NumPy has no arithmetic on bools)
 
 
 def _checked_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
