@@ -149,7 +149,7 @@ class Softmax(_Activation):
 
     @property
     def input_layout(self) -> str:  # type: ignore[override]
-        return f"with an axis {self.dim} (the classes)" if self.dim >= 0 else "(N, …)"
+        return f"(N, …) with an axis {self.dim} to normalize over"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if not -x.ndim <= self.dim < x.ndim:
