@@ -219,13 +219,16 @@ class Dataset:
         if task is None:
             task = "regression" if np.issubdtype(y.dtype, np.floating) else "classification"
         if class_names is None and task != "regression":
-            count = 2 if task == "binary" else (int(y.max()) + 1 if y.size else 0)
+            count = 2 if task == "binary" else (check_class_count(y.max().item(), name) if y.size else 0)
             class_names = tuple(str(k) for k in range(count))
         if len(x) != len(y):
             raise ValueError(
                 f"{name}: expected as many targets as inputs, received {len(x)} inputs and {len(y)} targets"
             )
-        train, test = split_indices(y, test_fraction, seed)
+        try:
+            train, test = split_indices(y, test_fraction, seed)
+        except ValueError as err:
+            raise ValueError(f"{name}: {err}") from None
         return cls(
             x[train], y[train], x[test], y[test], class_names or (), name, description, task, target_names,
             vocabulary,
