@@ -47,7 +47,7 @@ def _parse_shape(ctx: click.Context, param: click.Parameter, value: str | None) 
         shape = tuple(int(v) for v in value.replace("x", ",").split(","))
     except ValueError:
         raise click.BadParameter(
-            f"expected comma-separated sizes such as 1,28,28 (C,H,W, no batch axis), "
+            f"expected comma-separated sizes such as 1,28,28 (C,H,W), "
             f"received {value!r}") from None
     if not shape or any(n < 1 for n in shape):
         raise click.BadParameter(f"sizes must be positive, received {value!r}")
