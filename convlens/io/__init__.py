@@ -84,10 +84,11 @@ def load_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
     arrays: dict[str, np.ndarray] = {}
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise ValueError(f"{path}: expected an .npz archive of named arrays, received a single "
-                                 ".npy array")
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            raise ValueError(f"{path}: expected an .npz archive of named arrays, received a single "
+                             ".npy array")
+        with data:
             for name in data.files:
                 value = data[name]
                 if not isinstance(value, np.ndarray):  # NpzFile gives other members as bytes
