@@ -126,7 +126,7 @@ def check_grad(who: str, dy: Any, expected_shape: tuple[int, ...] | None) -> Any
             raise ValueError(f"{who}.backward: expected a tuple of {len(expected_shape)} gradients "
                              f"(one per output of forward, shapes {list(expected_shape)}), "
                              f"received {_describe(dy)}")
-        return tuple(check_grad(f"{who} (output {i})", d, s)
+        return tuple(None if d is None else check_grad(f"{who} (output {i})", d, s)  # None: unused
                      for i, (d, s) in enumerate(zip(dy, expected_shape)))
     dy = as_array(dy, f"{who}.backward", f"dy, an array of shape {expected_shape} (the output of "
                   "forward)", allow_scalar=True, allow_empty=True)

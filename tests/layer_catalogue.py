@@ -9,6 +9,13 @@ import numpy as np
 
 import convlens as cl
 
+def _graph() -> cl.Module:
+    x = cl.Input((2, 5, 5))
+    conv = cl.Conv2d(2, 2, 3, padding=1)
+    y = cl.Add()(conv(x), cl.ReLU()(conv(x)))  # a shared layer, a merge
+    return cl.Graph(inputs=x, outputs=cl.Flatten()(cl.GlobalAvgPool2d()(y)))
+
+
 # name -> (builder, input shape, dtype of the input)
 LAYERS: dict[str, tuple[Callable[[], cl.Module], tuple[int, ...], str]] = {
     "Conv1d": (lambda: cl.Conv1d(2, 3, 3), (2, 2, 7), "float32"),
@@ -68,6 +75,7 @@ LAYERS: dict[str, tuple[Callable[[], cl.Module], tuple[int, ...], str]] = {
                                          cl.Linear(18, 3)), (2, 1, 5, 5), "float32"),
     "Residual": (lambda: cl.Residual(cl.Sequential(cl.Conv2d(2, 2, 3, padding=1), cl.ReLU())),
                  (2, 2, 4, 4), "float32"),
+    "Graph": (lambda: _graph(), (2, 2, 5, 5), "float32"),
     "Concat": (lambda: cl.Concat(cl.Conv1d(2, 2, 3, padding=1), cl.Conv1d(2, 3, 1)), (2, 2, 6),
                "float32"),
 }

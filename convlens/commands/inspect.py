@@ -94,14 +94,29 @@ def _zoo_rank(name: str) -> int | None:
     return input_rank(get_model(name))
 
 
-def _check_rank(name: str, shape: tuple[int, ...], option: str = "--input-shape") -> None:
-    """Refuse an input size with the wrong number of axes before the model is built for it."""
-    rank = _zoo_rank(name)
+def _check_rank(name: str, shape: tuple[int, ...], option: str = "--input-shape",
+                rank: int | None = None) -> None:
+    """Refuse an input size with the wrong number of axes before the model is built for it
+    (``rank``: the axes the model takes, batch included; default: zoo model ``name``'s)."""
+    rank = rank if rank is not None else _zoo_rank(name)
     if rank is not None and len(shape) != rank - 1:
         sizes = {1: "L", 2: "C,L", 3: "C,H,W", 4: "C,D,H,W"}.get(rank - 1, f"{rank - 1} sizes")
         raise click.BadParameter(f"{name} takes inputs of {rank - 1} size{'s' if rank > 2 else ''} "
                                  f"({sizes}, no batch axis), received {','.join(map(str, shape))}",
                                  param_hint=option)
+
+
+def _split_batch(shape: tuple[int, ...], batch_size: int | None, rank: int | None
+                 ) -> tuple[tuple[int, ...], int]:
+    """``--input-shape`` N,C,H,W (as many sizes as the model's rank): the batch size comes
+    first; C,H,W: ``--batch-size`` or 1. Returns (shape without the batch axis, batch size)."""
+    if rank is not None and len(shape) == rank:
+        if batch_size is not None and batch_size != shape[0]:
+            raise click.BadParameter(
+                f"{','.join(map(str, shape))} starts with the batch size {shape[0]}, but "
+                f"--batch-size {batch_size} was given too", param_hint="--input-shape")
+        return shape[1:], shape[0]
+    return shape, batch_size or 1
 
 
 def _check_memory(model: Module, shape: tuple[int, ...], batch_size: int,
@@ -141,10 +156,11 @@ _OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), de
 
 @click.command()
 @no_traceback
-@click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
+@click.argument("model_name", metavar="MODEL")
 @click.option("--input-shape", default=None, callback=_parse_shape,
               help="Input size C,H,W, or N,C,H,W with the batch size first; L, the number of "
-              "token ids, for a text model.  [default: 1,28,28; 24 for a text model]")
+              "token ids, for a text model.  [default: the input shape a model file or definition "
+              "records, else 1,28,28; 24 for a text model]")
 @click.option("--batch-size", default=None, type=click.IntRange(min=1),
               help="Examples in the measured batch (memory grows with it).  [default: N of "
               "--input-shape, else 1]")
@@ -155,28 +171,36 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
             out: Path | None) -> None:
     """Per-layer table of MODEL: output shapes, parameters, receptive fields, mult-adds, memory.
 
+    MODEL is a zoo model name, a model definition (.toml, .json), a .convlens model file or a
+    run folder.
+
     \b
     Examples:
       convlens summary lenet5
       convlens summary seed_net --input-shape 1,28,28 --batch-size 32
       convlens summary text_cnn --input-shape 40
+      convlens summary my_net.toml
+      convlens summary runs/my-run
     """
+    from convlens.commands.model_arg import info_input_shape, is_zoo_name, open_model, reads_tokens
+    from convlens.inspect.summary import input_rank
     from convlens.inspect.summary import summary as build_summary
     from convlens.models import takes_tokens
 
     check_output_file(out)
-    if input_shape is None:
-        input_shape = TEXT_INPUT_SHAPE if takes_tokens(model_name) else (1, 28, 28)
-    rank = _zoo_rank(model_name)
-    if rank is not None and len(input_shape) == rank:  # N,C,H,W: the batch size comes first
-        if batch_size is not None and batch_size != input_shape[0]:
-            raise click.BadParameter(
-                f"{','.join(map(str, input_shape))} starts with the batch size {input_shape[0]}, "
-                f"but --batch-size {batch_size} was given too", param_hint="--input-shape")
-        batch_size, input_shape = input_shape[0], input_shape[1:]
-    batch_size = batch_size or 1
-    model = _build(model_name, input_shape)
-    _check_memory(model, input_shape, batch_size, np.int64 if takes_tokens(model_name) else np.float32)
+    if is_zoo_name(model_name):
+        if input_shape is None:
+            input_shape = TEXT_INPUT_SHAPE if takes_tokens(model_name) else (1, 28, 28)
+        input_shape, batch_size = _split_batch(input_shape, batch_size, _zoo_rank(model_name))
+        model = _build(model_name, input_shape)
+    else:
+        model = open_model(model_name)
+        if input_shape is None:
+            fallback = TEXT_INPUT_SHAPE if reads_tokens(model) else (1, 28, 28)
+            input_shape = info_input_shape(model) or fallback
+        input_shape, batch_size = _split_batch(input_shape, batch_size, input_rank(model))
+        _check_rank(model_name, input_shape, rank=input_rank(model))
+    _check_memory(model, input_shape, batch_size, np.int64 if reads_tokens(model) else np.float32)
     try:
         table = build_summary(model, input_shape, batch_size=batch_size, print_table=False)
     except ValueError as err:  # named by the zoo name the user typed, not the class
@@ -187,8 +211,10 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
 
 @click.command()
 @no_traceback
-@click.option("--model", "model_name", default=None, type=click.Choice(_model_names()),
-              help="A zoo model with a random input (default: seed 004's worked example).")
+@click.option("--model", "model_name", default=None, metavar="MODEL",
+              help="A zoo model (" + ", ".join(_model_names()) + "), a model definition (.toml, .json), "
+              "a .convlens model file or a run folder, with a random input (default: the worked "
+              "example of seed note 004).")
 @click.option("--input-shape", default=None, callback=_parse_shape,
               help="Input size C,H,W for --model. [default: 1,28,28]")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -216,8 +242,9 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
             lang: str, max_values: int, out: Path | None) -> None:
     """Follow one training step and narrate it with the actual numbers.
 
-    Without --model: seed 004's hand-worked example (4×4 input, 3×3 convolution, ReLU,
-    max pooling, dense layer, softmax and cross-entropy, SGD with lr 0.1), every dot product
+    Without --model: the hand-worked example of seed note 004, the lecture slides "Image
+    processing and CNN" that convlens started from (4×4 input, 3×3 convolution, ReLU, max
+    pooling, dense layer, softmax and cross-entropy, SGD with lr 0.1), every dot product
     written out, with the correct values.
 
     \b
@@ -243,18 +270,32 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
         model: Module
         model, x, y, _ = seed004_example()
     else:
-        _refuse_tokens(model_name, "explain")
+        from convlens.commands.model_arg import info_input_shape, is_zoo_name, open_model, reads_tokens
+        from convlens.inspect.summary import input_rank
+
+        loaded = None
+        if is_zoo_name(model_name):
+            _refuse_tokens(model_name, "explain")
+        else:
+            loaded = open_model(model_name, "--model")
+            if reads_tokens(loaded):
+                raise click.ClickException(
+                    f"{model_name} reads integer token ids, so `convlens explain` cannot feed it random "
+                    f"float inputs; `convlens summary {model_name}` shows its layers")
         rng = np.random.default_rng(seed)
         if input_file is not None:
             if input_shape is not None:
                 raise click.UsageError("--input gives the input shape: leave out --input-shape")
-            x = _load_input(input_file, _zoo_rank(model_name) or 4)
+            rank = _zoo_rank(model_name) if loaded is None else input_rank(loaded)
+            x = _load_input(input_file, rank or 4)
             input_shape = tuple(x.shape[1:])
         else:
-            input_shape = input_shape or (1, 28, 28)
+            input_shape = input_shape or (loaded is not None and info_input_shape(loaded)) or (1, 28, 28)
         option = "--input-shape" if input_file is None else "--input"
         cl.manual_seed(seed)
-        model = _build(model_name, input_shape, option)
+        model = _build(model_name, input_shape, option) if loaded is None else loaded
+        if loaded is not None:
+            _check_rank(model_name, input_shape, option, rank=input_rank(loaded))
         _check_memory(model, input_shape, 1 if input_file is None else len(x), option=option)
         if input_file is None:
             x = rng.standard_normal((1, *input_shape))
@@ -438,10 +479,16 @@ def models(fmt: str) -> None:
         click.echo("|---|---:|---|---|---|")
         for e in entries:
             click.echo(f"| `{e.name}` | {e.num_params():,} | {e.summary} | {e.source} | {e.expected} |")
+        click.echo(f"\n{SEED_NOTES}")
         return
     for e in entries:
         click.echo(f"{e.name}  ({e.num_params():,} parameters)\n  {e.summary}\n"
                    f"  source: {e.source}\n  expected: {e.expected}\n")
+    click.echo(SEED_NOTES)
 
+
+SEED_NOTES = ("Seed notes 000-004: the five CNN study notes (Korean blog posts, study notes and "
+              "lecture slides) that convlens was started from; README.md, 'The seed notes', lists "
+              "them. Not random seeds: those are `convlens train --seed`.")
 
 COMMANDS = [models, summary, explain, gradcheck, parity]

@@ -23,7 +23,7 @@ def call_state(layer: Module) -> tuple[object, object]:
     return getattr(layer, "_cache", None), layer.__dict__.get("_output_shape")
 
 
-def _backward_with(layer: Module, state: tuple[object, object], dy: np.ndarray,
+def backward_with(layer: Module, state: tuple[object, object], dy: np.ndarray,
                    need_input_grad: bool) -> np.ndarray | None:
     """Run ``layer``'s backward with the state (:func:`call_state`) of the forward call being undone."""
     cache, output_shape = state
@@ -98,7 +98,7 @@ class Sequential(Module):
         caches = self._cached()
         grad: np.ndarray | None = dy
         for i in range(len(self.layers) - 1, -1, -1):
-            grad = _backward_with(self.layers[i], caches[i], grad, need_input_grad or i > 0)
+            grad = backward_with(self.layers[i], caches[i], grad, need_input_grad or i > 0)
         return grad
 
 
@@ -149,11 +149,11 @@ class Residual(Module):
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         body_state, shortcut_state = self._cached()
-        d_main = _backward_with(self.body, body_state, dy, need_input_grad)
+        d_main = backward_with(self.body, body_state, dy, need_input_grad)
         if self.shortcut is None:
             d_skip = dy if need_input_grad else None
         else:
-            d_skip = _backward_with(self.shortcut, shortcut_state, dy, need_input_grad)
+            d_skip = backward_with(self.shortcut, shortcut_state, dy, need_input_grad)
         if not need_input_grad:
             return None
         return d_main + d_skip  # type: ignore[operator]
@@ -195,7 +195,7 @@ class Concat(Module):
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         sizes, caches = self._cached()
         parts = np.split(dy, np.cumsum(sizes)[:-1], axis=self.dim)
-        grads = [_backward_with(branch, cache, part, need_input_grad)
+        grads = [backward_with(branch, cache, part, need_input_grad)
                  for branch, part, cache in zip(self.branches, parts, caches)]
         if not need_input_grad:
             return None
