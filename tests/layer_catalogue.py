@@ -9,6 +9,7 @@ import numpy as np
 
 import convlens as cl
 
+
 def _graph() -> cl.Module:
     x = cl.Input((2, 5, 5))
     conv = cl.Conv2d(2, 2, 3, padding=1)
