@@ -72,6 +72,7 @@ from convlens.functional.conv_shifted import (
 )
 from convlens.functional.padding import pad, pad_backward
 from convlens.functional.windows import sliding_windows, window_offsets
+from convlens.validate import user_stacklevel
 
 
 @dataclass
@@ -185,7 +186,7 @@ def conv_forward(
     stride_t, dilation_t, pads, out, note = conv_geometry(
         name, x.shape[2:], kernel, hashable(stride), hashable(padding), hashable(dilation))
     if note:
-        warnings.warn(note, UserWarning, stacklevel=3)
+        warnings.warn(note, UserWarning, stacklevel=user_stacklevel())
 
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
     if use_shifted(x.shape, weight.shape, groups, stride_t, padded, out):
