@@ -13,11 +13,19 @@ run at the same time. :func:`run` splits ``range(n)`` into one block per thread 
 Each block writes only its own part of the outputs, so the result is the same bit for bit
 whatever the thread count (tests run every op with 1 and 2 threads).
 
-Thread count: ``CONVLENS_NUM_THREADS`` if set, else the BLAS setting (``OMP_NUM_THREADS``,
-then ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``), else the number of cores; read once, on
-first use (:func:`set_num_threads` changes it). Work smaller than :data:`MIN_ELEMENTS`
-values stays on the calling thread: handing a block to another thread costs tens of
-microseconds, more than a small ufunc takes.
+Thread count: ``CONVLENS_NUM_THREADS`` (read once, on first use; :func:`set_num_threads`
+changes it), 1 when unset. Work smaller than :data:`MIN_ELEMENTS` values stays on the
+calling thread: handing a block to another thread costs tens of microseconds, more than a
+small ufunc takes.
+
+Why not follow the BLAS thread count by default: measured on 2 cores (2026-11-30, training
+steps, interleaved medians), with OpenBLAS on 2 threads the pool made every workload 6–10 %
+*slower* (conv-BN-ReLU 79 → 86 ms, LeNet-5 b256 16.8 → 17.8, Conv3d 13.1 → 14.5, Conv1d
+31.9 → 33.7): after each product OpenBLAS's idle worker keeps spinning on the second core,
+and the pool's thread waits for it. With OpenBLAS on 1 thread the pool pays (conv-BN-ReLU
+105 → 90 ms, Conv3d 17.9 → 16.3), but two BLAS threads without the pool are faster still.
+With ``OPENBLAS_THREAD_TIMEOUT=4`` in the environment (OpenBLAS's workers sleep at once)
+the pool is worth trying on two BLAS threads: ``CONVLENS_NUM_THREADS=2``.
 """
 
 from __future__ import annotations
@@ -31,8 +39,7 @@ import numpy as np
 #: Below this many values (of the largest array an op touches) the work stays serial.
 MIN_ELEMENTS = 1 << 16
 
-THREAD_VARIABLES = ("CONVLENS_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                    "MKL_NUM_THREADS")
+THREAD_VARIABLE = "CONVLENS_NUM_THREADS"
 
 _threads: int | None = None
 _pool: ThreadPoolExecutor | None = None
@@ -47,19 +54,17 @@ def num_threads() -> int:
 
 
 def _threads_from_environment() -> int:
-    for variable in THREAD_VARIABLES:
-        value = os.environ.get(variable, "").strip()
-        if value:
-            try:
-                count = int(value)
-            except ValueError:
-                raise ValueError(f"{variable} must be a positive integer (a thread count), "
-                                 f"received {value!r}") from None
-            if count < 1:
-                raise ValueError(f"{variable} must be a positive integer (a thread count), "
-                                 f"received {value!r}")
-            return count
-    return os.cpu_count() or 1
+    value = os.environ.get(THREAD_VARIABLE, "").strip()
+    if not value:
+        return 1
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ValueError(f"{THREAD_VARIABLE} must be a positive integer (a thread count), "
+                         f"received {value!r}")
+    return count
 
 
 def set_num_threads(count: int | None) -> None:

@@ -84,12 +84,11 @@ def test_the_callers_errstate_holds_in_every_block(threaded):
         parallel.run(work, 6, size=6)
 
 
-def test_thread_count_follows_convlens_then_the_blas_setting(monkeypatch):
-    for variable in parallel.THREAD_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "5")
+def test_thread_count_comes_from_convlens_num_threads_only(monkeypatch):
+    monkeypatch.delenv("CONVLENS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "5")  # the BLAS setting is not followed (docstring)
     parallel.set_num_threads(None)
-    assert parallel.num_threads() == 5
+    assert parallel.num_threads() == 1
     monkeypatch.setenv("CONVLENS_NUM_THREADS", "2")
     parallel.set_num_threads(None)
     assert parallel.num_threads() == 2
