@@ -31,6 +31,8 @@ def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     if x.dtype.kind != "f" or not x.flags.c_contiguous:
         return np.maximum(x, 0), x > 0
+    if x.size <= RELU_BLOCK:  # one block (and no more Python calls than that at batch size 1)
+        return np.maximum(x, _zeros(x.dtype)[:x.size].reshape(x.shape)), x > 0
     y, mask = np.empty_like(x), np.empty(x.shape, dtype=bool)
     flat_x, flat_y, flat_mask = x.reshape(-1), y.reshape(-1), mask.reshape(-1)
     zeros = _zeros(x.dtype)

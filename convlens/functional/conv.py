@@ -188,8 +188,7 @@ def conv_forward(
     if note:
         warnings.warn(note, UserWarning, stacklevel=user_stacklevel())
 
-    padded = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
-    if use_shifted(x.shape, weight.shape, groups, stride_t, padded, out):
+    if use_shifted(x.shape, weight.shape, groups, stride_t, pads, out):
         return shifted_forward(x, weight, bias, pads, dilation_t, out, padding_mode)
     n = x.shape[0]
     c_out, c_group = weight.shape[:2]
@@ -204,10 +203,13 @@ def conv_forward(
     o_axes, k_axes = range(3, 3 + nd), range(3 + nd, 3 + 2 * nd)
     order = (1, 2, *k_axes, *o_axes, 0) if batch_last else (1, 2, *k_axes, 0, *o_axes)
     windows = windows.transpose(order)                                 # (G, C_g, *K, grid)
-    cols = np.empty(windows.shape, dtype=windows.dtype)
-    parallel.copyto(cols.reshape(groups * c_group, *cols.shape[2:]),   # the copy, in blocks
-                    windows.reshape(groups * c_group, *windows.shape[2:]))
-    cols = cols.reshape(groups, c_group * k_size, n * positions)
+    if parallel.serial(windows.size):
+        cols = windows.reshape(groups, c_group * k_size, n * positions)  # the copy
+    else:  # the copy, in blocks of channels
+        cols = np.empty(windows.shape, dtype=windows.dtype)
+        parallel.copyto(cols.reshape(groups * c_group, *cols.shape[2:]),
+                        windows.reshape(groups * c_group, *windows.shape[2:]))
+        cols = cols.reshape(groups, c_group * k_size, n * positions)
     w_mat = weight.reshape(groups, c_out // groups, c_group * k_size)
     y_mat = w_mat @ cols                                                # (G, C_out/G, N·P)
     # (G, C_out/G, N, P) -> (N, G, C_out/G, P): the transposing copy also adds the bias
@@ -276,7 +278,7 @@ def conv_backward(
         grid, dxp_shape, skip, batch_axis = (n, *out), (n, *padded), (slice(None),), 1
     dcols = dcols.reshape(channels, *kernel, *grid)
     dxp = np.zeros((channels, *dxp_shape), dtype=dcols.dtype)
-    taps = tuple(window_offsets(kernel, cache.stride, cache.dilation, out))  # every block walks them
+    taps = window_offsets(kernel, cache.stride, cache.dilation, out)
 
     def col2im(start: int, stop: int) -> None:
         block = slice(start, stop)

@@ -47,11 +47,13 @@ MAX_GROWTH = 1.3
 
 
 def use_shifted(x_shape: tuple[int, ...], weight_shape: tuple[int, ...], groups: int,
-                stride: tuple[int, ...], padded: tuple[int, ...], out: tuple[int, ...]) -> bool:
-    """Whether :func:`shifted_forward` should compute this convolution (module docstring)."""
-    return (groups == 1 and all(s == 1 for s in stride) and weight_shape[1] >= MIN_CHANNELS
-            and math.prod(weight_shape[2:]) > 1
-            and math.prod(padded) <= MAX_GROWTH * math.prod(out))
+                stride: tuple[int, ...], pads: Pairs, out: tuple[int, ...]) -> bool:
+    """Whether :func:`shifted_forward` should compute this convolution (module docstring).
+    The cheap tests come first (a few microseconds count at batch size 1)."""
+    if weight_shape[1] < MIN_CHANNELS or groups != 1 or any(s != 1 for s in stride):
+        return False
+    padded = math.prod(n + lo + hi for n, (lo, hi) in zip(x_shape[2:], pads))
+    return math.prod(weight_shape[2:]) > 1 and padded <= MAX_GROWTH * math.prod(out)
 
 
 @dataclass

@@ -78,6 +78,11 @@ def set_num_threads(count: int | None) -> None:
     _threads = count
 
 
+def serial(size: int) -> bool:
+    """Whether work touching ``size`` values runs on the calling thread alone."""
+    return size < MIN_ELEMENTS or (_threads or num_threads()) == 1
+
+
 def run(work: Callable[[int, int], object], n: int, size: int) -> None:
     """Call ``work(start, stop)`` on blocks that cover ``range(n)``, in parallel when
     ``size`` (values touched) reaches :data:`MIN_ELEMENTS` and more than one thread is set.
@@ -85,7 +90,10 @@ def run(work: Callable[[int, int], object], n: int, size: int) -> None:
     ``work`` must write only the part of its outputs that its block owns.
     """
     global _pool
-    parts = min(num_threads(), n) if size >= MIN_ELEMENTS else 1
+    if serial(size):
+        work(0, n)
+        return
+    parts = min(num_threads(), n)
     if parts <= 1:
         work(0, n)
         return
@@ -124,6 +132,9 @@ def blocks_along(axis: int, start: int, stop: int) -> tuple[slice, ...]:
 def copyto(dst, src, axis: int | None = None) -> None:
     """``np.copyto(dst, src)`` in blocks along ``axis`` (default: the first axis long enough
     for every thread to get a block)."""
+    if serial(dst.size):
+        np.copyto(dst, src)
+        return
     if axis is None:
         axis = split_axis(dst.shape, tuple(range(min(dst.ndim, 3))) or (0,))
 

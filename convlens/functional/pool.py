@@ -132,7 +132,7 @@ def pool_forward(
         name, x, kernel_size, stride, padding, dilation, ceil_mode, nd)
     fill = {"max": -np.inf, "min": np.inf, "avg": 0.0}[kind]
     xp = pad(x, full, "zeros", value=fill)
-    taps = tuple(window_offsets(kernel, stride_t, dilation_t, out))
+    taps = window_offsets(kernel, stride_t, dilation_t, out)
     y = np.empty((*x.shape[:2], *out), dtype=xp.dtype)
     winner = divisor = None
     if kind == "avg":
@@ -140,15 +140,17 @@ def pool_forward(
                                count_include_pad).astype(y.dtype)
     elif need_backward:
         winner = np.empty(y.shape, dtype=np.uint8 if math.prod(kernel) < 256 else np.int32)
-    # Examples (or channels) are independent: blocks of them run on the threads of `parallel`.
-    axis = parallel.split_axis(y.shape)
+    if parallel.serial(x.size):
+        _pool_block(xp, y, winner, kind, taps, divisor)
+    else:  # examples (or channels) are independent: blocks of them run on the threads
+        axis = parallel.split_axis(y.shape)
 
-    def pool_block(start: int, stop: int) -> None:
-        index = parallel.blocks_along(axis, start, stop)
-        _pool_block(xp[index], y[index], None if winner is None else winner[index], kind, taps,
-                    divisor)
+        def pool_block(start: int, stop: int) -> None:
+            index = parallel.blocks_along(axis, start, stop)
+            _pool_block(xp[index], y[index], None if winner is None else winner[index], kind,
+                        taps, divisor)
 
-    parallel.run(pool_block, y.shape[axis], x.size)
+        parallel.run(pool_block, y.shape[axis], x.size)
     cache = PoolCache(kind, x.shape, xp.shape, full, kernel, stride_t, dilation_t, out,
                       winner, divisor)
     return y, cache
@@ -200,7 +202,7 @@ def _winners(xp: np.ndarray, y: np.ndarray, winner: np.ndarray, kind: str, taps,
 def pool_backward(dy: np.ndarray, cache: PoolCache) -> np.ndarray:
     """``dL/dx`` from ``dy = dL/dy``: routed to the winners (max/min) or spread (avg)."""
     dxp = np.zeros(cache.padded_shape, dtype=dy.dtype)
-    taps = tuple(window_offsets(cache.kernel, cache.stride, cache.dilation, cache.out_spatial))
+    taps = window_offsets(cache.kernel, cache.stride, cache.dilation, cache.out_spatial)
     # Windows that do not overlap (stride ≥ window span, e.g. 2×2 stride 2) meet every input
     # position at most once: each tap's gradient is written, not added (one pass less).
     overlap = any(s < d * (k - 1) + 1 for k, s, d in zip(cache.kernel, cache.stride, cache.dilation))

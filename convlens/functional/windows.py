@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -59,13 +59,14 @@ def window_offsets(
     stride: Sequence[int],
     dilation: Sequence[int],
     out_shape: Sequence[int],
-) -> Iterator[tuple[int, tuple[int, ...], tuple[slice, ...]]]:
+) -> tuple[tuple[int, tuple[int, ...], tuple[slice, ...]], ...]:
     """For every kernel tap: (flat tap index, tap, slices of the padded spatial axes).
 
     ``xp[(..., *slices)]`` has the output's spatial shape: entry o is the input value that
-    tap meets at output position o.
+    tap meets at output position o. The tuple is built once per geometry and shared (it
+    matters at batch size 1), so several threads may walk it.
     """
-    return iter(_tap_slices(tuple(kernel), tuple(stride), tuple(dilation), tuple(out_shape)))
+    return _tap_slices(tuple(kernel), tuple(stride), tuple(dilation), tuple(out_shape))
 
 
 @functools.lru_cache(maxsize=512)

@@ -79,11 +79,12 @@ def test_tap_offsets_walk_the_padded_grid():
 
 
 def test_the_path_is_chosen_by_channels_stride_groups_and_grid_growth():
-    pick = lambda x, w, groups=1, stride=(1, 1), padded=(34, 34), out=(32, 32): use_shifted(  # noqa: E731
-        x, w, groups, stride, padded, out)
+    def pick(x, w, groups=1, stride=(1, 1), pads=((1, 1), (1, 1)), out=(32, 32)):
+        return use_shifted(x, w, groups, stride, pads, out)
+
     assert pick((8, 64, 32, 32), (64, 64, 3, 3))
     assert not pick((8, 3, 32, 32), (64, 3, 3, 3))                        # few input channels
     assert not pick((8, 64, 32, 32), (64, 64, 3, 3), stride=(2, 2))
     assert not pick((8, 64, 32, 32), (64, 32, 3, 3), groups=2)
-    assert not pick((8, 64, 4, 4), (64, 64, 3, 3), padded=(6, 6), out=(4, 4))  # 2.25× the grid
-    assert not pick((8, 64, 32, 32), (64, 64, 1, 1), padded=(32, 32))      # 1×1: a plain product
+    assert not pick((8, 64, 4, 4), (64, 64, 3, 3), out=(4, 4))             # 6²/4² = 2.25× the grid
+    assert not pick((8, 64, 32, 32), (64, 64, 1, 1), pads=((0, 0), (0, 0)))  # 1×1: one product
