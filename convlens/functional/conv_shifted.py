@@ -12,9 +12,11 @@ that tap reads for *every* output position at once is the column range X[:, off_
 
 for p on the padded grid. The outputs are the grid points (n, o) with every o_a < O_a; the
 other columns (windows that run past the end of a row) are computed and dropped, and dY is
-zero there, so they add nothing to dW or dX. The sums over k (forward, dX) run in blocks of
-columns: the K shifted slices of a block are copied into a buffer that stays in cache, and
-one product with C·K inner terms gives the block (:func:`_stacked_products`).
+zero there, so they add nothing to dW or dX. The sums over k (forward, dX) run one example
+at a time (its outputs lie in its own ∏Sp grid columns, so a small scratch grid is computed
+and its outputs copied into place) and in blocks of columns: the K shifted slices of a block
+are copied into a buffer that stays in cache, and one product with C·K inner terms gives the
+block (:func:`_stacked_products`).
 
 Against im2col (:mod:`~convlens.functional.conv`), the K-times larger column matrix is never
 written to memory nor kept (the backward cache is the padded input), at the price of
@@ -130,16 +132,20 @@ def shifted_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, 
     x_rows = rows.reshape(c_in, -1)                                    # (C_in, L)
     offsets = tap_offsets(kernel, dilation, padded)
     taps = np.ascontiguousarray(weight.reshape(c_out, c_in, -1).transpose(2, 0, 1))  # (K, C_out, C_in)
-    length = x_rows.shape[1] - offsets[-1]                             # L′: every output is below
-    grid = np.empty((c_out, x_rows.shape[1]), dtype=np.result_type(x, weight))
-    _stacked_products(taps.transpose(1, 0, 2).reshape(c_out, -1), x_rows, offsets, grid, length)
-    outputs = grid.reshape(c_out, n, *padded)[(slice(None), slice(None), *map(slice, out))]
-    y = np.empty((n, c_out, *out), dtype=grid.dtype)
-    if bias is None:
-        parallel.copyto(y, outputs.swapaxes(0, 1), axis=0)
-    else:
-        b = bias.reshape(1, c_out, *(1,) * len(out))
-        parallel.run(lambda i, j: np.add(outputs[:, i:j].swapaxes(0, 1), b, out=y[i:j]), n, y.size)
+    # One example at a time: its outputs lie in its own G = ∏Sp grid columns (all below
+    # G − off_K), so a small scratch grid is computed and its outputs copied into y[i].
+    size = math.prod(padded)
+    mat = taps.transpose(1, 0, 2).reshape(c_out, -1)
+    scratch = np.empty((c_out, size), dtype=np.result_type(x, weight))
+    outputs = scratch.reshape(c_out, *padded)[(slice(None), *map(slice, out))]
+    y = np.empty((n, c_out, *out), dtype=scratch.dtype)
+    b = None if bias is None else bias.reshape(c_out, *(1,) * len(out))
+    for i in range(n):
+        _stacked_products(mat, x_rows[:, i * size:], offsets, scratch, size - offsets[-1])
+        if b is None:
+            np.copyto(y[i], outputs)
+        else:
+            np.add(outputs, b, out=y[i])
     cache = ShiftedConvCache(x_rows, weight, bias is not None, x.shape, padded, out, offsets,
                              pads, padding_mode)
     return y, cache
@@ -168,14 +174,23 @@ def shifted_backward(dy: np.ndarray, cache: ShiftedConvCache, need_input_grad: b
     if not need_input_grad:
         return None, dweight, dbias
     taps_t = np.ascontiguousarray(weight.reshape(c_out, c_in, -1).transpose(2, 1, 0))  # W_kᵀ
-    dx_rows = np.empty((c_in, grid_size), dtype=np.result_type(dy, weight))
-    _stacked_products(taps_t.transpose(1, 0, 2).reshape(c_in, -1), buffer,
-                      tuple(lead - o for o in offsets), dx_rows, grid_size)
-    dx_grid = dx_rows.reshape(c_in, n, *cache.padded).swapaxes(0, 1)   # (N, C_in, *Sp) view
-    if cache.padding_mode == "zeros":
+    mat = taps_t.transpose(1, 0, 2).reshape(c_in, -1)
+    backward_offsets = tuple(lead - o for o in offsets)
+    size = math.prod(cache.padded)
+    scratch = np.empty((c_in, size), dtype=np.result_type(dy, weight))  # one example's dX grid
+    zeros = cache.padding_mode == "zeros"
+    if zeros:  # only the interior goes back to the input
         inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(cache.x_shape[2:], cache.pads))
-        dx = np.empty(cache.x_shape, dtype=dx_rows.dtype)
-        parallel.copyto(dx, dx_grid[(slice(None), slice(None), *inner)], axis=1)
+        interior = scratch.reshape(c_in, *cache.padded)[(slice(None), *inner)]
+        dx = np.empty(cache.x_shape, dtype=scratch.dtype)
     else:
-        dx = pad_backward(np.ascontiguousarray(dx_grid), cache.pads, cache.padding_mode)
+        dx_padded = np.empty((n, c_in, *cache.padded), dtype=scratch.dtype)
+    for i in range(n):
+        _stacked_products(mat, buffer[:, i * size:], backward_offsets, scratch, size)
+        if zeros:
+            np.copyto(dx[i], interior)
+        else:
+            np.copyto(dx_padded[i], scratch.reshape(c_in, *cache.padded))
+    if not zeros:
+        dx = pad_backward(dx_padded, cache.pads, cache.padding_mode)
     return dx, dweight, dbias
