@@ -32,7 +32,9 @@ from convlens.layers.global_pool import (
     GlobalMaxPool3d,
 )
 from convlens.layers.linear import Dense, Linear
+from convlens.layers.local_response_norm import LocalResponseNorm
 from convlens.layers.module import Module
+from convlens.layers.more_activation import SELU, HardSigmoid, HardSwish, Hardtanh, PReLU, ReLU6
 from convlens.layers.normalization import (
     BatchNorm1d,
     BatchNorm2d,
@@ -74,4 +76,6 @@ __all__ = [
     "Linear", "Dense", "Flatten", "Reshape", "Permute",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "SiLU", "Swish", "ELU", "GELU", "Softmax",
     "LogSoftmax", "Identity",
+    # activations and normalization of ONNX networks (more_activation, local_response_norm)
+    "Hardtanh", "ReLU6", "HardSigmoid", "HardSwish", "SELU", "PReLU", "LocalResponseNorm",
 ]
