@@ -14,6 +14,7 @@ from convlens.gradcheck import GradcheckReport, gradcheck
 from convlens.inspect.explain import Explanation, explain
 from convlens.inspect.summary import Summary, summary
 from convlens.io import load_weights, save_weights
+from convlens.io.onnx import export_onnx, from_onnx
 from convlens.layers import *  # noqa: F403
 from convlens.layers import __all__ as _layers_all
 from convlens.losses import (
@@ -64,4 +65,5 @@ __all__ = [
     "EarlyStopping", "ModelCheckpoint", "CSVLogger", "JSONLogger", "TrainingDiverged",
     "TrainingInterrupted", "manual_seed", "get_rng", "save_weights", "load_weights", "summary",
     "Summary", "explain", "Explanation", "gradcheck", "GradcheckReport", "__version__",
+    "from_onnx", "export_onnx",
 ]

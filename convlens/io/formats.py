@@ -140,3 +140,7 @@ def export(model: Any, path: str | os.PathLike[str], format: str | None = None, 
 
 # -- the formats -------------------------------------------------------------------------------
 # One row per format; keep them in this order (the first suffix match wins).
+register_reader(Reader("onnx", "convlens.io.onnx:from_onnx", suffixes=(".onnx",),
+                       sniff=None, extra="onnx", requires=("onnx",)))
+register_writer(Writer("onnx", "convlens.io.onnx:export_onnx", suffixes=(".onnx",),
+                       extra="onnx", requires=("onnx",)))
