@@ -13,6 +13,7 @@ from convlens.layers.activation import (
     Swish,
     Tanh,
 )
+from convlens.layers.constant import Constant
 from convlens.layers.container import Concat, Residual, Sequential
 from convlens.layers.conv import Conv1d, Conv2d, Conv3d
 from convlens.layers.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
@@ -31,8 +32,20 @@ from convlens.layers.global_pool import (
     GlobalMaxPool2d,
     GlobalMaxPool3d,
 )
+from convlens.layers.graph import Graph, GraphNode, Input, SymbolicTensor
 from convlens.layers.linear import Dense, Linear
 from convlens.layers.local_response_norm import LocalResponseNorm
+from convlens.layers.merge import (
+    Add,
+    Concatenate,
+    Divide,
+    MatMul,
+    Maximum,
+    Mean,
+    Minimum,
+    Multiply,
+    Subtract,
+)
 from convlens.layers.module import Module
 from convlens.layers.more_activation import SELU, HardSigmoid, HardSwish, Hardtanh, PReLU, ReLU6
 from convlens.layers.normalization import (
@@ -76,6 +89,8 @@ __all__ = [
     "Linear", "Dense", "Flatten", "Reshape", "Permute",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "SiLU", "Swish", "ELU", "GELU", "Softmax",
     "LogSoftmax", "Identity",
+    "Graph", "GraphNode", "Input", "SymbolicTensor", "Constant",
+    "Add", "Subtract", "Multiply", "Divide", "Concatenate", "MatMul", "Maximum", "Minimum", "Mean",
     # activations and normalization of ONNX networks (more_activation, local_response_norm)
     "Hardtanh", "ReLU6", "HardSigmoid", "HardSwish", "SELU", "PReLU", "LocalResponseNorm",
 ]
