@@ -72,6 +72,7 @@ from convlens.layers.pool import (
 )
 from convlens.layers.shape import Flatten, Reshape
 from convlens.layers.shape_extra import Permute
+from convlens.layers.shape_ops import Gather, Pad, Slice
 
 __all__ = [
     "Module", "Sequential", "Residual", "Concat",
@@ -93,4 +94,5 @@ __all__ = [
     "Add", "Subtract", "Multiply", "Divide", "Concatenate", "MatMul", "Maximum", "Minimum", "Mean",
     # activations and normalization of ONNX networks (more_activation, local_response_norm)
     "Hardtanh", "ReLU6", "HardSigmoid", "HardSwish", "SELU", "PReLU", "LocalResponseNorm",
+    "Pad", "Slice", "Gather",
 ]
