@@ -102,7 +102,7 @@ class OnnxWriter:
         return unique
 
     def ints(self, name: str, values: Sequence[int]) -> str:
-        return self.constant(name, np.asarray(list(values), dtype=np.int64))
+        return self.constant(name, np.asarray(values, dtype=np.int64))
 
     def node(self, op_type: str, inputs: Sequence[str], name: str, output: str | None = None,
              **attributes: Any) -> str:
@@ -124,7 +124,7 @@ def emit(writer: OnnxWriter, layer: Module, inputs: list[Tensor], name: str) -> 
     else:
         out_name = function(writer, layer, inputs, name)
     with no_grad():
-        example = layer(*examples)
+        example = layer.run_forward(*examples)
     return Tensor(out_name, np.asarray(example))
 
 

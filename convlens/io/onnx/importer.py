@@ -77,6 +77,7 @@ class Importer:
         self.opset = opset_version(model)
         self.input_shapes = input_shapes
         self.values: dict[str, Any] = dict(initializers(self.graph))
+        self.initializer_names = set(self.values)
         self.values.update({k: np.asarray(v) for k, v in constants.items()})
         self.graph_inputs = frozenset(i.name for i in self.graph.input if i.name not in self.values)
         self.used_names: set[str] = set()
@@ -157,15 +158,19 @@ class Importer:
             raise OnnxImportError(f"{self.where}: computing {onnx_node.op_type} node "
                                   f"{onnx_node.name!r} on constants failed: {error}") from None
 
-    def _apply(self, layer: Any, values: list[Any], name: str) -> Any:
-        """``layer(*values, name=name)``; constants become ``cl.Constant`` nodes first."""
+    def _apply(self, layer: Any, values: list[Any], name: str, hints: list[str | None] | None = None) -> Any:
+        """``layer(*values, name=name)``; constants become ``cl.Constant`` nodes first, named
+        after their initializer (``scale.value`` -> ``scale``) when they have one."""
         import convlens as cl
 
         symbolic = []
         for k, value in enumerate(values):
             if isinstance(value, np.ndarray):
                 trainable = np.issubdtype(value.dtype, np.floating) and value.size > 1
-                value = cl.Constant(value, trainable=bool(trainable))(name=self._unique(f"{name}_const{k}"))
+                hint = hints[k] if hints else None
+                label = _clean(hint.removesuffix(".value")) if hint and hint in self.initializer_names else ""
+                value = cl.Constant(value, trainable=bool(trainable))(
+                    name=self._unique(label or f"{name}_const{k}"))
             symbolic.append(value)
         return layer(*symbolic, name=self._unique(name))
 

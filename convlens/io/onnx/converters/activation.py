@@ -7,13 +7,22 @@ import numpy as np
 import convlens.layers as L
 from convlens.io.onnx.converters.registry import Node, converter
 
-_SIMPLE = {"Relu": L.ReLU, "Sigmoid": L.Sigmoid, "Tanh": L.Tanh, "HardSwish": L.HardSwish,
-           "Identity": L.Identity}
+_SIMPLE = {"Relu": L.ReLU, "Sigmoid": L.Sigmoid, "Tanh": L.Tanh, "HardSwish": L.HardSwish}
 
 
 @converter(*_SIMPLE)
 def convert_simple(node: Node):
     return node.apply(_SIMPLE[node.op_type](), node.input(0))
+
+
+@converter("Identity")
+def convert_identity(node: Node):
+    """A node's output passes through under the Identity's name (no layer: an exporter's
+    renaming of outputs leaves no trace); a graph input gets an Identity layer."""
+    x = node.input(0)
+    if getattr(x, "node", None) is not None:
+        return x
+    return node.apply(L.Identity(), x)
 
 
 @converter("LeakyRelu")

@@ -138,8 +138,10 @@ class Node:
         """Call ``layer`` on symbolic ``values`` as a new graph node (constants become
         ``cl.Constant`` nodes); the node's first layer is named after the ONNX node."""
         self._calls += 1
+        hints = [next((n for v, n in zip(self.inputs, self.input_names) if v is value), None)
+                 if isinstance(value, np.ndarray) else None for value in values]
         return self.apply_layer(layer, list(values), self.name if self._calls == 1 else
-                                f"{self.name}_{self._calls}")
+                                f"{self.name}_{self._calls}", hints)
 
 
 def as_list(values: Sequence[Any] | Any) -> list[Any]:

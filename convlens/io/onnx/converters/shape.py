@@ -50,8 +50,6 @@ def convert_flatten(node: Node):
     if axis == 0:
         raise node.fail("axis=0 folds the batch axis into one row")
     if axis == 1:
-        if rank == 2:
-            return node.apply(L.Identity(), x)
         return node.apply(L.Flatten(1), x)
     # (N, a, b, …) -> (N·a…, rest): the rows grow with the batch; only axis 1 keeps it whole
     shape = node.shape(x)
@@ -147,6 +145,8 @@ def convert_pad(node: Node):
         pairs[a] = (pads[i], pads[i + len(axes)])
     if pairs[0] != (0, 0):
         raise node.fail("padding the batch axis")
+    while pairs and pairs[0] == (0, 0):
+        pairs = pairs[1:]  # Pad counts its pairs from the last axis
     mode = node.attr("mode", "constant")
     return node.apply(L.Pad(pairs, mode, value), x)
 
@@ -171,8 +171,21 @@ def convert_slice(node: Node):
             if (start, step) == (0, 1) and end >= 2**31 - 1:
                 continue  # the whole batch
             raise node.fail("slicing the batch axis")
-        index[axis] = slice(*slice(int(start), int(end), int(step)).indices(shape[axis]))
-    return node.apply(L.Slice(tuple(index[1:])), x)
+        index[axis] = _canonical_slice(int(start), int(end), int(step), shape[axis])
+    index = index[1:]
+    while index and index[-1] == slice(None):
+        index.pop()
+    return node.apply(L.Slice(tuple(index)), x)
+
+
+def _canonical_slice(start: int, end: int, step: int, size: int) -> slice:
+    """The slice in its plainest form: None where a bound is the default for its direction."""
+    first, stop, step = slice(start, end, step).indices(size)
+    if step > 0:
+        return slice(None if first == 0 else first, None if stop >= size else stop,
+                     None if step == 1 else step)
+    # stepping backwards, indices() gives −1 for "past the front" (as a stop, -1 means the end)
+    return slice(None if first == size - 1 else first, None if stop < 0 else stop, step)
 
 
 @converter("Gather")

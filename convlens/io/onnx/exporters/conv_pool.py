@@ -80,9 +80,14 @@ def export_pool(w, layer, xs, name):
 
 @exporter(_GlobalPoolNd)
 def export_global_pool(w, layer, xs, name):
-    op = "GlobalAveragePool" if layer.kind == "avg" else "GlobalMaxPool"
-    y = w.node(op, [xs[0].name], name)
-    return y if layer.keepdims else w.node("Flatten", [y], name, axis=1)
+    if layer.keepdims:
+        return w.node("GlobalAveragePool" if layer.kind == "avg" else "GlobalMaxPool", [xs[0].name], name)
+    # (N, C, *S) -> (N, C): a reduction over the spatial axes without keeping them
+    op = "ReduceMean" if layer.kind == "avg" else "ReduceMax"
+    axes = list(range(2, xs[0].example.ndim))
+    if w.opset >= 18:
+        return w.node(op, [xs[0].name, w.ints(f"{name}.axes", axes)], name, keepdims=0)
+    return w.node(op, [xs[0].name], name, axes=axes, keepdims=0)
 
 
 @exporter(_AdaptivePoolNd)
