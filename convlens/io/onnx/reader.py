@@ -77,10 +77,20 @@ def attributes(node: onnx.NodeProto) -> dict[str, Any]:
             value = value.decode("utf-8")
         elif isinstance(value, onnx.TensorProto):
             value = tensor_to_array(value)
+        elif isinstance(value, float):
+            value = _decimal(value)
         elif isinstance(value, list) and value and isinstance(value[0], bytes):
             value = [v.decode("utf-8") for v in value]
+        elif isinstance(value, list) and value and isinstance(value[0], float):
+            value = [_decimal(v) for v in value]
         result[attribute.name] = value
     return result
+
+
+def _decimal(value: float) -> float:
+    """A float attribute is stored in float32: 1e-5 comes back as 9.99999974e-06. The shortest
+    decimal that rounds to the same float32 is the number the exporter was given."""
+    return float(str(np.float32(value)))
 
 
 def value_shape(info: onnx.ValueInfoProto) -> list[int | str | None]:
