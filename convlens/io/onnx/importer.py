@@ -45,6 +45,7 @@ from convlens.io.onnx.reader import (
     initializers,
     opset_version,
     read_model,
+    value_dtype,
     value_shape,
 )
 
@@ -55,7 +56,7 @@ class OnnxImportError(FormatError):
 
 def from_onnx(source: str | os.PathLike[str] | onnx.ModelProto, *,
               input_shapes: dict[str, Sequence[int]] | None = None,
-              constants: dict[str, np.ndarray] | None = None) -> Any:
+              constants: dict[str, np.ndarray] | None = None, batch_axis: bool = True) -> Any:
     """Build a ``cl.Graph`` from an ONNX model.
 
     Args:
@@ -63,16 +64,21 @@ def from_onnx(source: str | os.PathLike[str] | onnx.ModelProto, *,
         input_shapes: shapes (without the batch axis) for inputs whose file declares symbolic
             sizes other than the batch (e.g. ``{"image": (3, 224, 224)}``).
         constants: values for graph inputs to treat as constants (weights given as inputs).
+        batch_axis: True (the usual): axis 0 of the file's tensors is the batch. False: the
+            file's tensors are one example; convlens adds a batch axis in front, so operators
+            may act on the file's axis 0 like on any other (the model then takes batches of
+            such examples). ``input_shapes`` are then the file's whole shapes.
     """
     model = read_model(source)
     where = "the ONNX model" if isinstance(source, onnx.ModelProto) else repr(str(source))
-    return Importer(model, where, input_shapes or {}, constants or {}).run()
+    return Importer(model, where, input_shapes or {}, constants or {}, batch_axis).run()
 
 
 class Importer:
     def __init__(self, model: onnx.ModelProto, where: str, input_shapes: dict[str, Sequence[int]],
-                 constants: dict[str, np.ndarray]) -> None:
+                 constants: dict[str, np.ndarray], batch_axis: bool = True) -> None:
         self.model, self.where = model, where
+        self.batch_axis = batch_axis
         self.graph = model.graph
         self.opset = opset_version(model)
         self.input_shapes = input_shapes
@@ -82,6 +88,7 @@ class Importer:
         self.graph_inputs = frozenset(i.name for i in self.graph.input if i.name not in self.values)
         self.used_names: set[str] = set()
         self.node_names = self._node_names()
+        self.static_batches: set[int] = set()
 
     # -- the walk --------------------------------------------------------------------------
     def run(self) -> Any:
@@ -93,7 +100,13 @@ class Importer:
             self._convert(onnx_node, name)
         outputs = []
         for info in self.graph.output:
+            if info.name not in self.values:
+                raise OnnxImportError(f"{self.where}: output {info.name!r} is not computed by convlens "
+                                      "(e.g. the mask of a Dropout)")
             value = self.values.get(info.name)
+            if isinstance(value, np.ndarray) and value.dtype.kind == "i" and BATCH in value:
+                raise OnnxImportError(f"{self.where}: output {info.name!r} is a shape that holds the "
+                                      "batch size, which a convlens model does not fix at import")
             if isinstance(value, np.ndarray):
                 value = self._apply(cl.Constant(value), [], self._unique(f"{info.name}_constant"))
             outputs.append(value)
@@ -105,29 +118,37 @@ class Importer:
         import convlens as cl
 
         dims = value_shape(info)
+        if dims and isinstance(dims[0], int) and self.batch_axis:
+            self.static_batches.add(dims[0])
         if info.name in self.input_shapes:
             per_example = tuple(int(s) for s in self.input_shapes[info.name])
         else:
-            rest = dims[1:]
-            unknown = [i + 1 for i, d in enumerate(rest) if not isinstance(d, int)]
-            if unknown or not dims:
+            skip = 1 if self.batch_axis else 0
+            rest = dims[skip:]
+            unknown = [i + skip for i, d in enumerate(rest) if not isinstance(d, int)]
+            if unknown or (not dims and self.batch_axis):
                 raise OnnxImportError(
                     f"{self.where}: input {info.name!r} has shape {dims} with sizes unknown on axes "
                     f"{unknown or 'all'}; give them: from_onnx(path, input_shapes={{{info.name!r}: (…)}}) "
                     "(the shape of one example, without the batch axis)")
             per_example = tuple(int(d) for d in rest)
-        tensor = cl.Input(per_example, name=self._unique(_clean(info.name) or "input"))
+        tensor = cl.Input(per_example, name=self._unique(_clean(info.name) or "input"),
+                          dtype=value_dtype(info))
         self.values[info.name] = tensor
         return tensor
 
     def _convert(self, onnx_node: onnx.NodeProto, name: str) -> None:
+        for i in onnx_node.input:
+            if i and i not in self.values:
+                raise OnnxImportError(f"{self.where}: {onnx_node.op_type} node {onnx_node.name!r} reads "
+                                      f"{i!r}, an output convlens does not compute (e.g. a Dropout mask)")
         inputs = [self.values[i] if i else None for i in onnx_node.input]
         if all(v is None or isinstance(v, np.ndarray) for v in inputs) and onnx_node.op_type != "Shape":
             outputs = self._fold(onnx_node, inputs)
         else:
             node = Node(onnx_node.op_type, name, inputs, list(onnx_node.input), attributes(onnx_node),
                         self.opset, len([o for o in onnx_node.output if o]), self.graph_inputs,
-                        apply_layer=self._apply)
+                        frozenset(self.static_batches), self.batch_axis, apply_layer=self._apply)
             function = find_converter(onnx_node.op_type, self.opset)
             try:
                 outputs = as_list(function(node))

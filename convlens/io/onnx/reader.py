@@ -45,10 +45,25 @@ def read_model(source: str | os.PathLike[str] | onnx.ModelProto) -> onnx.ModelPr
         raise FormatError(f"{where} is not a valid ONNX model: {first}") from None
     opset = opset_version(model)
     newest = onnx.defs.onnx_opset_version()
-    if not MIN_OPSET <= opset <= newest:
+    if opset > newest:
         raise FormatError(f"{where} uses opset {opset}; convlens reads opsets {MIN_OPSET} to {newest} "
                           f"(the newest the installed onnx {onnx.__version__} knows)")
+    if opset < MIN_OPSET:
+        model = upgrade(model, where, opset)
     return model
+
+
+def upgrade(model: onnx.ModelProto, where: str, opset: int) -> onnx.ModelProto:
+    """An older file (opsets 1-8, as early PyTorch and Caffe2 exporters wrote) is rewritten to
+    opset 9 with ONNX's own version converter, which knows how each operator changed."""
+    from onnx import version_converter
+
+    try:
+        return version_converter.convert_version(model, MIN_OPSET)
+    except Exception as error:  # the converter's own message says which operator
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise FormatError(f"{where} uses opset {opset}; convlens reads opsets {MIN_OPSET} and newer, and "
+                          f"ONNX's version converter could not upgrade it: {first}") from None
 
 
 def opset_version(model: onnx.ModelProto) -> int:

@@ -95,19 +95,17 @@ def _softmax(node: Node, cls):
     rank = node.rank(x)
     if node.opset >= 13:
         axis = node.axis(node.attr("axis", -1), rank)
-        if axis == 0:
-            raise node.fail("softmax over the batch axis (axis 0) mixes examples; convlens keeps them apart")
-        return node.apply(cls(dim=axis), x)
+        node.refuse_batch_axis([axis], "softmax over")
+        return node.apply(cls(dim=node.dim(axis)), x)
     # before opset 13: softmax over all axes from `axis` on, flattened to one
     axis = node.axis(node.attr("axis", 1), rank)
-    if axis == 0:
-        raise node.fail("softmax over the batch axis (axis 0) mixes examples; convlens keeps them apart")
+    node.refuse_batch_axis([axis], "softmax over")
     if axis == rank - 1:
-        return node.apply(cls(dim=axis), x)
+        return node.apply(cls(dim=node.dim(axis)), x)
     shape = node.shape(x)
-    flat = node.apply(L.Flatten(axis), x)
-    y = node.apply(cls(dim=axis), flat)
-    return node.apply(L.Reshape(*shape[1:]), y)
+    flat = node.apply(L.Flatten(node.dim(axis)), x)
+    y = node.apply(cls(dim=node.dim(axis)), flat)
+    return node.apply(L.Reshape(*node.per_example(shape)), y)
 
 
 @converter("Softmax")
@@ -122,11 +120,11 @@ def convert_log_softmax(node: Node):
 
 @converter("Dropout")
 def convert_dropout(node: Node):
-    """Inference: dropout passes its input through (a training-mode Dropout is refused)."""
+    """Inference: dropout passes its input through (a training-mode Dropout is refused). The
+    mask output, which older exporters write, is left uncomputed: a node that reads it is
+    refused by the importer."""
     if node.opset >= 12:
         training = node.constant(2, "training_mode")
         if training is not None and bool(training):
             raise node.fail("training_mode=True (random dropout at inference) is not supported")
-    if node.num_outputs > 1:
-        raise node.fail("the mask output is not supported")
     return node.apply(L.Identity(), node.input(0))

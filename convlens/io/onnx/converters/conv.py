@@ -75,7 +75,9 @@ def convert_gemm(node: Node):
     a = node.input(0)
     alpha, beta = float(node.attr("alpha", 1.0)), float(node.attr("beta", 1.0))
     if node.attr("transA", 0):
-        raise node.fail("transA=1 on a batch of rows would transpose the batch axis")
+        if node.batched:
+            raise node.fail("transA=1 on a batch of rows would transpose the batch axis")
+        a = node.apply(L.Permute(0, 2, 1), a)
     b = node.constant(1, "matrix B")
     b = b.T if node.attr("transB", 0) else b
     weight_t = (alpha * b).astype(b.dtype)
@@ -84,7 +86,10 @@ def convert_gemm(node: Node):
     if c is not None:
         c = node.constant(2, "bias C")
         if c.ndim == 2 and c.shape[0] != 1:
-            raise node.fail(f"a bias C of shape {c.shape} (one row per example) is not supported")
+            if node.batched:
+                raise node.fail(f"a bias C of shape {c.shape} (one row per example) is not supported")
+            y = node.apply(linear_layer(weight_t, None), a)
+            return node.apply(L.Add(), y, (beta * c).astype(c.dtype))
         bias = (beta * np.broadcast_to(c.reshape(-1), (weight_t.shape[1],))).astype(b.dtype)
     return node.apply(linear_layer(weight_t, bias), a)
 

@@ -55,8 +55,7 @@ def convert_layer_norm(node: Node):
         raise node.fail("the Mean and InvStdDev outputs are not supported")
     rank = node.rank(x)
     axis = node.axis(node.attr("axis", -1), rank)
-    if axis == 0:
-        raise node.fail("normalizing over the batch axis (axis 0) mixes examples")
+    node.refuse_batch_axis([axis], "normalizing over")
     shape = tuple(int(s) for s in node.shape(x)[axis:])
     scale = np.broadcast_to(node.constant(1, "scale"), shape)
     bias = node.constant(2, "bias")

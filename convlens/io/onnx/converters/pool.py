@@ -29,20 +29,28 @@ def _pool(node: Node, kind: str):
     count_include_pad = bool(node.attr("count_include_pad", 0))
     pairs = spatial_padding(node, node.shape(x)[2:], kernel, strides, dilations)
     symmetric = all(lo == hi and lo <= k // 2 for (lo, hi), k in zip(pairs, kernel))
+    divisor = None
     if not symmetric:
         # pad explicitly (−inf for max pooling, 0 when the padding counts in the average)
-        if kind == "avg" and not count_include_pad and any(lo or hi for lo, hi in pairs):
-            raise node.fail(f"asymmetric or wide padding {pairs} with count_include_pad=0")
         if ceil_mode:
             raise node.fail(f"asymmetric or wide padding {pairs} with ceil_mode=1")
         value = -np.inf if kind == "max" else 0.0
-        x = node.apply(L.Pad([(0, 0), (0, 0), *pairs], "constant", value), x)
+        if kind == "avg" and not count_include_pad:
+            # mean over the real values only: the window means of the zero-padded input, divided
+            # by the share of real values in each window (a constant of the sizes alone)
+            spatial = node.shape(x)[2:]
+            ones = np.pad(np.ones((1, 1, *spatial)), [(0, 0), (0, 0), *pairs])
+            share = _AVG[nd](tuple(kernel), stride=tuple(strides), dilation=tuple(dilations))(ones)
+            divisor = share[0].astype(np.float32)
+            count_include_pad = True
+        x = node.apply(L.Pad(pairs, "constant", value), x)
         pairs = ((0, 0),) * nd
     cls = (_MAX if kind == "max" else _AVG)[nd]
     options = {"count_include_pad": count_include_pad} if kind == "avg" else {}
     layer = cls(tuple(kernel), stride=tuple(strides), padding=padding_spec(pairs), dilation=tuple(dilations),
                 ceil_mode=ceil_mode, **options)
-    return node.apply(layer, x)
+    y = node.apply(layer, x)
+    return y if divisor is None else node.apply(L.Divide(), y, divisor)
 
 
 @converter("MaxPool")

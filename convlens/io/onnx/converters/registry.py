@@ -84,6 +84,8 @@ class Node:
     opset: int
     num_outputs: int
     graph_inputs: frozenset[str]   # names of the ONNX graph's inputs (for NeedsConstant)
+    static_batches: frozenset[int] = frozenset()  # batch sizes the file's inputs declare
+    batched: bool = True           # False: the file's tensors are one example (see importer)
     apply_layer: Callable[..., Any] = field(repr=False, default=None)  # set by the importer
     _calls: int = 0
 
@@ -116,11 +118,27 @@ class Node:
         return None if value is None else [int(v) for v in np.asarray(value).reshape(-1)]
 
     def rank(self, value: Any) -> int:
-        return value.ndim if isinstance(value, np.ndarray) else len(value.shape) + 1
+        return len(self.shape(value))
 
     def shape(self, value: Any) -> tuple[int, ...]:
-        """The full shape; the batch axis of a run-time tensor is :data:`BATCH`."""
-        return value.shape if isinstance(value, np.ndarray) else (BATCH, *value.shape)
+        """The shape the ONNX file sees; the batch axis of a run-time tensor is :data:`BATCH`
+        (a file of single examples has none: it is convlens's added axis)."""
+        if isinstance(value, np.ndarray) or not self.batched:
+            return tuple(value.shape)
+        return (BATCH, *value.shape)
+
+    def dim(self, axis: int) -> int:
+        """The convlens axis of the ONNX (non-negative) ``axis``."""
+        return axis if self.batched else axis + 1
+
+    def per_example(self, shape: Sequence[int]) -> tuple[int, ...]:
+        """The shape arguments of Reshape and friends (without the batch axis) for an ONNX
+        ``shape``."""
+        return tuple(shape[1:]) if self.batched else tuple(shape)
+
+    def refuse_batch_axis(self, axes: Sequence[int], what: str) -> None:
+        if self.batched and 0 in axes:
+            raise self.fail(f"{what} the batch axis (axis 0); convlens keeps the batch axis first and whole")
 
     def axis(self, axis: int, rank: int) -> int:
         if not -rank <= axis < rank:

@@ -22,11 +22,6 @@ def _axes(node: Node, index: int, name: str = "axes") -> list[int] | None:
     return node.constant_ints(index, name)
 
 
-def _no_batch_axis(node: Node, axes: list[int], what: str) -> None:
-    if 0 in axes:
-        raise node.fail(f"{what} the batch axis (axis 0); convlens keeps the batch axis first and whole")
-
-
 @converter("Shape")
 def convert_shape(node: Node):
     shape = np.array(node.shape(node.input(0)), dtype=np.int64)
@@ -38,7 +33,9 @@ def convert_shape(node: Node):
 
 @converter("Size")
 def convert_size(node: Node):
-    raise node.fail("Size of a run-time tensor depends on the batch size")
+    if node.batched:
+        raise node.fail("the Size of a run-time tensor depends on the batch size")
+    return np.array(int(np.prod(node.shape(node.input(0)))), dtype=np.int64)
 
 
 @converter("Flatten")
@@ -47,12 +44,14 @@ def convert_flatten(node: Node):
     rank = node.rank(x)
     axis = node.attr("axis", 1)
     axis = axis % rank if axis < 0 else axis
+    shape = node.shape(x)
+    if not node.batched:  # one example: (a, b, …) -> (a·…, rest·…)
+        return node.apply(L.Reshape(int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))), x)
     if axis == 0:
         raise node.fail("axis=0 folds the batch axis into one row")
     if axis == 1:
         return node.apply(L.Flatten(1), x)
     # (N, a, b, …) -> (N·a…, rest): the rows grow with the batch; only axis 1 keeps it whole
-    shape = node.shape(x)
     raise node.fail(f"axis={axis} on a {shape[1:]} example merges the batch axis with axes 1..{axis - 1}")
 
 
@@ -64,9 +63,11 @@ def convert_reshape(node: Node):
     allowzero = node.attr("allowzero", 0)
     if not allowzero:  # 0 copies the input's size on that axis
         target = [shape[i] if v == 0 and i < len(shape) else v for i, v in enumerate(target)]
+    if not node.batched:
+        return node.apply(L.Reshape(*target), x)
     per_example = int(np.prod(shape[1:]))
-    if target and target[0] == BATCH:
-        rest = target[1:]
+    if target and (target[0] == BATCH or (target[0] in node.static_batches and target[0] != -1)):
+        rest = target[1:]  # the batch size, or the fixed batch size the file was exported with
     elif target and target[0] == -1 and -1 not in target[1:] and int(np.prod(target[1:])) == per_example:
         rest = target[1:]
     else:
@@ -82,6 +83,8 @@ def convert_transpose(node: Node):
     x = node.input(0)
     rank = node.rank(x)
     perm = [int(p) for p in node.attr("perm", list(range(rank))[::-1])]
+    if not node.batched:
+        return node.apply(L.Permute(0, *(p + 1 for p in perm)), x)
     if perm[0] != 0:
         raise node.fail(f"perm={perm} moves the batch axis")
     return node.apply(L.Permute(*perm), x)
@@ -95,9 +98,9 @@ def convert_squeeze(node: Node):
     if axes is None:
         axes = [i for i, s in enumerate(shape) if s == 1 and i > 0]
     axes = sorted(a % len(shape) for a in axes)
-    _no_batch_axis(node, axes, "squeezing")
+    node.refuse_batch_axis(axes, "squeezing")
     kept = [s for i, s in enumerate(shape) if i not in axes]
-    return node.apply(L.Reshape(*kept[1:]), x)
+    return node.apply(L.Reshape(*node.per_example(kept)), x)
 
 
 @converter("Unsqueeze")
@@ -107,10 +110,10 @@ def convert_unsqueeze(node: Node):
     axes = _axes(node, 1)
     rank = len(shape) + len(axes)
     axes = sorted(a % rank for a in axes)
-    _no_batch_axis(node, axes, "inserting an axis before")
+    node.refuse_batch_axis(axes, "inserting an axis before")
     for a in axes:
         shape.insert(a, 1)
-    return node.apply(L.Reshape(*shape[1:]), x)
+    return node.apply(L.Reshape(*node.per_example(shape)), x)
 
 
 @converter("Concat")
@@ -118,11 +121,10 @@ def convert_concat(node: Node):
     values = [v for v in node.inputs if v is not None]
     rank = node.rank(values[0])
     axis = node.axis(node.attr("axis"), rank)
-    if axis == 0:
-        raise node.fail("concatenating along the batch axis (axis 0)")
+    node.refuse_batch_axis([axis], "concatenating along")
     if len(values) == 1:
         return node.apply(L.Identity(), values[0])
-    return node.apply(L.Concatenate(dim=axis), *values)
+    return node.apply(L.Concatenate(dim=node.dim(axis)), *values)
 
 
 @converter("Pad")
@@ -143,7 +145,7 @@ def convert_pad(node: Node):
     pairs = [(0, 0)] * rank
     for i, a in enumerate(axes):
         pairs[a] = (pads[i], pads[i + len(axes)])
-    if pairs[0] != (0, 0):
+    if pairs[0] != (0, 0) and node.batched:
         raise node.fail("padding the batch axis")
     while pairs and pairs[0] == (0, 0):
         pairs = pairs[1:]  # Pad counts its pairs from the last axis
@@ -167,12 +169,12 @@ def convert_slice(node: Node):
     index = [slice(None)] * rank
     for start, end, axis, step in zip(starts, ends, axes, steps):
         axis %= rank
-        if axis == 0:
+        if axis == 0 and node.batched:
             if (start, step) == (0, 1) and end >= 2**31 - 1:
                 continue  # the whole batch
             raise node.fail("slicing the batch axis")
         index[axis] = _canonical_slice(int(start), int(end), int(step), shape[axis])
-    index = index[1:]
+    index = index[1:] if node.batched else index
     while index and index[-1] == slice(None):
         index.pop()
     return node.apply(L.Slice(tuple(index)), x)
@@ -190,15 +192,19 @@ def _canonical_slice(start: int, end: int, step: int, size: int) -> slice:
 
 @converter("Gather")
 def convert_gather(node: Node):
+    """Rows of a constant table picked by run-time indices: an Embedding layer (the table a
+    Parameter); entries of a run-time tensor picked by constant indices: a Gather layer."""
     x = node.input(0)
+    if isinstance(x, np.ndarray) and x.ndim == 2 and node.attr("axis", 0) == 0:
+        layer = L.Embedding(x.shape[0], x.shape[1], dtype=x.dtype, _weight=x)
+        return node.apply(layer, node.input(1))
     rank = node.rank(x)
     axis = node.axis(node.attr("axis", 0), rank)
     indices = node.constant(1, "indices")
-    if axis == 0:
-        raise node.fail("gathering along the batch axis")
+    node.refuse_batch_axis([axis], "gathering along")
     size = node.shape(x)[axis]
     indices = np.where(indices < 0, indices + size, indices)
-    return node.apply(L.Gather(indices, axis), x)
+    return node.apply(L.Gather(indices, node.dim(axis)), x)
 
 
 @converter("DepthToSpace")
@@ -217,6 +223,8 @@ def convert_depth_to_space(node: Node):
 def convert_space_to_depth(node: Node):
     block = int(node.attr("blocksize"))
     x = node.input(0)
+    if node.attr("mode", "DCR") == "CRD":  # channel order c·r² + i·r + j: PyTorch's
+        return node.apply(L.PixelUnshuffle(block), x)
     _, c, h, w = node.shape(x)
     split = node.apply(L.Reshape(c, h // block, block, w // block, block), x)
     moved = node.apply(L.Permute(0, 3, 5, 1, 2, 4), split)
@@ -235,8 +243,7 @@ def convert_split(node: Node):
     x = node.input(0)
     shape = node.shape(x)
     axis = node.axis(node.attr("axis", 0), len(shape))
-    if axis == 0:
-        raise node.fail("splitting the batch axis")
+    node.refuse_batch_axis([axis], "splitting")
     sizes = node.attr("split") if node.opset < 13 else node.constant_ints(1, "split sizes")
     if not sizes:
         parts = node.attr("num_outputs", node.num_outputs)
@@ -244,8 +251,8 @@ def convert_split(node: Node):
         sizes = [min(step, shape[axis] - i * step) for i in range(parts)]
     outputs, start = [], 0
     for size in sizes:
-        index = [slice(None)] * (len(shape) - 1)
-        index[axis - 1] = slice(start, start + int(size), 1)
+        index = [slice(None)] * len(node.per_example(shape))
+        index[node.dim(axis) - 1] = slice(start, start + int(size), 1)
         outputs.append(node.apply(L.Slice(tuple(index)), x))
         start += int(size)
     return outputs
