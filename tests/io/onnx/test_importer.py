@@ -215,9 +215,12 @@ def test_a_truncated_file_is_refused(tmp_path):
         formats.load(tmp_path / "cut.onnx")
 
 
-def test_opsets_before_9_are_refused():
+def test_older_opsets_are_upgraded_and_newer_ones_refused():
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])
-    model = onnx_model([helper.make_node("Relu", ["x"], ["y"])], [x],
-                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], opset=8)
-    with pytest.raises(FormatError, match=r"uses opset 8; convlens reads opsets 9 to \d+"):
-        cl.from_onnx(model)
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])
+    old = onnx_model([helper.make_node("Relu", ["x"], ["y"])], [x], [y], opset=6)
+    model = cl.from_onnx(old)
+    np.testing.assert_array_equal(model(np.array([[-1.0, 0.5, 2.0]], np.float32)), [[0.0, 0.5, 2.0]])
+    new = onnx_model([helper.make_node("Relu", ["x"], ["y"])], [x], [y], opset=onnx.defs.onnx_opset_version() + 1)
+    with pytest.raises(FormatError, match=r"uses opset \d+; convlens reads opsets 9 to \d+"):
+        cl.from_onnx(new)
