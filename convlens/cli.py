@@ -807,10 +807,13 @@ def _write_run(
 
 def _register_commands() -> None:
     """The inspection commands live in ``convlens.commands``; put them on the group."""
+    from convlens.commands import export as export_commands
     from convlens.commands import inspect as inspect_commands
     from convlens.commands import visualize as visualize_commands
 
     for command in [*inspect_commands.COMMANDS, *visualize_commands.COMMANDS]:
+        main.add_command(command)
+    for command in export_commands.COMMANDS:
         main.add_command(command)
 
 
