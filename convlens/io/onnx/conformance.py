@@ -101,7 +101,8 @@ def _data_sets(case) -> list[tuple[list, list]]:
         inits = {i.name for i in model.graph.initializer}
         from onnx.backend.test.runner import Runner
 
-        inputs = [Runner.generate_dummy_data(i, random=False) for i in model.graph.input if i.name not in inits]
+        inputs = [Runner.generate_dummy_data(i, random=False)
+                  for i in model.graph.input if i.name not in inits]
         expected = onnx.TensorProto()
         with open(os.path.splitext(path)[0] + "_output_0.pb", "rb") as handle:
             expected.ParseFromString(handle.read())
