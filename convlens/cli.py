@@ -21,6 +21,7 @@ stops after the current batch, saves a checkpoint and exits with code 130.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import inspect
 import json
 import os
@@ -813,6 +814,7 @@ def _register_commands() -> None:
 
     for command in [*inspect_commands.COMMANDS, *visualize_commands.COMMANDS]:
         main.add_command(command)
+    main.add_command(importlib.import_module("convlens.commands.predict").predict)
     for command in export_commands.COMMANDS:
         main.add_command(command)
 

@@ -48,6 +48,7 @@ from convlens.layers.linear import Linear
 from convlens.layers.module import Module
 from convlens.layers.normalization import _BatchNorm
 from convlens.layers.pool import _PoolNd
+from convlens.notebook import in_notebook
 from convlens.parameter import Parameter
 
 # Private attributes of Module that are bookkeeping, not state kept for the backward pass.
@@ -198,7 +199,7 @@ class Summary:
 
     def __str__(self) -> str:
         header, body = self._cells()
-        right = {3, 10, 11, 12, 13}
+        right = _RIGHT
         widths = [max(len(c) for c in col) for col in zip(header, *body)]
 
         def line(cells: list[str]) -> str:
@@ -219,15 +220,25 @@ class Summary:
 
         lines = [f"**{self.model_type} summary**", "",
                  "| " + " | ".join(header) + " |",
-                 "|" + "|".join("---:" if i in {3, 10, 11, 12, 13} else "---"
+                 "|" + "|".join("---:" if i in _RIGHT else "---"
                                 for i in range(len(header))) + "|"]
         lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in body]
         lines += [""] + [f"- {f}" for f in self._footer()]
         return "\n".join(lines) + "\n"
 
+    def _repr_html_(self) -> str:
+        """The table as HTML, which Jupyter shows when a summary is a cell's value."""
+        from convlens.notebook import html_table
+
+        header, body = self._cells()
+        return html_table(header, body, f"{self.model_type} summary", self._footer(), _RIGHT)
+
     def __repr__(self) -> str:
         return (f"Summary({self.model_type}, input {self.input_shape}, {len(self.rows)} rows, "
                 f"{self.total_params:,} params)")
+
+
+_RIGHT = {3, 10, 11, 12, 13}  # columns of numbers, aligned right
 
 
 # -- formatting helpers ----------------------------------------------------------------------
@@ -363,7 +374,7 @@ def summary(
     input_shape: Sequence[int],
     batch_size: int = 1,
     dtype: Any = None,
-    print_table: bool = True,
+    print_table: bool | None = None,
     seed: int = 0,
 ) -> Summary:
     """Print and return the per-layer table of ``model`` for inputs of ``input_shape``.
@@ -376,7 +387,8 @@ def summary(
             reported per example).
         dtype: input dtype (default: the model's parameter dtype, else float32; int64 for
             token ids).
-        print_table: print ``str(summary)``.
+        print_table: print ``str(summary)``; by default yes, except in a Jupyter notebook,
+            where the returned summary shows itself as an HTML table.
         seed: seeds the random input (a standard normal batch).
 
     Returns:
@@ -521,6 +533,8 @@ def summary(
         param_bytes=param_bytes, activation_bytes=activation_bytes, cache_bytes=cache_bytes,
         param_names=param_names, unused_params=sum(p.size for p in unused),
     )
+    if print_table is None:
+        print_table = not in_notebook()
     if print_table:
         print(result)
     return result
