@@ -35,6 +35,18 @@ def test_a_model_file_is_read_and_written_again(tmp_path):
     np.testing.assert_allclose(y, model(x), rtol=1e-5, atol=1e-6)
 
 
+def test_a_run_folder_exports_with_the_input_shape_it_records(tmp_path, monkeypatch):
+    model = cl.models.get_model("lenet5").eval()
+    run_dir = tmp_path / "runs" / "my-run"
+    cl.save(model, run_dir / "model.convlens", input_shape=(1, 28, 28))
+    monkeypatch.chdir(tmp_path)
+    result = run("export", run_dir, "--format", "onnx")
+    assert result.exit_code == 0, result.output
+    x = np.random.default_rng(2).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    y = ort.InferenceSession(str(tmp_path / "my-run.onnx")).run(None, {"input": x})[0]
+    np.testing.assert_allclose(y, model(x), rtol=1e-5, atol=1e-6)
+
+
 def test_default_output_name_and_input_shape(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("export", "cnn1d", "--input-shape", "1,40")

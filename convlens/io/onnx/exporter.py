@@ -199,8 +199,8 @@ def _input_specs(model: Module, input_shape: Sequence[int] | None,
     if input_shape is None and _is_graph(model):
         return [(spec["name"], tuple(spec["shape"]), np.dtype(input_dtype or np.float32))
                 for spec in model.get_config()["inputs"]]
-    if input_shape is None:
-        input_shape = getattr(model, "input_shape", None)
+    if input_shape is None:  # a model read from a .convlens file or run folder knows it
+        input_shape = getattr(getattr(model, "info", None), "input_shape", None)
     if input_shape is None:
         raise ValueError(
             f"export_onnx: give input_shape, the shape of one example without the batch axis "
