@@ -247,10 +247,18 @@ def _node_name(node: onnx.NodeProto, weight_names: set[str]) -> str:
     segments = [s for s in node.name.split("/") if s]
     if len(segments) > 1 and segments[-1].split("_")[0] == node.op_type:
         segments = segments[:-1]
-    path = ""
+    # PyTorch scopes repeat the path: /layer1/layer1.0/downsample/downsample.0/Conv is the
+    # module layer1.0.downsample.0: a segment that starts with the path's tail replaces it
+    parts: list[str] = []
     for segment in segments:
-        path = segment if not path or segment.startswith(path + ".") else f"{path}.{segment}"
-    return _clean(path) or _snake(node.op_type)
+        for k in range(len(parts)):
+            tail = ".".join(parts[k:])
+            if segment == tail or segment.startswith(tail + "."):
+                parts = parts[:k] + segment.split(".")
+                break
+        else:
+            parts += segment.split(".")
+    return _clean(".".join(parts)) or _snake(node.op_type)
 
 
 __all__ = ["from_onnx", "OnnxImportError", "BATCH"]

@@ -154,14 +154,14 @@ def test_summary_receptive_fields_and_grad_cam_on_imported_resnet50(resnet50):
 
     model, _, x = resnet50
     table = cl.summary(model, (3, 224, 224), print_table=False)
-    text = str(table)
-    assert "layer4.2.conv3" in text and "layer1.0.downsample.0" in text
+    rows = {row.name: row for row in table.rows}
+    assert {"conv1", "layer1.0.downsample.0", "layer4.2.conv3", "fc"} <= set(rows)
     assert table.total_params == sum(p.size for p in model.parameters())
-    fields = receptive_fields(model, (3, 224, 224))
-    by_name = {f.name: f for f in fields}
-    assert by_name["conv1"].rf.size == (7, 7)
-    assert by_name["maxpool"].rf.size == (11, 11)   # 7 + (3 − 1)·2
-    last = max(f.rf.size[0] for f in fields)
-    assert last >= 224                                 # ResNet-50 sees the whole image at the end
+    assert rows["layer4.2.conv3"].output_shape == (1, 2048, 7, 7)
+    fields = {f.name: f.receptive_field for f in receptive_fields(model, (3, 224, 224))}
+    assert fields["conv1"].size == (7, 7)
+    assert fields["maxpool"].size == (11, 11)      # 7 + (3 − 1)·2
+    assert fields["layer1.0.conv2"].size == (19, 19)  # through the bottleneck's 3×3: 11 + 2·4
+    assert fields["layer4.2.conv3"].size[0] >= 224  # ResNet-50's last layer sees the whole image
     heat = grad_cam(model, x[0], layer="layer4.2.conv3")
     assert heat.shape == (224, 224) and np.isfinite(heat).all() and heat.max() > 0
