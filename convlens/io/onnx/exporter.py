@@ -197,8 +197,9 @@ def _rename_output(writer: OnnxWriter, tensor: Tensor, name: str) -> Tensor:
 def _input_specs(model: Module, input_shape: Sequence[int] | None,
                  input_dtype: Any) -> list[tuple[str, tuple[int, ...], Any]]:
     if input_shape is None and _is_graph(model):
-        return [(spec["name"], tuple(spec["shape"]), np.dtype(input_dtype or np.float32))
-                for spec in model.get_config()["inputs"]]
+        dtypes = getattr(model, "_input_dtypes", None) or [np.float32] * len(model.input_names)
+        return [(name, tuple(shape), np.dtype(input_dtype or dtype))
+                for name, shape, dtype in zip(model.input_names, model.input_shapes, dtypes)]
     if input_shape is None:  # a model read from a .convlens file or run folder knows it
         input_shape = getattr(getattr(model, "info", None), "input_shape", None)
     if input_shape is None:
