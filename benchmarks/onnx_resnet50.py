@@ -14,21 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -51,6 +40,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     from torchvision_models import models  # torchvision without its C++ operators
 
     import convlens as cl
+    from benchmarks.conv_breakdown import median_ms
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

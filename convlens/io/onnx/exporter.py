@@ -30,6 +30,7 @@ from onnx import helper, numpy_helper
 
 from convlens.functional.engine import no_grad
 from convlens.io import atomic_write
+from convlens.io.onnx.naming import unique_name
 from convlens.layers.module import Module
 
 #: The opset written by default: LayerNormalization needs 17; onnxruntime runs it everywhere.
@@ -83,11 +84,7 @@ class OnnxWriter:
     _shared: dict[int, tuple[str, np.ndarray]] = field(default_factory=dict)
 
     def fresh(self, hint: str) -> str:
-        name, k = hint, 1
-        while name in self._used:
-            name, k = f"{hint}_{k}", k + 1
-        self._used.add(name)
-        return name
+        return unique_name(hint, self._used)
 
     def constant(self, name: str, value: Any, dtype: Any = None) -> str:
         """An initializer holding ``value``; a parameter array used twice is stored once."""

@@ -40,6 +40,7 @@ from convlens.io.onnx.converters.registry import (
     as_list,
     find_converter,
 )
+from convlens.io.onnx.naming import unique_name
 from convlens.io.onnx.reader import (
     attributes,
     initializers,
@@ -225,11 +226,7 @@ class Importer:
         return names
 
     def _unique(self, name: str) -> str:
-        candidate, k = name, 2
-        while candidate in self.used_names:
-            candidate, k = f"{name}_{k}", k + 1
-        self.used_names.add(candidate)
-        return candidate
+        return unique_name(name, self.used_names)
 
 
 def _clean(text: str) -> str:
