@@ -53,6 +53,8 @@ from convlens.data import (
 )
 from convlens.functional.engine import use_loops
 from convlens.io import save_weights, write_json
+from convlens.layers.spec import to_spec
+from convlens.models.definition import is_definition_path
 from convlens.training import (
     CheckpointError,
     CheckpointSaveError,
@@ -155,6 +157,24 @@ def _command_line(settings: dict[str, Any]) -> str:
     return shlex.join(parts)
 
 
+def _check_model(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A zoo model name, or an existing model definition file (.toml, .json)."""
+    if value is None or value in cl.models.available_models():
+        return value
+    if is_definition_path(value):
+        if Path(value).is_file():
+            return value
+        raise click.BadParameter(f"no model definition file {value!r}")
+    raise click.BadParameter(
+        f"expected a zoo model ({', '.join(cl.models.available_models())}) or a model definition "
+        f"file (.toml, .json), received {value!r}")
+
+
+def _model_label(name: str) -> str:
+    """MODEL in run folder names: a definition file's stem."""
+    return Path(name).stem if is_definition_path(name) else name
+
+
 def _check_dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
         try:
@@ -169,8 +189,9 @@ def _check_dataset(ctx: click.Context, param: click.Parameter, value: str | None
     "--model",
     default=DEFAULTS["model"],
     show_default=True,
-    type=click.Choice(cl.models.available_models()),
-    help="Architecture to train.",
+    callback=_check_model,
+    help="Architecture to train: a zoo model (" + ", ".join(cl.models.available_models()) + ") "
+    "or a model definition file (.toml, .json; a graph model is its JSON spec).",
 )
 @click.option(
     "--dataset",
@@ -365,7 +386,7 @@ def train(**options: Any) -> None:
         _warn_loops(settings)
 
     if out is None:
-        stem = f"{datetime.now():%Y%m%d-%H%M%S}-{settings['model']}-{data.dataset.name}"
+        stem = f"{datetime.now():%Y%m%d-%H%M%S}-{_model_label(settings['model'])}-{data.dataset.name}"
         out = new_run_dir(RUNS_DIR, re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-"))
     if resume is None:
         out.mkdir(parents=True, exist_ok=True)
@@ -610,6 +631,10 @@ def _num_outputs(dataset: Dataset) -> int:
 def _model_size(name: str, dataset: Dataset) -> dict[str, int]:
     """What ``get_model`` needs besides the name: the vocabulary size for a model of token ids,
     the input channels otherwise, and the number of outputs."""
+    if is_definition_path(name):   # a definition fixes its sizes: resolve_model checks them
+        if getattr(dataset, "kind", None) == "tokens":
+            return {"vocab_size": dataset.vocab_size, "num_classes": _num_outputs(dataset)}
+        return {"in_channels": dataset.input_shape[0], "num_classes": _num_outputs(dataset)}
     tokens, text_model = getattr(dataset, "kind", None) == "tokens", cl.models.takes_tokens(name)
     if tokens and not text_model:
         raise click.ClickException(
@@ -644,7 +669,11 @@ def _build(settings: dict[str, Any], dataset: Dataset) -> tuple[Any, Any, Any]:
     kind = getattr(dataset, "kind", "images")
     cl.manual_seed(settings["seed"])
     try:
-        model = cl.models.get_model(name, **_model_size(name, dataset))
+        sizes = _model_size(name, dataset)
+        model = (cl.models.resolve_model(name, **sizes) if is_definition_path(name)
+                 else cl.models.get_model(name, **sizes))
+    except cl.models.DefinitionError as err:
+        raise click.ClickException(str(err)) from None
     except TypeError as err:  # a builder that takes no channel/class counts: not an image classifier
         raise click.ClickException(f"{name} cannot be built for {dataset.name}'s {kind}: {err}") from err
     try:
@@ -771,6 +800,9 @@ def _config(settings: dict[str, Any], data: _Data, task: str) -> dict[str, Any]:
         "num_test": len(dataset.y_test),
         # what get_model received besides the name: enough to rebuild the model from this file
         **_model_size(settings["model"], dataset),
+        # a JSON model definition: its spec, so the run folder rebuilds the model on its own
+        **({"model_spec": to_spec(cl.models.load_definition(settings["model"]))}
+           if is_definition_path(settings["model"]) else {}),
         "input_shape": list(dataset.input_shape),
         # token ids: the token each id stands for, to encode new text the same way
         **({"vocabulary": list(dataset.vocabulary)} if getattr(dataset, "vocabulary", ()) else {}),
@@ -815,6 +847,7 @@ def _register_commands() -> None:
     for command in [*inspect_commands.COMMANDS, *visualize_commands.COMMANDS]:
         main.add_command(command)
     main.add_command(importlib.import_module("convlens.commands.predict").predict)
+    main.add_command(importlib.import_module("convlens.commands.serve").serve)
     for command in export_commands.COMMANDS:
         main.add_command(command)
 

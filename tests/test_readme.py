@@ -43,6 +43,9 @@ def test_every_python_block_runs_and_prints_what_the_text_says(tmp_path, monkeyp
     assert float(accuracy[2]) > 90  # README says 93.3 % (BLAS summation order may move it a little)
     assert (tmp_path / "lenet5-mnist-5k.npz").is_file()
 
+    graph = output_of(printed, "inception = cl.Graph(")
+    assert graph.strip() == "['branch1x1', 'branch3x3', 'branch5x5', 'branch_pool'] (5, 5)"
+
     trainer = output_of(printed, "trainer.load_checkpoint()")
     epochs = re.findall(r"^epoch (\d): val_loss \d\.\d{4}, val_accuracy (\d+\.\d)%$", trainer, flags=re.M)
     assert [e for e, _ in epochs] == ["1", "2"] and float(epochs[-1][1]) > 85

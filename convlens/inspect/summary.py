@@ -44,7 +44,9 @@ from convlens.layers.container import Sequential
 from convlens.layers.conv import _ConvNd
 from convlens.layers.embedding import Embedding
 from convlens.layers.global_pool import _AdaptivePoolNd
+from convlens.layers.graph import Graph, node_calls
 from convlens.layers.linear import Linear
+from convlens.layers.merge import MatMul
 from convlens.layers.module import Module
 from convlens.layers.normalization import _BatchNorm
 from convlens.layers.pool import _PoolNd
@@ -88,6 +90,7 @@ class LayerRow:
     cache_bytes: int
     shared_with: str | None = None
     cache_kept_bytes: int = 0
+    inputs: list[str] | None = None   # graph models: the tensors this node reads
 
 
 @dataclass
@@ -146,6 +149,7 @@ class Summary:
         header = ["Layer", "Type", "Output shape", "Params", "Kernel", "Stride", "Padding",
                   "RF", "Jump", "Start", "Mult-adds", "Param mem", "Output mem", "Cache mem"]
         body = []
+        graph = any(row.inputs is not None for row in self.rows)
         for row in self.rows:
             params = f"{row.params:,}"
             if row.shared_with is not None:
@@ -172,6 +176,10 @@ class Summary:
                 format_bytes(row.cache_bytes) if row.cache_bytes else (
                     "(shared)" if row.cache_kept_bytes else ""),
             ])
+            if graph:   # as Keras's summary of a functional model: what each node reads
+                body[-1].insert(3, ", ".join(row.inputs or []))
+        if graph:
+            header.insert(3, "Connected to")
         return header, body
 
     def _footer(self) -> list[str]:
@@ -199,7 +207,7 @@ class Summary:
 
     def __str__(self) -> str:
         header, body = self._cells()
-        right = _RIGHT
+        right = _right_aligned(header)
         widths = [max(len(c) for c in col) for col in zip(header, *body)]
 
         def line(cells: list[str]) -> str:
@@ -220,7 +228,7 @@ class Summary:
 
         lines = [f"**{self.model_type} summary**", "",
                  "| " + " | ".join(header) + " |",
-                 "|" + "|".join("---:" if i in _RIGHT else "---"
+                 "|" + "|".join("---:" if i in _right_aligned(header) else "---"
                                 for i in range(len(header))) + "|"]
         lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in body]
         lines += [""] + [f"- {f}" for f in self._footer()]
@@ -231,17 +239,21 @@ class Summary:
         from convlens.notebook import html_table
 
         header, body = self._cells()
-        return html_table(header, body, f"{self.model_type} summary", self._footer(), _RIGHT)
+        return html_table(header, body, f"{self.model_type} summary", self._footer(),
+                          _right_aligned(header))
 
     def __repr__(self) -> str:
         return (f"Summary({self.model_type}, input {self.input_shape}, {len(self.rows)} rows, "
                 f"{self.total_params:,} params)")
 
 
-_RIGHT = {3, 10, 11, 12, 13}  # columns of numbers, aligned right
-
-
 # -- formatting helpers ----------------------------------------------------------------------
+def _right_aligned(header: list[str]) -> set[int]:
+    """Columns of numbers (found by name: graph summaries have one more column)."""
+    numbers = {"Params", "Mult-adds", "Param mem", "Output mem", "Cache mem"}
+    return {i for i, title in enumerate(header) if title in numbers}
+
+
 def format_bytes(n: int) -> str:
     """``1536 -> '1.5 KiB'``."""
     value = float(n)
@@ -352,13 +364,16 @@ def _mult_adds(module: Module, x: np.ndarray, y: np.ndarray) -> int:
         return per_example * math.prod(module.weight.shape[1:])
     if isinstance(module, Linear):
         return per_example * module.in_features
+    if isinstance(module, MatMul):   # (…, m, k) @ (…, k, n): k per output value
+        return per_example * x.shape[-1]
     return 0
 
 
 def _is_row(module: Module) -> bool:
-    # Sequential only chains its children: their rows say everything. Other containers
-    # (Residual, custom modules) do work of their own (the sum) and get a row after theirs.
-    return not isinstance(module, Sequential)
+    # Sequential and Graph only run their children: their rows say everything. Other
+    # containers (Residual, custom modules) do work of their own (the sum) and get a row
+    # after theirs.
+    return not isinstance(module, (Sequential, Graph))
 
 
 def _first_layer(model: Module) -> Module:
@@ -367,6 +382,16 @@ def _first_layer(model: Module) -> Module:
         if next(module.children(), None) is None:
             return module
     return model
+
+
+def _other_graph_inputs(model: Module, x: np.ndarray, seed: int) -> list[np.ndarray]:
+    """A graph with several inputs: random batches for the inputs after the first (whose
+    shape is ``input_shape``), of the shapes its ``cl.Input``s declare."""
+    if not isinstance(model, Graph):
+        return []
+    rng = np.random.default_rng(seed + 1)
+    return [rng.standard_normal((len(x), *shape)).astype(x.dtype)
+            for shape in model.input_shapes[1:]]
 
 
 def summary(
@@ -416,6 +441,8 @@ def summary(
     names: dict[int, list[str]] = {}
     for name, module in model.named_modules():
         names.setdefault(id(module), []).append(name)
+    nodes = node_calls(model)   # graph layers: a row per node, named and connected as it is
+    names.update((key, [name for name, _ in calls]) for key, calls in nodes.items())
     unique = {id(m): m for _, m in model.named_modules()}
 
     ledger = _Ledger()
@@ -431,9 +458,13 @@ def summary(
         if not _is_row(module):
             return
         own = names[id(module)]
+        node = nodes.get(id(module))
+        # a merge: its first input; a Constant (no inputs): its own value
+        first = (inp[0] if inp else out) if isinstance(inp, (tuple, list)) else inp
         calls.append({"module": module, "occurrence": k, "name": own[k % len(own)],
-                      "x_shape": inp.shape, "x": inp, "y": out,
-                      "cache": cached_arrays(module)})
+                      "x_shape": np.shape(first), "x": first, "y": out,
+                      "cache": cached_arrays(module),
+                      "inputs": None if node is None else node[k % len(node)][1]})
 
     saved_state = model.state_dict()
     saved_private = {key: {k: v for k, v in vars(m).items()
@@ -448,7 +479,7 @@ def summary(
         for module in switched:
             module.training = False
         with enable_grad():  # measure what a training step keeps, even inside cl.no_grad()
-            model(x)
+            model(x, *_other_graph_inputs(model, x, seed))
     finally:
         for module in switched:
             module.training = True
@@ -504,7 +535,7 @@ def summary(
             whole_input=bool(rf is not None and rf.whole_input),
             mult_adds=_mult_adds(layer, call["x"], y),
             param_bytes=row_param_bytes, activation_bytes=act, cache_bytes=cached,
-            shared_with=shared_with, cache_kept_bytes=kept,
+            shared_with=shared_with, cache_kept_bytes=kept, inputs=call["inputs"],
         ))
         trainable += count_trainable
         non_trainable += count - count_trainable

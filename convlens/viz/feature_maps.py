@@ -8,11 +8,15 @@ arrays are exactly the layers' outputs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from convlens.functional.engine import no_grad
+from convlens.inspect.hooks import eval_with_hooks
+from convlens.layers.graph import call_filter, node_calls
 from convlens.layers.module import Module
 from convlens.viz.cam import as_batch, resolve_layer
 from convlens.viz.overlay import grid_shape, new_figure, show_image
@@ -44,22 +48,18 @@ def feature_maps(model: Module, x: np.ndarray,
         layers = [layers]
     chosen = [resolve_layer(model, name) for name in layers]
     outputs: dict[str, np.ndarray] = {}
-    handles = []
+    hooks = []
     for name, module in chosen:
-        def record(m: Module, inp: np.ndarray, out: np.ndarray, name: str = name) -> None:
-            outputs.setdefault(name, np.array(out, copy=True))  # a shared layer: its first call
-        handles.append(module.register_forward_hook(record))
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        model.eval()
-        with no_grad():  # nothing will run backward: keep no caches
-            model(xb)
-    finally:
-        for h in handles:
-            h.remove()
-        for m, mode in modes:
-            m.training = mode
-    order = [name for name, _ in model.named_modules()]
+        mine = call_filter(model, name)  # a graph node: its own call of a shared layer
+
+        def record(m: Module, inp: np.ndarray, out: np.ndarray, name: str = name,
+                   mine: Callable[[], bool] = mine) -> None:
+            if mine():
+                outputs.setdefault(name, np.array(out, copy=True))  # a shared layer: its first call
+        hooks.append((module, record))
+    with eval_with_hooks(model, hooks), no_grad():  # nothing will run backward: keep no caches
+        model(xb)
+    order = _call_order(model)
     missing = [name for name, _ in chosen if name not in outputs]
     if missing:
         raise ValueError(f"the layers {missing} did not run in the forward pass, so they have no output")
@@ -68,7 +68,23 @@ def feature_maps(model: Module, x: np.ndarray,
 
 
 def _leaf_names(model: Module) -> list[str]:
-    return [name for name, m in model.named_modules() if not any(True for _ in m.children())]
+    """Every leaf layer's name; a graph's leaf layers once per node that calls them."""
+    leaves = {id(m) for m in model.modules() if not any(True for _ in m.children())}
+    nodes = node_calls(model)
+    names: list[str] = []
+    for name, m in model.named_modules():
+        if id(m) in leaves:
+            names += [node for node, _ in nodes[id(m)]] if id(m) in nodes else [name]
+    return names
+
+
+def _call_order(model: Module) -> list[str]:
+    """Module names in ``named_modules`` order, each graph node's name after its layer's."""
+    nodes = node_calls(model)
+    order: list[str] = []
+    for name, m in model.named_modules():
+        order += [name] + [node for node, _ in nodes.get(id(m), []) if node != name]
+    return order
 
 
 def map_mosaic(maps: np.ndarray, ncols: int = 8, gap: int = 1) -> np.ndarray:

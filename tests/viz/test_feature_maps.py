@@ -95,3 +95,20 @@ def test_plot_1d_and_3d_maps():
 def test_describe_maps():
     conv = cl.Conv2d(1, 6, 5)
     assert describe_maps("0", conv, np.zeros((6, 24, 24))) == "layer 0 (Conv2d): 6 maps of 24×24"
+
+
+def test_feature_maps_of_a_graph_per_node_shared_layers_included():
+    x_in = cl.Input((1, 6, 6), name="image")
+    stem = cl.Conv2d(1, 2, 3, padding=1)
+    conv = cl.Conv2d(2, 2, 3, padding=1)
+    first = conv(stem(x_in, name="stem"), name="first")
+    second = conv(cl.ReLU()(first, name="act"), name="second")      # the same layer again
+    model = cl.Graph(x_in, cl.Add()(first, second, name="join"))
+    x = np.random.default_rng(0).standard_normal((1, 6, 6)).astype(np.float32)
+    maps = feature_maps(model, x)
+    assert list(maps) == ["stem", "first", "second", "act", "join"]
+    h = conv(stem(x[None]))
+    np.testing.assert_allclose(maps["first"], h[0], rtol=1e-6)
+    np.testing.assert_allclose(maps["second"], conv(np.maximum(h, 0))[0], rtol=1e-6)
+    np.testing.assert_allclose(maps["join"], maps["first"] + maps["second"], rtol=1e-6)
+    assert list(feature_maps(model, x, "second")) == ["second"]

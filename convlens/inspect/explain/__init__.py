@@ -74,6 +74,7 @@ def explain(
     max_values: int = 64,
     max_dot_products: int = 16,
     print_text: bool | None = None,
+    max_layers: int = 40,
 ) -> Explanation:
     """Run one training step of ``model`` on ``(x, y)`` and explain it with its numbers.
 
@@ -84,6 +85,7 @@ def explain(
         lang: ``'en'`` or ``'ko'`` (Korean labels, as in the seeds).
         max_values: arrays with more values are summarized by their statistics.
         max_dot_products: write every dot product / window out only up to this many per layer.
+        max_layers: with more layer calls (a large graph model), each pass is one table.
         print_text: print the text rendering; by default yes, except in a Jupyter notebook,
             where the returned explanation shows itself as HTML.
 
@@ -106,7 +108,8 @@ def explain(
 
         optimizer = SGD(model.parameters(), lr=0.1)
     trace = trace_step(model, np.asarray(x), np.asarray(y), optimizer, loss_fn)
-    result = Explanation(trace, lang, narrate(trace, lang, max_values, max_dot_products))
+    result = Explanation(trace, lang, narrate(trace, lang, max_values, max_dot_products,
+                                                    max_layers))
     if print_text is None:
         from convlens.notebook import in_notebook
 
