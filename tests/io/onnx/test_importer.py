@@ -224,3 +224,17 @@ def test_older_opsets_are_upgraded_and_newer_ones_refused():
     new = onnx_model([helper.make_node("Relu", ["x"], ["y"])], [x], [y], opset=onnx.defs.onnx_opset_version() + 1)
     with pytest.raises(FormatError, match=r"uses opset \d+; convlens reads opsets 9 to \d+"):
         cl.from_onnx(new)
+
+
+def test_without_the_onnx_package_the_message_gives_the_install_command(monkeypatch, tmp_path):
+    import sys
+
+    from convlens.io.formats import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now fails, as when not installed
+    (tmp_path / "m.onnx").write_bytes(b"")
+    for call in (lambda: cl.from_onnx(tmp_path / "m.onnx"), lambda: formats.load(tmp_path / "m.onnx"),
+                 lambda: cl.export_onnx(cl.Sequential(cl.ReLU()), tmp_path / "o.onnx", input_shape=(3,))):
+        with pytest.raises(MissingExtraError, match=r'needs the package \'onnx\', which is not installed; '
+                           r'install it with: pip install "convlens\[onnx\]"'):
+            call()
