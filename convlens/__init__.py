@@ -18,8 +18,8 @@ from convlens.io import load_weights, save_weights
 from convlens.io.formats import load
 from convlens.io.model_file import save_model_file as save
 from convlens.io.model_info import ModelInfo
-from convlens.io.pytorch import from_torch, to_torch
 from convlens.io.onnx import export_onnx, from_onnx
+from convlens.io.pytorch import from_torch, to_torch
 from convlens.layers import *  # noqa: F403
 from convlens.layers import __all__ as _layers_all
 from convlens.losses import (

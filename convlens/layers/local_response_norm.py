@@ -25,6 +25,8 @@ class LocalResponseNorm(Module):
     (2, 8, 4, 4)
     """
 
+    input_layout = "(N, C, *S)"
+
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:

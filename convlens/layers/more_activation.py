@@ -113,6 +113,8 @@ class PReLU(Module):
     Shape: (N, C, *) -> the same. Parameter: ``weight`` (num_parameters,), PyTorch's name.
     """
 
+    input_layout = "(N, C, *)"
+
     def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = np.float32) -> None:
         super().__init__()
         if isinstance(num_parameters, bool) or not isinstance(num_parameters, (int, np.integer)) \
