@@ -31,6 +31,7 @@ from onnx import helper, numpy_helper
 from convlens.functional.engine import no_grad
 from convlens.io import atomic_write
 from convlens.io.onnx.naming import unique_name
+from convlens.io.registry import registrar
 from convlens.layers.module import Module
 
 #: The opset written by default: LayerNormalization needs 17; onnxruntime runs it everywhere.
@@ -54,15 +55,8 @@ Exporter = Callable[["OnnxWriter", Module, list[Tensor], str], str]
 EXPORTERS: dict[type, Exporter] = {}
 
 
-def exporter(*classes: type) -> Callable[[Exporter], Exporter]:
-    """Register ``function(writer, layer, inputs, name) -> output tensor name`` for ``classes``."""
-
-    def register(function: Exporter) -> Exporter:
-        for cls in classes:
-            EXPORTERS[cls] = function
-        return function
-
-    return register
+#: ``@exporter(LayerClass, …)`` registers ``function(writer, layer, inputs, name) -> output name``
+exporter = registrar(EXPORTERS)
 
 
 def find_exporter(layer: Module) -> Exporter | None:
