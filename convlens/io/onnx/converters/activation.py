@@ -46,6 +46,11 @@ def convert_selu(node: Node):
     return node.apply(L.SELU(alpha, gamma), node.input(0))
 
 
+@converter("Gelu", opsets=(20, None))
+def convert_gelu(node: Node):
+    return node.apply(L.GELU(node.attr("approximate", "none")), node.input(0))
+
+
 @converter("HardSigmoid")
 def convert_hardsigmoid(node: Node):
     return node.apply(L.HardSigmoid(node.attr("alpha", 0.2), node.attr("beta", 0.5)), node.input(0))
@@ -62,8 +67,8 @@ def convert_clip_attributes(node: Node):
 def convert_clip(node: Node):
     low = node.constant(1, "lower bound")
     high = node.constant(2, "upper bound")
-    low = -np.inf if low is None else float(low)
-    high = np.inf if high is None else float(high)
+    low = -np.inf if low is None else float(np.asarray(low).reshape(-1)[0])
+    high = np.inf if high is None else float(np.asarray(high).reshape(-1)[0])
     if low > high:  # ONNX: every value becomes max
         low = high
     return node.apply(L.Hardtanh(low, high), node.input(0))
