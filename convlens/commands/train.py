@@ -436,13 +436,18 @@ def _run(
                 click.echo(profiler.table())
 
     if status == "failed":
-        # the disk may be full: try to say so in metrics.json, but keep the previous checkpoint
-        with contextlib.suppress(OSError):
-            write_json(
-                out / "metrics.json",
-                setup.metrics_content(status, error, trainer, model, None, session_start, previous_wall_time),
-            )
-        raise click.ClickException(f"{error}. Free some space, then continue with: convlens train --resume {out}")
+        if folder.has_checkpoint():
+            # the disk may be full: try to say so in metrics.json, but keep the previous checkpoint
+            with contextlib.suppress(OSError):
+                write_json(
+                    out / "metrics.json",
+                    setup.metrics_content(status, error, trainer, model, None, session_start, previous_wall_time),
+                )
+            raise click.ClickException(f"{error}. Free some space, then continue with: convlens train --resume {out}")
+        raise click.ClickException(
+            f"{error}. Nothing was trained yet: free some space, then start the run again with: "
+            f"{config['command']} --out {out}"
+        )
     report = None
     if status != "interrupted":
         report = setup.test_report(model, loss_fn, task, data.dataset)

@@ -33,6 +33,7 @@ import contextlib
 import errno
 import json
 import os
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -128,8 +129,9 @@ FINAL_OUTPUTS: tuple[FinalOutput, ...] = (
 class RunFolder:
     """A run folder this process holds (see :func:`claim`); release it with :meth:`release`."""
 
-    def __init__(self, path: Path, lock_fd: int, created: list[Path], note: str | None) -> None:
+    def __init__(self, path: Path, lock_fd: int, created: list[Path], note: str | None, new: bool) -> None:
         self.path = path
+        self._new = new  # a new run: on failure before training, what it wrote goes again
         self._lock_fd: int | None = lock_fd
         self._created = created  # folders this claim made (removed if the run leaves nothing)
         self.note = note  # a message for the user about what the claim found (or None)
@@ -147,7 +149,7 @@ class RunFolder:
         claim and the run wrote so far (config.json, log.csv) and the folders it created."""
         if self._lock_fd is None:
             return
-        if not keep and not self.has_checkpoint():
+        if not keep and self._new and not self.has_checkpoint():
             for name in (CONFIG, "log.csv"):
                 with contextlib.suppress(OSError):
                     (self.path / name).unlink()
@@ -164,6 +166,9 @@ class RunFolder:
         return self
 
     def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            with contextlib.suppress(ValueError):  # a second Ctrl-C must not cut the clean-up short
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
         self.release(keep=kind is None)
 
 
@@ -290,10 +295,13 @@ def claim(path: str | os.PathLike[str], *, resume: bool = False) -> RunFolder:
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
-    folder = RunFolder(path, fd, created, note)
+    folder = RunFolder(path, fd, created, note, new=not resume)
     if resume:
+        with contextlib.suppress(OSError):
+            _remove_temporaries(path)  # of a killed process; this one is the only writer now
         return folder
     try:
+        _remove_temporaries(path)
         present = {p.name for p in path.iterdir()}
         if present - _BEFORE_FIRST_CHECKPOINT:
             raise RunFolderTaken(
@@ -316,9 +324,21 @@ def claim(path: str | os.PathLike[str], *, resume: bool = False) -> RunFolder:
     return folder
 
 
+def _is_temporary(name: str) -> bool:
+    """A file ``convlens.io.atomic_write`` had not yet moved into place when its process died."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def _remove_temporaries(path: Path) -> None:
+    for stale in path.iterdir():
+        if _is_temporary(stale.name):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
 def describe_unstarted(path: Path) -> str | None:
     """Why ``path`` cannot be resumed if it is a run stopped before its first checkpoint."""
-    present = {p.name for p in path.iterdir()} if path.is_dir() else set()
+    present = {p.name for p in path.iterdir() if not _is_temporary(p.name)} if path.is_dir() else set()
     if CONFIG in present and not present - _BEFORE_FIRST_CHECKPOINT:
         command = None
         with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
