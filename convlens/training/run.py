@@ -182,6 +182,8 @@ def _make_folders(path: Path) -> list[Path]:
             break
         here = here.parent
     if here.exists() and not here.is_dir():
+        if here == path:
+            raise RunFolderError(f"cannot use {path} as a run folder: it is a file, not a folder")
         raise RunFolderError(f"cannot create the run folder {path}: {here} is a file, not a folder")
     created = []
     for folder in reversed(missing):
@@ -193,8 +195,11 @@ def _make_folders(path: Path) -> list[Path]:
             for made in reversed(created):
                 with contextlib.suppress(OSError):
                     made.rmdir()
+            why = err.strerror or str(err)
+            if err.errno == errno.ENOENT and folder.parent.is_dir():  # e.g. /proc: no folders can be made
+                why = f"the file system at {folder.parent} does not allow new folders ({why})"
             raise RunFolderError(
-                f"cannot create the run folder {path}: {err.strerror or err} (at {folder})", err.errno
+                f"cannot create the run folder {path}: {why}; choose a folder you can write to", err.errno
             ) from None
         created.append(folder)
     if not path.is_dir():
