@@ -32,7 +32,8 @@ import click
 import convlens as cl
 from convlens.commands import train_setup as setup
 from convlens.commands.train_setup import DEFAULT_LR, DEFAULTS, ENGINES, EXIT_INTERRUPTED, SCHEDULES
-from convlens.data import AUGMENTATIONS, available_datasets, dataset_info, parse_options
+from convlens.data import AUGMENTATIONS, available_datasets, parse_options
+from convlens.data.registry import parse_dataset_spec
 from convlens.functional.engine import use_loops
 from convlens.io import write_json
 from convlens.training import (
@@ -83,10 +84,14 @@ class FiniteFloat(click.FloatRange):
 
 def _check_dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
+        if not value.strip():
+            raise click.BadParameter("expected a dataset name or SOURCE:PATH, received ''")
         try:
-            dataset_info(value)
+            _, path = parse_dataset_spec(value)
         except ValueError as err:
             raise click.BadParameter(str(err)) from None
+        if path is not None and not path.exists():
+            raise click.BadParameter(f"{path}: no such file or folder")
     return value
 
 
@@ -545,8 +550,13 @@ def _check_data_options(settings: dict[str, Any]) -> None:
         parse_options(settings.get("data_option") or [])
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--data-option") from None
-    augment = settings.get("augment") or "none"
+    augment = settings.get("augment")
     known = {name for names in AUGMENTATIONS.values() for name in names}
+    if augment is None or not augment.strip():
+        raise click.BadParameter(
+            f"expected 'none' or a comma list of {', '.join(sorted(known))}, received {augment!r}",
+            param_hint="--augment",
+        )
     unknown = [a for a in (x.strip() for x in augment.split(",")) if a not in known and a != "none"]
     if unknown:
         raise click.BadParameter(

@@ -116,7 +116,7 @@ def load_data(settings: dict[str, Any]) -> RunData:
     try:
         dataset = load_dataset(settings["dataset"], settings["data_dir"], **options)
     except (FileNotFoundError, ValueError) as err:
-        raise click.ClickException(str(err)) from err
+        raise click.ClickException(f"cannot load --dataset {settings['dataset']}: {err}") from err
     dataset = dataset.subset(settings["limit_train"], settings["limit_test"])
     task = getattr(dataset, "task", "classification")
     try:
