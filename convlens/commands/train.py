@@ -361,7 +361,9 @@ def _claim_new(out: Path | None, settings: dict[str, Any]) -> RunFolder:
     try:
         return new_run_folder(RUNS_DIR, stem)
     except RunFolderError as err:
-        raise click.ClickException(f"{err} (the default run folder is under {RUNS_DIR}/; choose one with --out)") from None
+        raise click.ClickException(
+            f"{err} (the default run folder is under {RUNS_DIR}/; choose one with --out)"
+        ) from None
 
 
 def _run(
@@ -377,7 +379,10 @@ def _run(
     if resume and not folder.has_checkpoint():
         raise click.ClickException(
             "cannot resume: "
-            + (describe_unstarted(out) or f"{out} has no checkpoint (checkpoint.npz); the run never started training")
+            + (
+                describe_unstarted(out)
+                or f"{out} has no checkpoint (checkpoint.npz); the run never started training"
+            )
         )
     data = setup.load_data(settings)
     model_given = ctx.get_parameter_source("model") is not click.core.ParameterSource.DEFAULT
@@ -446,9 +451,13 @@ def _run(
             with contextlib.suppress(OSError):
                 write_json(
                     out / "metrics.json",
-                    setup.metrics_content(status, error, trainer, model, None, session_start, previous_wall_time),
+                    setup.metrics_content(
+                        status, error, trainer, model, None, session_start, previous_wall_time
+                    ),
                 )
-            raise click.ClickException(f"{error}. Free some space, then continue with: convlens train --resume {out}")
+            raise click.ClickException(
+                f"{error}. Free some space, then continue with: convlens train --resume {out}"
+            )
         raise click.ClickException(
             f"{error}. Nothing was trained yet: free some space, then start the run again with: "
             f"{config['command']} --out {out}"
@@ -458,7 +467,9 @@ def _run(
         report = setup.test_report(model, loss_fn, task, data.dataset)
         setup.echo_test(report, task.name, len(data.dataset.y_test), trainer.train_time)
     metrics = setup.metrics_content(status, error, trainer, model, report, session_start, previous_wall_time)
-    results = RunResults(model, metrics, trainer.history, config, f"{settings['model']} on {data.dataset.name}")
+    results = RunResults(
+        model, metrics, trainer.history, config, f"{settings['model']} on {data.dataset.name}"
+    )
     try:
         written = write_final_outputs(out, results)
     except FinalOutputError as err:
@@ -533,12 +544,15 @@ def _resolve_settings(ctx: click.Context, options: dict[str, Any]) -> dict[str, 
             param_hint="--early-stopping",
         )
     if settings["freeze"] is not None and settings["init_from"] is None:
-        raise click.BadParameter("needs --init-from: freezing layers of fresh random weights trains nothing useful",
-                                 param_hint="--freeze")
+        raise click.BadParameter(
+            "needs --init-from: freezing layers of fresh random weights trains nothing useful",
+            param_hint="--freeze",
+        )
     if settings["init_from"] is not None:
         if not settings["init_from"].exists():
-            raise click.BadParameter(f"no such run folder or model file: {settings['init_from']}",
-                                     param_hint="--init-from")
+            raise click.BadParameter(
+                f"no such run folder or model file: {settings['init_from']}", param_hint="--init-from"
+            )
         settings["init_from"] = str(settings["init_from"])
     _check_data_options(settings)
     return settings
@@ -592,7 +606,8 @@ def _resume_settings(ctx: click.Context, options: dict[str, Any]) -> tuple[dict[
         raise click.ClickException(f"cannot resume: cannot read {config_path}: {err}") from None
     if not isinstance(config, dict):
         raise click.ClickException(
-            f"cannot resume: {config_path} holds a JSON {type(config).__name__}, expected an object of settings"
+            f"cannot resume: {config_path} holds a JSON {type(config).__name__}, "
+            "expected an object of settings"
         )
     settings: dict[str, Any] = {}
     for param in ctx.command.params:
@@ -626,13 +641,13 @@ def _config_value(ctx: click.Context, param: click.Parameter, config: dict[str, 
             if not isinstance(value, list):
                 raise click.BadParameter(f"expected a list, received {value!r}")
             return [param.type.convert(v, param, ctx) for v in value]
-        if isinstance(value, (dict, list)) or (isinstance(value, bool) and not isinstance(param.type, click.types.BoolParamType)):
+        if isinstance(value, (dict, list)) or (
+            isinstance(value, bool) and not isinstance(param.type, click.types.BoolParamType)
+        ):
             raise click.BadParameter(f"expected a {param.type.name}, received {value!r}")
         return param.type.convert(value, param, ctx)
     except click.BadParameter as err:
-        raise click.ClickException(
-            f"cannot resume: {path} has a bad \"{param.name}\": {err.message}"
-        ) from None
+        raise click.ClickException(f'cannot resume: {path} has a bad "{param.name}": {err.message}') from None
 
 
 def _run_identity(settings: dict[str, Any]) -> dict[str, Any]:
@@ -694,8 +709,12 @@ def _extend(trainer: Trainer, run_dir: Path, config: dict[str, Any], epochs: int
         scheduler.T_max = epochs
         scheduler.optimizer.lr = scheduler.lr_at(scheduler.last_epoch)
     config.setdefault("continued", []).append(
-        {"from_epochs": planned, "to_epochs": epochs, "at_epoch": trainer.epoch,
-         "when": datetime.now().isoformat(timespec="seconds")}
+        {
+            "from_epochs": planned,
+            "to_epochs": epochs,
+            "at_epoch": trainer.epoch,
+            "when": datetime.now().isoformat(timespec="seconds"),
+        }
     )
     config["epochs"] = epochs
     repeat = [k for k in _option_names() if k in config and not (k == "model" and "model_spec" in config)]
@@ -703,8 +722,11 @@ def _extend(trainer: Trainer, run_dir: Path, config: dict[str, Any], epochs: int
     _write_config(run_dir, config)
     click.echo(
         f"continuing {run_dir} to {epochs} epochs in all (planned: {planned})"
-        + (f"; the cosine schedule is re-planned over {epochs} epochs from epoch {trainer.epoch + 1} on"
-           if scheduler is not None and hasattr(scheduler, "T_max") else "")
+        + (
+            f"; the cosine schedule is re-planned over {epochs} epochs from epoch {trainer.epoch + 1} on"
+            if scheduler is not None and hasattr(scheduler, "T_max")
+            else ""
+        )
     )
 
 

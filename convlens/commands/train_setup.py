@@ -116,7 +116,10 @@ def load_data(settings: dict[str, Any]) -> RunData:
     try:
         dataset = load_dataset(settings["dataset"], settings["data_dir"], **options)
     except (FileNotFoundError, ValueError) as err:
-        raise click.ClickException(f"cannot load --dataset {settings['dataset']}: {err}") from err
+        name, message = settings["dataset"], str(err)
+        if name not in message:  # say which option the file came from
+            message = f"cannot load --dataset {name}: {message}"
+        raise click.ClickException(message) from err
     dataset = dataset.subset(settings["limit_train"], settings["limit_test"])
     task = getattr(dataset, "task", "classification")
     try:
@@ -188,7 +191,8 @@ def model_size(name: str, dataset: Dataset) -> dict[str, int]:
         if height != width:
             raise click.ClickException(
                 f"{name} is built for square images (input_size), but {dataset.name}'s images are "
-                f"{height}×{width}: resize them (e.g. folder:PATH --data-option image_size={height})")
+                f"{height}×{width}: resize them (e.g. folder:PATH --data-option image_size={height})"
+            )
         size["input_size"] = height
     return size
 
@@ -264,7 +268,9 @@ def build_model(
         try:
             model = from_spec(spec)
         except (TypeError, ValueError, KeyError) as err:
-            raise click.ClickException(f"cannot rebuild the model from config.json's model_spec: {err}") from None
+            raise click.ClickException(
+                f"cannot rebuild the model from config.json's model_spec: {err}"
+            ) from None
     elif settings.get("init_from"):
         model = _pretrained_model(settings, dataset, model_given)
     else:
@@ -286,7 +292,9 @@ def build_model(
         trainable, fixed = trainable_summary(model)
         click.echo(f"frozen: layers {', '.join(frozen)} ({fixed:,} parameters); {trainable:,} trainable")
         if trainable == 0:
-            raise click.BadParameter("freezes every parameter: nothing would be trained", param_hint="--freeze")
+            raise click.BadParameter(
+                "freezes every parameter: nothing would be trained", param_hint="--freeze"
+            )
     kwargs = {"lr": settings["lr"], "weight_decay": settings["weight_decay"]}
     if settings["momentum"] is not None:
         kwargs["momentum"] = settings["momentum"]

@@ -42,7 +42,13 @@ _ARRAY = "__array__"
 _STATE = "__state__"
 # The steps of one save, in order; CONVLENS_KILL_AT_SAVE="N:STEP" makes the process SIGKILL
 # itself right after STEP of its N-th save (used by the crash-consistency tests only).
-SAVE_STEPS = ("temporary file created", "content written", "flushed to disk", "moved into place", "folder synced")
+SAVE_STEPS = (
+    "temporary file created",
+    "content written",
+    "flushed to disk",
+    "moved into place",
+    "folder synced",
+)
 _KILL_ENV = "CONVLENS_KILL_AT_SAVE"
 _saves = 0
 

@@ -14,7 +14,7 @@ stops the run and puts back the last weights that gave a finite loss.
 
 Checkpoints and exact resume
 ----------------------------
-With ``checkpoint=PATH`` the trainer writes ``PATH.npz`` + ``PATH.json`` (atomically) when
+With ``checkpoint=PATH`` the trainer writes ``PATH.npz`` (one file, atomically) when
 training starts, after every epoch and when it is interrupted. A checkpoint holds everything
 the rest of the run depends on: weights and buffers, the optimizer's state (momentum, Adam
 moments, step counts), every callback's state (the schedule, early stopping's best weights),
@@ -186,7 +186,7 @@ class Trainer:
             ``f(epoch, history)`` called after every epoch; ``True`` stops training.
         task: ``"classification"``, ``"binary"`` or ``"regression"``; by default implied by the loss
             (:func:`~convlens.training.tasks.get_task`).
-        checkpoint: ``PATH`` to write ``PATH.npz`` and ``PATH.json`` (see the module doc).
+        checkpoint: ``PATH`` to write ``PATH.npz`` (see the module doc).
         metadata: JSON-ready facts saved in checkpoints and compared on loading (e.g. the
             model's name): a checkpoint whose metadata differs is refused.
         verbose: progress output; ``None`` shows it except in a Jupyter notebook.
@@ -584,7 +584,8 @@ class Trainer:
             history = History.from_dict(state["history"])
             position = state["position"]
             position = None if position is None else _Position(**position)
-            epoch, stopped, train_time = int(state["epoch"]), bool(state["stopped"]), float(state["train_time"])
+            epoch, stopped = int(state["epoch"]), bool(state["stopped"])
+            train_time = float(state["train_time"])
             callbacks = self._stateful_callbacks()
             self.model.load_state_dict(state["model"]["state"])
             if state["optimizer"] is not None:
@@ -631,7 +632,8 @@ class Trainer:
         ]
         if not_numbers:
             raise CheckpointError(
-                "the checkpoint's weights must be numeric arrays; these are not: " + ", ".join(not_numbers[:5])
+                "the checkpoint's weights must be numeric arrays; these are not: "
+                + ", ".join(not_numbers[:5])
             )
         if missing or unexpected or shapes:
             parts = []

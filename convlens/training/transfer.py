@@ -1,9 +1,10 @@
 """Building on a trained model: start from its weights, freeze layers, give it a new head.
 
->>> model, source = load_pretrained("runs/mnist")             # a run folder or a model file  # doctest: +SKIP
->>> replace_head(model, num_classes=5)                        # the last Linear, fresh weights  # doctest: +SKIP
->>> frozen = freeze(model, "0,3")                             # layers by summary name / glob   # doctest: +SKIP
->>> trainer = Trainer(..., callbacks=[KeepFrozenInEval(frozen)])                                # doctest: +SKIP
+>>> model, source = load_pretrained("runs/mnist")  # a run folder or a model file  # doctest: +SKIP
+>>> replace_head(model, num_classes=5)  # the last Linear, fresh weights           # doctest: +SKIP
+>>> frozen = freeze(model, "0,3")  # layers by their summary names, globs, ranges  # doctest: +SKIP
+>>> norms = frozen_batch_norms(model, frozen)                                      # doctest: +SKIP
+>>> trainer = Trainer(..., callbacks=[KeepFrozenInEval(norms)])                    # doctest: +SKIP
 
 Frozen parameters get ``requires_grad=False`` (optimizers skip them, so they stay bit-identical)
 and the BatchNorm layers among the frozen ones stay in eval mode, so their running statistics do
@@ -43,7 +44,9 @@ def _read_json(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise TransferError(f"cannot read {path}: {err}") from None
     if not isinstance(value, dict):
-        raise TransferError(f"{path} is not a run's config.json (expected a JSON object, received {type(value).__name__})")
+        raise TransferError(
+            f"{path} is not a run's config.json (expected a JSON object, received {type(value).__name__})"
+        )
     return value
 
 
@@ -61,9 +64,7 @@ def _from_run_folder(folder: Path) -> tuple[Any, Pretrained]:
             sizes = ("in_channels", "num_classes", "input_size", "vocab_size")
             model = models.get_model(name, **{k: config[k] for k in sizes if isinstance(config.get(k), int)})
         else:
-            raise TransferError(
-                f"{folder}/config.json names no model convlens can build (\"model\": {name!r})"
-            )
+            raise TransferError(f'{folder}/config.json names no model convlens can build ("model": {name!r})')
     except (TypeError, ValueError, KeyError) as err:
         if isinstance(err, TransferError):
             raise
@@ -77,7 +78,9 @@ def _from_run_folder(folder: Path) -> tuple[Any, Pretrained]:
     try:
         arrays = load_arrays(weights)
     except Exception as err:  # a damaged zip raises zipfile's own errors too
-        raise TransferError(f"cannot read {weights}: {err or type(err).__name__} (the file is damaged)") from None
+        raise TransferError(
+            f"cannot read {weights}: {err or type(err).__name__} (the file is damaged)"
+        ) from None
     try:
         model.load_state_dict(arrays)
     except (KeyError, ValueError, TypeError) as err:
@@ -98,7 +101,9 @@ def load_pretrained(path: str | os.PathLike[str]) -> tuple[Any, Pretrained]:
         raise TransferError(f"no such run folder or model file: {source}")
     if source.is_dir():
         if not (source / "config.json").is_file():
-            raise TransferError(f"{source} is a folder without config.json: not a run folder of `convlens train`")
+            raise TransferError(
+                f"{source} is a folder without config.json: not a run folder of `convlens train`"
+            )
         return _from_run_folder(source)
     from convlens.io import formats
 

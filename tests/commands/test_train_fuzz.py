@@ -37,7 +37,13 @@ def _bad_values(tmp):
         "--augment": ["bogus", "crop,bogus", ""],
         "--data-option": ["noequals", "=3"],
         "--data-dir": [str(tmp / "file")],
-        "--out": ["/proc/convlens-x", str(tmp / "file" / "x"), str(tmp / "file"), str(tmp / "done"), "/sys/x"],
+        "--out": [
+            "/proc/convlens-x",
+            str(tmp / "file" / "x"),
+            str(tmp / "file"),
+            str(tmp / "done"),
+            "/sys/x",
+        ],
         "--resume": [str(tmp / "nowhere"), str(tmp / "file"), str(tmp / "empty")],
         "--init-from": [str(tmp / "nowhere"), str(tmp / "empty"), str(tmp / "file")],
         "--freeze": ["0"],  # without --init-from
@@ -100,11 +106,23 @@ def test_generated_combinations_of_bad_and_good_options(place):
         (["--epochs", "2", "extra"], "Got unexpected extra argument (extra)"),
         (["--lr", "nan"], "Invalid value for '--lr': expected a finite number, received 'nan'"),
         (["--momentum", "nan"], "Invalid value for '--momentum': expected a finite number, received 'nan'"),
-        (["--val-fraction", "nan"], "Invalid value for '--val-fraction': expected a finite number, received 'nan'"),
-        (["--weight-decay", "inf"], "Invalid value for '--weight-decay': expected a finite number, received 'inf'"),
+        (
+            ["--val-fraction", "nan"],
+            "Invalid value for '--val-fraction': expected a finite number, received 'nan'",
+        ),
+        (
+            ["--weight-decay", "inf"],
+            "Invalid value for '--weight-decay': expected a finite number, received 'inf'",
+        ),
         (["--seed", "-1"], "Invalid value for '--seed': -1 is not in the range 0<=x<=4294967295"),
-        (["--out", "/proc/x"], "Invalid value for --out: cannot create the run folder /proc/x: the file system at /proc"),
-        (["--out", "/etc/passwd/x"], "Invalid value for --out: cannot create the run folder /etc/passwd/x: /etc/passwd is a file"),
+        (
+            ["--out", "/proc/x"],
+            "Invalid value for --out: cannot create the run folder /proc/x: the file system at /proc",
+        ),
+        (
+            ["--out", "/etc/passwd/x"],
+            "Invalid value for --out: cannot create the run folder /etc/passwd/x: /etc/passwd is a file",
+        ),
     ],
 )
 def test_messages_for_the_cases_of_issue_10(place, args, expected):

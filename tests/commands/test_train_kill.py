@@ -23,7 +23,9 @@ def reference(tmp_path_factory):
 # save 1 is written when training starts, save 2 after epoch 1 (save 3 after epoch 2 is like 2)
 @pytest.mark.parametrize("save", [1, 2])
 @pytest.mark.parametrize("step", range(1, len(SAVE_STEPS) + 1))
-def test_a_kill_after_any_write_step_of_a_save_leaves_a_run_that_resumes_exactly(tmp_path, reference, save, step):
+def test_a_kill_after_any_write_step_of_a_save_leaves_a_run_that_resumes_exactly(
+    tmp_path, reference, save, step
+):
     out = tmp_path / "run"
     code, _, err = run_process([*TINY, "--out", str(out)], env={"CONVLENS_KILL_AT_SAVE": f"{save}:{step}"})
     assert code == -signal.SIGKILL, err
@@ -36,8 +38,9 @@ def test_a_kill_after_any_write_step_of_a_save_leaves_a_run_that_resumes_exactly
         assert "holds a run stopped before its first checkpoint: nothing was trained" in result.output
         result = train(*TINY, "--out", str(out))
         assert result.exit_code == 0, result.output
-        assert f"note: {out} holds a run stopped before its first checkpoint (nothing was trained); reusing" in (
-            result.output
+        assert (
+            f"note: {out} holds a run stopped before its first checkpoint (nothing was trained); reusing"
+            in (result.output)
         )
     else:
         # the checkpoint is one whole save: the killed one if it was moved into place, else the one before
@@ -47,7 +50,14 @@ def test_a_kill_after_any_write_step_of_a_save_leaves_a_run_that_resumes_exactly
         assert result.exit_code == 0, result.output
         assert "taking the folder over" in result.output  # the dead process's lock
     assert same_weights(out, reference)
-    assert listing(out) == ["checkpoint.npz", "config.json", "curves.png", "log.csv", "metrics.json", "weights.npz"]
+    assert listing(out) == [
+        "checkpoint.npz",
+        "config.json",
+        "curves.png",
+        "log.csv",
+        "metrics.json",
+        "weights.npz",
+    ]
     histories = [json.loads((p / "metrics.json").read_text())["history"] for p in (out, reference)]
     assert histories[0]["train_loss"] == histories[1]["train_loss"]
     assert histories[0]["val_loss"] == histories[1]["val_loss"]

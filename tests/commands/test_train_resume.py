@@ -36,7 +36,10 @@ def test_five_plus_five_epochs_equal_ten_bit_exactly(tmp_path):
     config = json.loads((split / "config.json").read_text())
     assert config["epochs"] == 10 and "--epochs 10" in config["command"]
     assert config["continued"][0] | {"when": None} == {
-        "from_epochs": 5, "to_epochs": 10, "at_epoch": 5, "when": None
+        "from_epochs": 5,
+        "to_epochs": 10,
+        "at_epoch": 5,
+        "when": None,
     }
 
 
@@ -76,13 +79,15 @@ def test_epochs_below_what_was_trained_and_early_stopped_runs_are_explained(tmp_
     before = {p.name: p.read_bytes() for p in run.iterdir()}
     result = train("--resume", str(run), "--epochs", "2")
     assert result.exit_code == 2
-    assert f"{run} has already trained 3 epochs; --epochs counts all epochs of the run, so give at least 3" in (
-        result.output
+    assert (
+        f"{run} has already trained 3 epochs; --epochs counts all epochs of the run, so give at least 3"
+        in (result.output)
     )
     result = train("--resume", str(run))
     assert result.exit_code == 0
-    assert f"nothing to resume: {run} finished all 3 epochs; to train longer: convlens train --resume {run} --epochs 6" in (
-        result.output
+    assert (
+        f"nothing to resume: {run} finished all 3 epochs; to train longer: convlens train --resume {run} --epochs 6"
+        in (result.output)
     )
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
 
@@ -203,10 +208,22 @@ CHECKPOINT_DAMAGE = {
     "truncated": (lambda run: _damage_zip(run / "checkpoint.npz", "truncated"), "cannot read"),
     "bad crc": (lambda run: _damage_zip(run / "checkpoint.npz", "crc"), "cannot read"),
     "random bytes": (lambda run: _damage_zip(run / "checkpoint.npz", "random"), "cannot read"),
-    "no epoch": (lambda run: _rewrite_state(run, lambda s, a: s.pop("epoch")), "content is not what convlens writes"),
-    "epoch text": (lambda run: _rewrite_state(run, _set(["epoch"], "three")), "content is not what convlens writes"),
-    "state a list": (lambda run: _rewrite_state(run, _set(["model"], [1, 2])), "content is not what convlens writes"),
-    "no task": (lambda run: _rewrite_state(run, lambda s, a: s.pop("task")), "content is not what convlens writes"),
+    "no epoch": (
+        lambda run: _rewrite_state(run, lambda s, a: s.pop("epoch")),
+        "content is not what convlens writes",
+    ),
+    "epoch text": (
+        lambda run: _rewrite_state(run, _set(["epoch"], "three")),
+        "content is not what convlens writes",
+    ),
+    "state a list": (
+        lambda run: _rewrite_state(run, _set(["model"], [1, 2])),
+        "content is not what convlens writes",
+    ),
+    "no task": (
+        lambda run: _rewrite_state(run, lambda s, a: s.pop("task")),
+        "content is not what convlens writes",
+    ),
     "weights as text": (lambda run: _rewrite_state(run, _retype_weight), "must be numeric arrays"),
     "weights reshaped": (lambda run: _rewrite_state(run, _reshape_weight), "shapes differ: 0.weight (150,)"),
 }
@@ -228,7 +245,7 @@ def test_a_damaged_checkpoint_is_refused_with_a_message(tmp_path, reference, dam
 CONFIG_DAMAGE = {
     "a list": ([1, 2], "holds a JSON list, expected an object of settings"),
     "not json": ("{oops", "cannot read"),
-    "lr text": ({"lr": "fast"}, 'has a bad "lr": \'fast\' is not a valid float'),
+    "lr text": ({"lr": "fast"}, "has a bad \"lr\": 'fast' is not a valid float"),
     "lr nan": ({"lr": float("nan")}, 'has a bad "lr": expected a finite number'),
     "epochs negative": ({"epochs": -3}, 'has a bad "epochs": -3 is not in the range'),
     "seed a list": ({"seed": [1]}, 'has a bad "seed": expected a integer'),

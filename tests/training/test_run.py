@@ -40,7 +40,9 @@ def test_a_claimed_folder_is_busy_until_released(tmp_path):
 
 
 def test_the_lock_of_a_dead_process_is_taken_over_with_a_note(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     pid = int(dead.stdout)
     (tmp_path / LOCK).write_text(f"{pid} somehost 2026-01-01T00:00:00\n")
     folder = claim(tmp_path, resume=True)
@@ -70,8 +72,14 @@ def test_a_failed_new_run_leaves_nothing(tmp_path):
     [
         ("file/x", "cannot create the run folder {p}: {tmp}/file is a file, not a folder"),
         ("file", "cannot use {p} as a run folder: it is a file, not a folder"),
-        ("/proc/convlens-run", "cannot create the run folder {p}: the file system at /proc does not allow new folders"),
-        ("/proc/self/x", "cannot create the run folder {p}: the file system at /proc/self does not allow new"),
+        (
+            "/proc/convlens-run",
+            "cannot create the run folder {p}: the file system at /proc does not allow new folders",
+        ),
+        (
+            "/proc/self/x",
+            "cannot create the run folder {p}: the file system at /proc/self does not allow new",
+        ),
     ],
 )
 def test_paths_that_cannot_be_run_folders_are_explained(tmp_path, where, expected):
@@ -104,11 +112,16 @@ def test_a_folder_killed_before_its_first_checkpoint_is_reused_and_a_run_is_neve
     (tmp_path / "config.json").write_text("{}")
     (tmp_path / ".config.json.abc.tmp").write_text("{")
     folder = claim(tmp_path)
-    assert "holds a run stopped before its first checkpoint (nothing was trained); reusing the folder" in folder.note
+    assert (
+        "holds a run stopped before its first checkpoint (nothing was trained); reusing the folder"
+        in folder.note
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK]
     folder.release()
     (tmp_path / "checkpoint.npz").write_bytes(b"x")
-    with pytest.raises(RunFolderTaken, match="already exists and is not an empty folder; runs are never overwritten"):
+    with pytest.raises(
+        RunFolderTaken, match="already exists and is not an empty folder; runs are never overwritten"
+    ):
         claim(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.npz"]
 

@@ -48,8 +48,14 @@ def test_frozen_layers_and_their_batch_norm_statistics_stay_bit_identical():
     optimizer = cl.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
     norms = frozen_batch_norms(model, frozen)
     assert norms == [model[1]]
-    trainer = Trainer(model, cl.CrossEntropyLoss(), optimizer, DataLoader(x, y, 8, seed=0),
-                      callbacks=[KeepFrozenInEval(norms)], verbose=False)
+    trainer = Trainer(
+        model,
+        cl.CrossEntropyLoss(),
+        optimizer,
+        DataLoader(x, y, 8, seed=0),
+        callbacks=[KeepFrozenInEval(norms)],
+        verbose=False,
+    )
     trainer.fit(2)
     after = model.state_dict()
     for key in before:
@@ -63,7 +69,9 @@ def test_freeze_takes_names_globs_and_ranges_and_explains_misses():
     assert freeze(model, "0-3") == ["0", "1", "2", "3"]
     assert not model[0].weight.requires_grad and model[7].weight.requires_grad
     assert freeze(cl.models.get_model("lenet5"), "1?") == ["10", "11"]
-    with pytest.raises(ValueError, match=r"'conv9' matches no layer; the layers are: 0 Conv2d, 1 ReLU, 2 MaxPool2d"):
+    with pytest.raises(
+        ValueError, match=r"'conv9' matches no layer; the layers are: 0 Conv2d, 1 ReLU, 2 MaxPool2d"
+    ):
         freeze(model, "conv9")
     with pytest.raises(ValueError, match=r"expected a comma list of layer names, received '0,,3'"):
         freeze(model, "0,,3")
@@ -81,7 +89,9 @@ def test_replace_head_puts_a_fresh_linear_with_the_new_class_count():
 
 def test_init_from_a_run_freezes_layers_and_replaces_the_head_for_other_classes(tmp_path, source):
     out = tmp_path / "fashion"
-    result = train(*SMALL, "--dataset", "fashion-mnist", "--init-from", str(source), "--freeze", "0-5", "--out", str(out))
+    result = train(
+        *SMALL, "--dataset", "fashion-mnist", "--init-from", str(source), "--freeze", "0-5", "--out", str(out)
+    )
     if "Fashion-MNIST" in result.output and result.exit_code == 1:
         pytest.skip("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist")
     assert result.exit_code == 0, result.output
@@ -122,14 +132,19 @@ def test_init_from_a_model_file_goes_through_the_format_registry(tmp_path, monke
         net = cl.models.get_model("lenet5", num_classes=3)
         return cl.load_weights(net, p)
 
-    monkeypatch.setattr(formats, "READERS", [*formats.READERS, formats.Reader("test", "x:y", (".test-model",))])
+    monkeypatch.setattr(
+        formats, "READERS", [*formats.READERS, formats.Reader("test", "x:y", (".test-model",))]
+    )
     monkeypatch.setattr(formats, "_resolve", lambda *a: read)
     loaded, info = load_pretrained(path)
     assert info.source == path and info.model_name is None
     assert np.array_equal(loaded[0].weight.data, model[0].weight.data)
     result = train(*SMALL, "--init-from", str(path), "--out", str(tmp_path / "run"))
     assert result.exit_code == 0, result.output
-    assert "new classifier head (layer 11, fresh weights): mnist-5k has 10 classes, the model 3 outputs" in result.output
+    assert (
+        "new classifier head (layer 11, fresh weights): mnist-5k has 10 classes, the model 3 outputs"
+        in result.output
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,7 +154,7 @@ def test_init_from_a_model_file_goes_through_the_format_registry(tmp_path, monke
         ("empty weights", "cannot read {run}/weights.npz"),
         ("corrupt weights", "cannot read {run}/weights.npz"),
         ("config a list", "is not a run's config.json (expected a JSON object, received list)"),
-        ("config unknown model", 'names no model convlens can build ("model": \'alexnet\')'),
+        ("config unknown model", "names no model convlens can build (\"model\": 'alexnet')"),
         ("weights of another model", "does not fit the model of"),
         ("no config", "is a folder without config.json"),
         ("nowhere", "no such run folder or model file"),
