@@ -12,9 +12,13 @@ from convlens import _startup  # noqa: F401, I001  first: Ctrl-C during the comm
 from convlens import functional, init, models, optim, training
 from convlens.functional.engine import enable_grad, no_grad, use_loops
 from convlens.gradcheck import GradcheckReport, gradcheck
+from convlens.inference import Prediction, predict
 from convlens.inspect.explain import Explanation, explain
 from convlens.inspect.summary import Summary, summary
 from convlens.io import load_weights, save_weights
+from convlens.io.formats import load
+from convlens.io.model_file import save_model_file as save
+from convlens.io.model_info import ModelInfo
 from convlens.layers import *  # noqa: F403
 from convlens.layers import __all__ as _layers_all
 from convlens.losses import (
@@ -65,4 +69,5 @@ __all__ = [
     "EarlyStopping", "ModelCheckpoint", "CSVLogger", "JSONLogger", "TrainingDiverged",
     "TrainingInterrupted", "manual_seed", "get_rng", "save_weights", "load_weights", "summary",
     "Summary", "explain", "Explanation", "gradcheck", "GradcheckReport", "__version__",
+    "save", "load", "ModelInfo", "predict", "Prediction",
 ]

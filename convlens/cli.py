@@ -9,6 +9,7 @@ one line and never a traceback, whenever it is pressed (also during start-up, an
 from __future__ import annotations
 
 import contextlib
+import importlib
 import signal
 import sys
 from importlib import metadata
@@ -71,6 +72,7 @@ def _register_commands() -> None:
 
     for command in [*train_commands.COMMANDS, *inspect_commands.COMMANDS, *visualize_commands.COMMANDS]:
         main.add_command(command)
+    main.add_command(importlib.import_module("convlens.commands.predict").predict)
 
 
 _register_commands()

@@ -55,7 +55,7 @@ def _relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
 
 def gradcheck(
     module: Module,
-    x: np.ndarray,
+    x: np.ndarray | tuple[np.ndarray, ...],
     eps: float = 1e-6,
     seed: int = 0,
     max_checks: int | None = 200,
@@ -65,7 +65,8 @@ def gradcheck(
 
     Args:
         module: a layer or a whole model, already in float64 (``module.double()``).
-        x: an input batch (converted to float64).
+        x: an input batch (converted to float64), or a tuple of them for a module with
+            several inputs (a graph model); their errors are reported as ``input0``, ….
         eps: the finite-difference step.
         seed: seeds the output projection and the choice of checked elements.
         max_checks: at most this many elements are checked per tensor (``None``: all).
@@ -82,28 +83,37 @@ def gradcheck(
                 f"{p.data.dtype}: call module.double() first"
             )
     rng = np.random.default_rng(seed)
-    x = np.array(x, dtype=np.float64, order="C")  # contiguous, so nudges reach the input
+    several = isinstance(x, tuple)
+    # contiguous, so nudges reach the input
+    xs = [np.array(a, dtype=np.float64, order="C") for a in (x if several else (x,))]
     # every nudge re-runs forward: batch norm in training mode would update its running
     # statistics each time, so the buffers are put back afterwards
     saved_state = module.state_dict()
-    out = module(x)
-    projection = rng.standard_normal(out.shape)
+    out = module(*xs)
+    # a module with several outputs (a graph model) returns a tuple: one projection each
+    projections = tuple(rng.standard_normal(y.shape) for y in (out if isinstance(out, tuple)
+                                                               else (out,)))
 
     def f() -> float:
-        return float((module(x) * projection).sum())
+        outs = module(*xs)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        return float(sum((y * r).sum() for y, r in zip(outs, projections)))
 
     saved = [(p, None if p.grad is None else p.grad.copy()) for _, p in params]
     for _, p in params:
         p.grad = None
-    module(x)
-    dx = module.backward(projection.copy(), need_input_grad=check_input)
+    module(*xs)
+    dys = tuple(r.copy() for r in projections)
+    dx = module.backward(dys if isinstance(out, tuple) else dys[0], need_input_grad=check_input)
+    dxs = dx if several else (dx,)
     analytic = {name: (np.zeros_like(p.data) if p.grad is None else p.grad.copy())
                 for name, p in params}
     for p, grad in saved:
         p.grad = grad
 
     report = GradcheckReport()
-    targets = ([("input", x, dx)] if check_input else []) + [
+    names = [f"input{i}" for i in range(len(xs))] if several else ["input"]
+    targets = (list(zip(names, xs, dxs)) if check_input else []) + [
         (name, p.data, analytic[name]) for name, p in params]
     for name, array, grad in targets:
         flat = array.flat  # writes through whatever the memory layout

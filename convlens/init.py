@@ -155,9 +155,42 @@ def get_initializer(spec: str | Callable[..., Any]) -> Callable[..., Any]:
     """An initializer by name (``'he_normal'``, ``'xavier_uniform'``, …) or the callable itself."""
     if callable(spec):
         return spec
+    if isinstance(spec, str) and ":" in spec:
+        return _imported_function(spec)
     try:
         return INITIALIZERS[spec]
     except KeyError:
         raise ValueError(
             f"unknown initializer {spec!r}; expected one of {sorted(INITIALIZERS)} or a callable"
         ) from None
+
+
+def initializer_name(spec: str | Callable[..., Any] | None) -> str | None:
+    """How a layer's config names its initializer: the name itself, the registry name of one
+    of this module's functions, ``"module:qualname"`` for a function defined at the top level of
+    a module, ``None`` for one that cannot be named (a lambda, a closure, a partial)."""
+    if spec is None or isinstance(spec, str):
+        return spec
+    for name, function in INITIALIZERS.items():
+        if function is spec:
+            return name
+    module, qualname = getattr(spec, "__module__", None), getattr(spec, "__qualname__", "")
+    if module and qualname and "<" not in qualname:
+        return f"{module}:{qualname}"
+    return None
+
+
+def _imported_function(name: str) -> Callable[..., Any]:
+    """``"module:qualname"`` of a module already imported (a saved model never imports code)."""
+    import sys
+
+    module_name, _, qualname = name.partition(":")
+    target: Any = sys.modules.get(module_name)
+    if target is None:
+        raise ValueError(f"initializer {name!r} lives in the module {module_name!r}, which is not "
+                         f"imported; import it before building or loading the model")
+    for part in qualname.split("."):
+        target = getattr(target, part, None)
+    if not callable(target):
+        raise ValueError(f"initializer {name!r}: {module_name} has no function {qualname!r}")
+    return target

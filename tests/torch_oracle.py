@@ -23,8 +23,10 @@ problem (``quadratic_grad``, ``torch_trajectory``, ``run_steps``) that convlens 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -229,6 +231,8 @@ def _pool_twin(layer: _PoolNd) -> nn.Module:
 
 
 def _build(layer: cl.Module) -> nn.Module:
+    if isinstance(layer, (cl.Graph, cl.Constant)) or layer.num_inputs != 1:
+        return _graph_twin(layer)
     if isinstance(layer, _ConvNd):
         return _conv_twin(layer)
     if isinstance(layer, _PoolNd):
@@ -302,6 +306,8 @@ def check_parity(layer: cl.Module, x: np.ndarray, seed: int = 0,
 
     Returns the convlens output. The upstream gradient is standard normal unless given.
     """
+    if isinstance(x, tuple) or isinstance(layer, cl.Graph):
+        return _check_graph_parity(layer, x if isinstance(x, tuple) else (x,), seed)
     dtype = x.dtype
     twin = torch_twin(layer)
     xt = tensor(x, requires_grad=True)
@@ -317,6 +323,11 @@ def check_parity(layer: cl.Module, x: np.ndarray, seed: int = 0,
     yt.backward(tensor(dy))
     assert dx is not None and dx.dtype == dtype, f"dL/dx dtype {getattr(dx, 'dtype', None)}"
     assert_close(dx, xt.grad, "dL/dx", dtype)
+    _check_parameter_grads(layer, twin, dtype)
+    return y
+
+
+def _check_parameter_grads(layer: cl.Module, twin: nn.Module, dtype: np.dtype) -> None:
 
     torch_params = dict(twin.named_parameters())
     ours = dict(layer.named_parameters())
@@ -325,7 +336,6 @@ def check_parity(layer: cl.Module, x: np.ndarray, seed: int = 0,
         assert p.grad is not None, f"{name}.grad was not set by backward"
         assert p.grad.dtype == dtype, f"{name}.grad dtype {p.grad.dtype}"
         assert_close(p.grad, torch_params[name].grad, f"dL/d{name}", dtype)
-    return y
 
 
 def fan_in_bound(shape: Sequence[int]) -> float:
@@ -349,6 +359,105 @@ class LossModule(cl.Module):
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         upstream = dy if self.loss.reduction == "none" else float(dy[0])
         return self.loss.backward(upstream)
+
+
+# -- graph models ------------------------------------------------------------------------------
+# The twin of a cl.Graph is an interpreter written with torch: a dict of tensors filled node by
+# node; torch's autograd (not convlens's graph code) adds the gradients of shared tensors.
+_MERGE_OPS = {
+    "Add": lambda xs: functools.reduce(torch.add, xs),
+    "Subtract": lambda xs: xs[0] - xs[1],
+    "Multiply": lambda xs: functools.reduce(torch.mul, xs),
+    "Divide": lambda xs: xs[0] / xs[1],
+    "Maximum": lambda xs: functools.reduce(torch.maximum, xs),
+    "Minimum": lambda xs: functools.reduce(torch.minimum, xs),
+    "Mean": lambda xs: functools.reduce(torch.add, xs) / len(xs),
+    "MatMul": lambda xs: torch.matmul(xs[0], xs[1]),
+}
+
+
+class Merge(nn.Module):
+    def __init__(self, layer: cl.Module) -> None:
+        super().__init__()
+        self.kind, self.dim = type(layer).__name__, getattr(layer, "dim", None)
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        if self.kind == "Concatenate":
+            return torch.cat(xs, self.dim)
+        return _MERGE_OPS[self.kind](xs)
+
+
+class Constant(nn.Module):
+    def __init__(self, layer: cl.Constant) -> None:
+        super().__init__()
+        value = torch.from_numpy(np.array(layer.array, copy=True))
+        if layer.trainable:
+            self.value = nn.Parameter(value)
+        else:
+            self.register_buffer("value", value)
+
+    def forward(self) -> torch.Tensor:
+        return self.value
+
+
+class Graph(nn.Module):
+    """Runs the nodes of a ``cl.Graph`` in order with torch twins of their layers; a shared
+    layer is one torch module, registered under its first node's name."""
+
+    def __init__(self, graph: cl.Graph) -> None:
+        super().__init__()
+        self.plan = [(node.name, list(node.inputs)) for node in graph.nodes]
+        self.input_names, self.output_names = graph.input_names, graph.output_names
+        twins: dict[int, nn.Module] = {}
+        self.by_node: dict[str, nn.Module] = {}
+        for node in graph.nodes:
+            if id(node.layer) not in twins:
+                twins[id(node.layer)] = _build(node.layer)
+                self.add_module(node.name, twins[id(node.layer)])
+            self.by_node[node.name] = twins[id(node.layer)]
+
+    def forward(self, *xs: torch.Tensor):
+        values = dict(zip(self.input_names, xs))
+        for name, inputs in self.plan:
+            values[name] = self.by_node[name](*(values[t] for t in inputs))
+        outputs = tuple(values[name] for name in self.output_names)
+        return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _graph_twin(layer: cl.Module) -> nn.Module:
+    if isinstance(layer, cl.Graph):
+        return Graph(layer)
+    if isinstance(layer, cl.Constant):
+        return Constant(layer)
+    return Merge(layer)
+
+
+def _check_graph_parity(layer: cl.Module, xs: tuple[np.ndarray, ...], seed: int) -> Any:
+    """:func:`check_parity` for several inputs and/or outputs (a graph model)."""
+    dtype = xs[0].dtype
+    twin = torch_twin(layer)
+    xts = [tensor(x, requires_grad=True) for x in xs]
+    yts = twin(*xts)
+    ys = layer(*xs)
+    several = isinstance(ys, tuple)
+    ys, yts = (ys, yts) if several else ((ys,), (yts,))
+    rng = np.random.default_rng(seed)
+    dys = []
+    for i, (y, yt) in enumerate(zip(ys, yts)):
+        assert y.dtype == dtype, f"output {i} dtype {y.dtype} for a {dtype} input"
+        assert_close(y, yt, f"forward (output {i})", dtype)
+        dys.append(rng.standard_normal(y.shape).astype(dtype))
+    layer.zero_grad()
+    dx = layer.backward(tuple(dys) if several else dys[0])
+    torch.autograd.backward(list(yts), [tensor(d) for d in dys])
+    dxs = dx if isinstance(dx, tuple) else (dx,)   # a merge layer answers a tuple always
+    assert len(dxs) == len(xs)
+    for i, (d, xt) in enumerate(zip(dxs, xts)):
+        assert d is not None and d.dtype == dtype, f"dL/dx{i} dtype {getattr(d, 'dtype', None)}"
+        expected = xt.grad if xt.grad is not None else torch.zeros_like(xt)
+        assert_close(d, expected, f"dL/dx{i}", dtype)
+    _check_parameter_grads(layer, twin, dtype)
+    return ys if several else ys[0]
 
 
 # -- optimizers ---------------------------------------------------------------------------------

@@ -104,10 +104,11 @@ _OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), de
 
 
 @click.command()
-@click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
+@click.argument("model_name", metavar="MODEL")
 @click.option("--input-shape", default=None, callback=_parse_shape,
               help="Input size C,H,W (no batch axis); L, the number of token ids, for a text "
-              "model.  [default: 1,28,28; 24 for a text model]")
+              "model.  [default: the input shape a model file or definition records, else "
+              "1,28,28; 24 for a text model]")
 @click.option("--batch-size", default=1, show_default=True, type=click.IntRange(min=1),
               help="Examples in the measured batch (memory grows with it).")
 @click.option("--format", "fmt", default="text", show_default=True,
@@ -117,19 +118,30 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
             out: Path | None) -> None:
     """Per-layer table of MODEL: output shapes, parameters, receptive fields, mult-adds, memory.
 
+    MODEL is a zoo model name, a model definition (.toml, .json), a .convlens model file or a
+    run folder.
+
     \b
     Examples:
       convlens summary lenet5
       convlens summary seed_net --input-shape 1,28,28 --batch-size 32
       convlens summary text_cnn --input-shape 40
+      convlens summary my_net.toml
+      convlens summary runs/my-run
     """
+    from convlens.commands.model_arg import info_input_shape, is_zoo_name, open_model, reads_tokens
     from convlens.inspect.summary import summary as build_summary
     from convlens.models import takes_tokens
 
-    if input_shape is None:
-        input_shape = TEXT_INPUT_SHAPE if takes_tokens(model_name) else (1, 28, 28)
-
-    model = _build(model_name, input_shape)
+    if is_zoo_name(model_name):
+        if input_shape is None:
+            input_shape = TEXT_INPUT_SHAPE if takes_tokens(model_name) else (1, 28, 28)
+        model = _build(model_name, input_shape)
+    else:
+        model = open_model(model_name)
+        if input_shape is None:
+            fallback = TEXT_INPUT_SHAPE if reads_tokens(model) else (1, 28, 28)
+            input_shape = info_input_shape(model) or fallback
     try:
         table = build_summary(model, input_shape, batch_size=batch_size, print_table=False)
     except ValueError as err:
@@ -138,8 +150,10 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
 
 
 @click.command()
-@click.option("--model", "model_name", default=None, type=click.Choice(_model_names()),
-              help="A zoo model with a random input (default: seed 004's worked example).")
+@click.option("--model", "model_name", default=None, metavar="MODEL",
+              help="A zoo model (" + ", ".join(_model_names()) + "), a model definition (.toml, .json), "
+              "a .convlens model file or a run folder, with a random input (default: seed 004's "
+              "worked example).")
 @click.option("--input-shape", default=None, callback=_parse_shape,
               help="Input size C,H,W for --model. [default: 1,28,28]")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -192,17 +206,27 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
         model: Module
         model, x, y, _ = seed004_example()
     else:
-        _refuse_tokens(model_name, "explain")
+        from convlens.commands.model_arg import info_input_shape, is_zoo_name, open_model, reads_tokens
+
+        loaded = None
+        if is_zoo_name(model_name):
+            _refuse_tokens(model_name, "explain")
+        else:
+            loaded = open_model(model_name, "--model")
+            if reads_tokens(loaded):
+                raise click.ClickException(
+                    f"{model_name} reads integer token ids, so `convlens explain` cannot feed it random "
+                    f"float inputs; `convlens summary {model_name}` shows its layers")
         rng = np.random.default_rng(seed)
         if input_file is not None:
             x = np.load(input_file, allow_pickle=False)
             x = x[None] if x.ndim == 3 else x
             input_shape = tuple(x.shape[1:])
         else:
-            input_shape = input_shape or (1, 28, 28)
+            input_shape = input_shape or (loaded is not None and info_input_shape(loaded)) or (1, 28, 28)
             x = rng.standard_normal((1, *input_shape))
         cl.manual_seed(seed)
-        model = _build(model_name, input_shape)
+        model = _build(model_name, input_shape) if loaded is None else loaded
         x = np.asarray(x, dtype=model.parameters()[0].dtype)
         try:
             classes = model(x).shape[1]

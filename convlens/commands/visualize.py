@@ -3,6 +3,7 @@
     convlens visualize runs/my-run                          # everything, PNG, into runs/my-run/figures
     convlens visualize runs/my-run --what grad-cam --index 7 --class 3
     convlens visualize runs/my-run --what filters --what feature-maps --format svg --out figs
+    convlens visualize digits.convlens --what grad-cam      # a model file: into digits-figures/
 
 Each figure is written atomically (to a temporary file, then moved into place) and each path
 is printed as it is written. Inputs for feature maps, Grad-CAM and saliency are test
@@ -53,7 +54,10 @@ class _Run:
         from convlens.viz.run_folder import load_run
 
         self.dir = run_dir
-        self.model, self.config = load_run(run_dir)
+        if run_dir.is_file():  # a .convlens model file: its metadata names the dataset
+            self.model, self.config = _model_file_run(run_dir)
+        else:
+            self.model, self.config = load_run(run_dir)
         self._dataset: Any = None
         self._pred: np.ndarray | None = None
 
@@ -80,6 +84,26 @@ class _Run:
                 f"expected a test example index in [0, {len(y) - 1}], received {index}",
                 param_hint="--index")
         return x[index], int(y[index])
+
+
+def _model_file_run(path: Path) -> tuple[Any, dict[str, Any]]:
+    """The model of a .convlens file and the run settings its ``info`` gives (model, dataset,
+    normalization), so the pictures that need test data find it."""
+    from convlens.io.formats import FormatError, load
+    from convlens.viz.run_folder import RunFolderError
+
+    try:
+        model = load(path)
+    except FormatError as err:
+        raise RunFolderError(str(err)) from None
+    info = model.info
+    pre = info.preprocessing
+    config: dict[str, Any] = {"model": info.name or path.stem, "dataset": info.dataset}
+    if pre.mean is not None and pre.std is not None:
+        config.update(normalize=True, normalization={"mean": list(pre.mean), "std": list(pre.std)})
+    if pre.vocabulary:
+        config["vocab_size"] = len(pre.vocabulary)
+    return model, config
 
 
 def _filters(run: _Run, save: _Writer, opts: dict[str, Any]) -> None:
@@ -150,6 +174,9 @@ def _curves(run: _Run, save: _Writer, opts: dict[str, Any]) -> None:
     from convlens.viz import plot_history
     from convlens.viz.run_folder import read_metrics
 
+    if run.dir.is_file():
+        click.echo("skipped curves: a model file holds no training history (its run folder does)")
+        return
     history_data = read_metrics(run.dir).get("history")
     history = History.from_dict(history_data) if isinstance(history_data, dict) else History()
     if history.epochs == 0:
@@ -218,7 +245,8 @@ _DRAW: dict[str, Callable[[_Run, _Writer, dict[str, Any]], None]] = {
 def visualize(run_dir: Path, what: tuple[str, ...], out: Path | None, fmt: str, index: int,
               target: int | None, layer: str | None, max_examples: int) -> None:
     """Draw filters, feature maps, Grad-CAM, saliency, curves, confusion matrix and mistakes
-    of the model trained in RUN_DIR (a folder written by `convlens train`).
+    of the model trained in RUN_DIR (a folder written by `convlens train`), or of a .convlens
+    model file (its metadata names the dataset; figures go to NAME-figures beside it).
 
     \b
     Pictures (--what):
@@ -246,7 +274,8 @@ def visualize(run_dir: Path, what: tuple[str, ...], out: Path | None, fmt: str, 
             resolve_layer(run.model, layer)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--layer") from err
-    out_dir = out if out is not None else run_dir / "figures"
+    default = run_dir.with_name(f"{run_dir.stem}-figures") if run_dir.is_file() else run_dir / "figures"
+    out_dir = out if out is not None else default
     save = _Writer(out_dir, fmt)
     opts = {"index": index, "target": target, "layer": layer, "max_examples": max_examples}
     try:

@@ -140,3 +140,9 @@ def export(model: Any, path: str | os.PathLike[str], format: str | None = None, 
 
 # -- the formats -------------------------------------------------------------------------------
 # One row per format; keep them in this order (the first suffix match wins).
+register_reader(Reader("convlens", "convlens.io.model_file:load_model_file", (".convlens",),
+                       sniff=lambda path, head: head[:4] == b"PK\x03\x04" and b"convlens-model.json" in head))
+register_writer(Writer("convlens", "convlens.io.model_file:save_model_file", (".convlens",)))
+register_reader(Reader("run folder", "convlens.io.run_folder:load_run_folder",
+                       sniff=lambda path, head: path.is_dir() and any(
+                           (path / name).is_file() for name in ("model.convlens", "config.json"))))

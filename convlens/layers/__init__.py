@@ -13,6 +13,7 @@ from convlens.layers.activation import (
     Swish,
     Tanh,
 )
+from convlens.layers.constant import Constant
 from convlens.layers.container import Concat, Residual, Sequential
 from convlens.layers.conv import Conv1d, Conv2d, Conv3d
 from convlens.layers.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
@@ -31,7 +32,19 @@ from convlens.layers.global_pool import (
     GlobalMaxPool2d,
     GlobalMaxPool3d,
 )
+from convlens.layers.graph import Graph, GraphNode, Input, SymbolicTensor
 from convlens.layers.linear import Dense, Linear
+from convlens.layers.merge import (
+    Add,
+    Concatenate,
+    Divide,
+    MatMul,
+    Maximum,
+    Mean,
+    Minimum,
+    Multiply,
+    Subtract,
+)
 from convlens.layers.module import Module
 from convlens.layers.normalization import (
     BatchNorm1d,
@@ -74,4 +87,6 @@ __all__ = [
     "Linear", "Dense", "Flatten", "Reshape", "Permute",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "SiLU", "Swish", "ELU", "GELU", "Softmax",
     "LogSoftmax", "Identity",
+    "Graph", "GraphNode", "Input", "SymbolicTensor", "Constant",
+    "Add", "Subtract", "Multiply", "Divide", "Concatenate", "MatMul", "Maximum", "Minimum", "Mean",
 ]

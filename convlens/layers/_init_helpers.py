@@ -28,3 +28,18 @@ def initialize(weight: Parameter, bias: Parameter | None, weight_init: InitSpec,
             init.default_bias_init_(bias, fan_in)
         else:
             init.get_initializer(bias_init)(bias)
+
+
+def init_config(layer: Any) -> dict[str, Any]:
+    """The ``weight_init`` / ``bias_init`` (named, see ``init.initializer_name``) and a
+    ``dtype`` other than float32 of a Conv or Linear layer, for its ``get_config``."""
+    import numpy as np
+
+    config: dict[str, Any] = {}
+    for key in ("weight_init", "bias_init"):
+        name = init.initializer_name(getattr(layer, key))
+        if name is not None:
+            config[key] = name
+    if layer.weight.data.dtype != np.float32:
+        config["dtype"] = str(layer.weight.data.dtype)
+    return config

@@ -19,7 +19,7 @@ from convlens.functional.conv_arithmetic import (
 )
 from convlens.functional.loops import LoopConvCache, conv_backward_loops, conv_forward_loops
 from convlens.functional.padding import check_padding_mode
-from convlens.layers._init_helpers import InitSpec, initialize
+from convlens.layers._init_helpers import InitSpec, init_config, initialize
 from convlens.layers.module import Module
 from convlens.parameter import Parameter
 
@@ -147,6 +147,7 @@ class _ConvNd(Module):
             config["bias"] = False
         if self.padding_mode != "zeros":
             config["padding_mode"] = self.padding_mode
+        config.update(init_config(self))
         return config
 
 

@@ -120,4 +120,6 @@ class Embedding(Module):
                                   "embedding_dim": self.embedding_dim}
         if self.padding_idx is not None:
             config["padding_idx"] = self.padding_idx
+        if self.weight.data.dtype != np.float32:
+            config["dtype"] = str(self.weight.data.dtype)
         return config

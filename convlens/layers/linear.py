@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from convlens.functional.linear import linear_backward, linear_forward
-from convlens.layers._init_helpers import InitSpec, initialize
+from convlens.layers._init_helpers import InitSpec, init_config, initialize
 from convlens.layers.module import Module
 from convlens.parameter import Parameter
 
@@ -62,6 +62,7 @@ class Linear(Module):
                                   "out_features": self.out_features}
         if self.bias is None:
             config["bias"] = False
+        config.update(init_config(self))
         return config
 
 

@@ -71,6 +71,10 @@ class Module:
     """
 
     training: bool = True
+    #: how many tensors ``forward`` takes: 1 for ordinary layers, 0 for ``Constant``, n for
+    #: merge layers, ``None`` for any number (``Add``, ``Concatenate``). A layer with
+    #: ``num_inputs != 1`` returns a tuple from ``backward``, one gradient per input.
+    num_inputs: int | None = 1
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -94,12 +98,29 @@ class Module:
         """
         raise NotImplementedError
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        y = self.forward(x)
+    def __call__(self, *xs: Any, name: str | None = None) -> Any:
+        """Run the layer on arrays (``layer(x)``, ``merge(a, b)``), or, called on symbolic
+        tensors (``cl.Input``), add a node to a graph model and return its output tensor;
+        ``name`` names that node (see ``convlens.layers.graph``)."""
+        if name is None and xs and all(type(x) is np.ndarray for x in xs):
+            return self.run_forward(*xs)  # the common case, without the symbolic check
+        from convlens.layers.graph import SymbolicTensor, call_symbolic
+
+        if any(isinstance(x, SymbolicTensor) for x in xs) or (not xs and self.num_inputs == 0):
+            return call_symbolic(self, xs, name)
+        if name is not None:
+            raise TypeError(f"{type(self).__name__}: name= names a graph node; it is only "
+                            "accepted when the layer is called on symbolic tensors (cl.Input)")
+        return self.run_forward(*xs)
+
+    def run_forward(self, *xs: np.ndarray) -> np.ndarray:
+        """``forward`` on arrays followed by the forward hooks (what ``__call__`` runs)."""
+        y = self.forward(*xs)
         if not engine.grad_enabled() and getattr(self, "_cache", None) is not None:
             self._cache = None  # inside cl.no_grad(): keep nothing for a backward pass
+        inputs = xs[0] if len(xs) == 1 else xs
         for hook in tuple(self._forward_hooks.values()):
-            hook(self, x, y)
+            hook(self, inputs, y)
         return y
 
     def run_backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:

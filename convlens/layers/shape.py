@@ -62,3 +62,9 @@ class Reshape(Module):
 
     def get_config(self) -> dict[str, Any]:
         return {"shape": self.shape}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], where: str = "model") -> Reshape:
+        if "shape" not in config:
+            raise ValueError("missing key 'shape'")
+        return cls(*config["shape"])

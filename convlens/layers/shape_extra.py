@@ -50,3 +50,9 @@ class Permute(Module):
 
     def get_config(self) -> dict[str, Any]:
         return {"dims": self.dims}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], where: str = "model") -> Permute:
+        if "dims" not in config:
+            raise ValueError("missing key 'dims'")
+        return cls(*config["dims"])

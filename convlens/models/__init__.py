@@ -1,6 +1,7 @@
 """The model zoo: ``get_model(name)`` builds a documented network."""
 
 from convlens.models import fashion, lenet, resnet, seed_nets, signal, text, vgg, volume  # noqa: F401  (registers)
+from convlens.models.definition import DefinitionError, load_definition, resolve_model
 from convlens.models.fashion import fmnist_cnn
 from convlens.models.lenet import lenet5
 from convlens.models.registry import (
@@ -20,4 +21,4 @@ from convlens.models.volume import cnn3d
 
 __all__ = ["available_models", "get_model", "model_info", "register", "takes_argument", "takes_tokens",
            "lenet5", "seed_net", "simple_cnn", "vgg_small", "resnet_small", "cnn1d", "text_cnn", "cnn3d",
-           "fmnist_cnn"]
+           "fmnist_cnn", "load_definition", "resolve_model", "DefinitionError"]

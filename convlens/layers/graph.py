@@ -1,0 +1,404 @@
+"""Graph models: any directed acyclic graph of layers, built with a functional API.
+
+Real architectures are not chains: Inception concatenates branches, DenseNet feeds every
+layer to every later one, ResNet adds shortcuts. Call layers on symbolic tensors to draw the
+graph, then wrap its ends in a ``Graph``:
+
+    x = cl.Input((3, 32, 32), name="image")          # shape without the batch axis
+    a = cl.ReLU()(cl.Conv2d(3, 16, 3, padding=1)(x, name="conv1"))
+    b = cl.Conv2d(3, 16, 1)(x)                        # a second branch from the same input
+    s = cl.Add()(a, b)                                # the branches meet
+    model = cl.Graph(inputs=x, outputs=cl.Flatten()(cl.GlobalAvgPool2d()(s)))
+    y = model(images)                                 # arrays in, arrays out
+    dx = model.backward(dy)
+
+Forward runs the nodes in topological order (the order they were created in, which always is
+one). Backward runs them in reverse; a tensor used by several nodes (fan-out) receives the
+sum of their gradients, as ``dL/dx = Σ_k ∂L/∂y_k · ∂y_k/∂x`` says. The same layer object may
+serve several nodes (weight sharing): each call's cache is kept per node and put back before
+that node's backward, so the shared parameters receive the sum over the calls.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from convlens.functional import engine
+from convlens.layers.module import Module
+
+_node_counters: dict[str, itertools.count] = defaultdict(lambda: itertools.count(1))
+_creation = itertools.count()
+
+
+def _snake(name: str) -> str:
+    """``Conv2d`` -> ``conv2d``, ``GlobalAvgPool2d`` -> ``global_avg_pool2d``, ``ReLU`` ->
+    ``relu``, ``LeakyReLU`` -> ``leaky_relu``: a word starts at a capital followed by a
+    lower-case letter, after a lower-case letter or digit."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def _default_name(prefix: str) -> str:
+    return f"{prefix}_{next(_node_counters[prefix])}"
+
+
+@dataclass(eq=False)
+class GraphNode:
+    """One call of a layer: ``output = layer(*inputs)``; tensors are named by strings (an
+    ``Input``'s name, or the name of the node that produced it, which is the node's own)."""
+
+    name: str
+    layer: Module
+    inputs: list[str]
+    output: str
+    input_tensors: list[SymbolicTensor] = field(default_factory=list, repr=False)
+    order: int = field(default_factory=lambda: next(_creation), repr=False)
+
+
+class SymbolicTensor:
+    """A tensor of a graph being drawn: its ``shape`` without the batch axis, its ``name``
+    and the ``node`` that produces it (``None`` for an ``Input``).
+
+    ``batched`` is False for tensors computed from constants only (they have no batch axis;
+    ``shape`` is then the whole shape).
+    """
+
+    def __init__(self, shape: tuple[int, ...], name: str, node: GraphNode | None,
+                 dtype: Any = np.float32, batched: bool = True) -> None:
+        self.shape = tuple(int(n) for n in shape)
+        self.name = name
+        self.node = node
+        self.dtype = np.dtype(dtype)
+        self.batched = batched
+
+    def example(self) -> np.ndarray:
+        """Zeros of this tensor's shape, with a batch axis of 1 when it has one."""
+        return np.zeros(((1,) if self.batched else ()) + self.shape, dtype=self.dtype)
+
+    def __repr__(self) -> str:
+        shape = ("N", *self.shape) if self.batched else self.shape
+        return f"SymbolicTensor(name={self.name!r}, shape=({', '.join(map(str, shape))}))"
+
+
+def Input(shape: Sequence[int] | int, name: str | None = None, dtype: Any = np.float32
+          ) -> SymbolicTensor:
+    """A graph's entry: a symbolic tensor of ``shape`` (without the batch axis)."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    try:
+        dims = tuple(int(n) for n in shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"Input expects a shape (a tuple of sizes without the batch axis), "
+                        f"received {shape!r}") from None
+    if any(n < 1 for n in dims):
+        raise ValueError(f"Input shape sizes must be positive, received {dims}")
+    return SymbolicTensor(dims, name or _default_name("input"), None, dtype)
+
+
+def call_symbolic(layer: Module, xs: Sequence[Any], name: str | None) -> SymbolicTensor:
+    """``layer(*xs)`` on symbolic tensors: add a node and return its output tensor.
+
+    The output shape comes from running the layer once on zeros with a batch of 1, in eval
+    mode and without keeping anything, so no layer needs separate shape code.
+    """
+    kind = type(layer).__name__
+    for i, x in enumerate(xs):
+        if not isinstance(x, SymbolicTensor):
+            raise TypeError(
+                f"{kind}: input {i} is a {type(x).__name__}, but the other inputs are symbolic "
+                "tensors; every input of a graph node must be one (wrap arrays in cl.Constant)")
+    expected = getattr(layer, "num_inputs", 1)
+    if expected is not None and len(xs) != expected:
+        raise ValueError(f"{kind} takes {expected} input{'s' if expected != 1 else ''}, "
+                         f"received {len(xs)}")
+    if expected is None and not xs:
+        raise ValueError(f"{kind} takes at least one input, received none")
+    name = name if name is not None else _default_name(_snake(kind))
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"a node name must be a non-empty string, received {name!r}")
+    y = _infer(layer, xs, name)
+    batched = any(x.batched for x in xs)
+    shape = y.shape[1:] if batched else y.shape
+    node = GraphNode(name, layer, [x.name for x in xs], name, list(xs))
+    return SymbolicTensor(shape, name, node, y.dtype, batched)
+
+
+def _infer(layer: Module, xs: Sequence[SymbolicTensor], name: str) -> np.ndarray:
+    modes = [(m, m.training) for m in layer.modules()]
+    cache = getattr(layer, "_cache", None)
+    layer.eval()
+    try:
+        with engine.no_grad(), np.errstate(all="ignore"):
+            y = layer.forward(*(x.example() for x in xs))
+    except (ValueError, TypeError, IndexError) as error:
+        shapes = ", ".join(str(x.shape) for x in xs)
+        raise ValueError(f"node {name!r} ({type(layer).__name__}) cannot take input shape "
+                         f"{shapes} (batch axis left out): {error}") from None
+    finally:
+        for module, mode in modes:
+            module.training = mode
+        if hasattr(layer, "_cache"):
+            layer._cache = cache
+    if not isinstance(y, np.ndarray):
+        raise TypeError(f"node {name!r} ({type(layer).__name__}) must return one array, "
+                        f"returned {type(y).__name__}")
+    return y
+
+
+def _as_list(value: Any, what: str) -> list[SymbolicTensor]:
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if not isinstance(item, SymbolicTensor):
+            raise TypeError(f"Graph {what} must be symbolic tensors (from cl.Input or a layer "
+                            f"called on one), received {type(item).__name__}")
+    if not items:
+        raise ValueError(f"Graph needs at least one of its {what}")
+    return items
+
+
+class Graph(Module):
+    """A model whose layers form a directed acyclic graph (see the module docstring).
+
+    Args:
+        inputs: the ``cl.Input`` tensor(s) the model takes, in the order of ``model(a, b)``.
+        outputs: the tensor(s) it returns (a tuple when several).
+
+    Attributes:
+        nodes: the ``GraphNode`` list in topological order.
+        input_names, output_names: tensor names, in call / return order.
+        input_shapes: each input's shape without the batch axis.
+
+    ``named_children`` yields ``(node_name, layer)`` (a shared layer once, under its first
+    node), so ``state_dict`` keys read ``conv1.weight``.
+    """
+
+    def __init__(self, inputs: Any, outputs: Any) -> None:
+        super().__init__()
+        input_tensors = _as_list(inputs, "inputs")
+        output_tensors = _as_list(outputs, "outputs")
+        self.input_names = [t.name for t in input_tensors]
+        self.input_shapes = [t.shape for t in input_tensors]
+        self._input_dtypes = [t.dtype for t in input_tensors]
+        self.output_names = [t.name for t in output_tensors]
+        self.output_shapes = [t.shape for t in output_tensors]
+        self.nodes = _collect(input_tensors, output_tensors)
+        self.num_inputs = len(self.input_names)
+        self._plan()
+        self._cache: Any = None
+
+    def _plan(self) -> None:
+        """Precompute, per node, when each tensor is last used (to free it in forward)."""
+        last_use: dict[str, int] = {}
+        for i, node in enumerate(self.nodes):
+            for t in node.inputs:
+                last_use[t] = i
+        keep = set(self.output_names)
+        self._free_after: list[list[str]] = [[] for _ in self.nodes]
+        for t, i in last_use.items():
+            if t not in keep:
+                self._free_after[i].append(t)
+
+    # -- structure -------------------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen: set[int] = set()
+        for node in self.nodes:
+            if id(node.layer) not in seen:
+                seen.add(id(node.layer))
+                yield node.name, node.layer
+
+    def node(self, name: str) -> GraphNode:
+        """The node called ``name``; the error lists the names there are."""
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(f"no node named {name!r} in this graph; nodes: "
+                       f"{', '.join(n.name for n in self.nodes)}")
+
+    def consumers(self) -> dict[str, list[str]]:
+        """Tensor name -> the names of the nodes that use it (in order)."""
+        users: dict[str, list[str]] = {name: [] for name in self.input_names}
+        for node in self.nodes:
+            users.setdefault(node.output, [])
+            for t in node.inputs:
+                users.setdefault(t, []).append(node.name)
+        return users
+
+    # -- computation -----------------------------------------------------------------------
+    def forward(self, *xs: np.ndarray) -> Any:
+        if len(xs) != len(self.input_names):
+            raise ValueError(f"this graph takes {len(self.input_names)} input(s) "
+                             f"({', '.join(self.input_names)}), received {len(xs)}")
+        values: dict[str, np.ndarray] = {}
+        for name, shape, x in zip(self.input_names, self.input_shapes, xs):
+            x = np.asarray(x)
+            if x.shape[1:] != shape:
+                raise ValueError(f"input {name!r} expects shape (N, {', '.join(map(str, shape))})"
+                                 f", received {x.shape}")
+            values[name] = x
+        caches: dict[str, Any] = {}
+        for node, free in zip(self.nodes, self._free_after):
+            y = node.layer.run_forward(*(values[t] for t in node.inputs))
+            caches[node.name] = getattr(node.layer, "_cache", None)
+            values[node.output] = y
+            for t in free:
+                del values[t]
+        self._cache = (caches, len(xs[0]) if xs else 0)
+        outputs = tuple(values[name] for name in self.output_names)
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def backward(self, dy: Any, need_input_grad: bool = True) -> Any:
+        """Gradients flow from the outputs back through every node in reverse order.
+
+        ``dy``: one array, or a tuple with one per output (``None`` for an output the loss
+        does not use). Returns dL/dx (a tuple when the graph has several inputs; zeros for an
+        input no output depends on), or ``None`` when ``need_input_grad`` is False.
+        """
+        caches, batch = self._cached()
+        dys = dy if isinstance(dy, (tuple, list)) else (dy,)
+        if len(dys) != len(self.output_names):
+            raise ValueError(f"this graph has {len(self.output_names)} output(s), so backward "
+                             f"expects that many gradients, received {len(dys)}")
+        needed = self._needs_grad(need_input_grad)
+        grads: dict[str, np.ndarray] = {}
+        for name, g in zip(self.output_names, dys):
+            if g is not None:
+                _accumulate(grads, name, np.asarray(g))
+        for node in reversed(self.nodes):
+            g = grads.pop(node.output, None)
+            if g is None:
+                continue  # nothing downstream of this node reaches the loss
+            layer = node.layer
+            if hasattr(layer, "_cache"):
+                layer._cache = caches[node.name]
+            wanted = [needed[t] for t in node.inputs]
+            result = layer.run_backward(g, any(wanted))
+            parts = (result,) if getattr(layer, "num_inputs", 1) == 1 else tuple(result)
+            for t, part, want in zip(node.inputs, parts, wanted):
+                if want and part is not None:
+                    _accumulate(grads, t, part)
+        if not need_input_grad:
+            return None
+        dxs = tuple(grads[name] if name in grads else np.zeros((batch,) + shape, dtype)
+                    for name, shape, dtype in zip(self.input_names, self.input_shapes,
+                                                  self._input_dtypes))
+        return dxs[0] if len(dxs) == 1 else dxs
+
+    def _needs_grad(self, need_input_grad: bool) -> dict[str, bool]:
+        """Tensor name -> whether anything upstream of it wants a gradient (an input when
+        ``need_input_grad``, or a trainable parameter)."""
+        needed = {name: need_input_grad for name in self.input_names}
+        for node in self.nodes:
+            trainable = any(p.requires_grad for p in node.layer.parameters())
+            needed[node.output] = trainable or any(needed[t] for t in node.inputs)
+        return needed
+
+    # -- serialization ---------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        from convlens.layers.spec import to_spec
+
+        first_user: dict[int, str] = {}
+        nodes = []
+        for node in self.nodes:
+            if id(node.layer) in first_user:
+                layer: dict[str, Any] = {"shared": first_user[id(node.layer)]}
+            else:
+                first_user[id(node.layer)] = node.name
+                layer = to_spec(node.layer)
+            nodes.append({"name": node.name, "layer": layer, "inputs": list(node.inputs)})
+        inputs = [{"name": n, "shape": list(s)} for n, s in zip(self.input_names, self.input_shapes)]
+        return {"inputs": inputs, "nodes": nodes, "outputs": list(self.output_names)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], where: str = "model") -> Graph:
+        from convlens.layers.spec import SpecError, from_spec
+
+        for key in ("inputs", "nodes", "outputs"):
+            if not isinstance(config.get(key), list):
+                raise SpecError(f"{where} (Graph): expected {key!r} to be a list, received "
+                                f"{type(config.get(key)).__name__}")
+        tensors: dict[str, SymbolicTensor] = {}
+        inputs = []
+        for i, item in enumerate(config["inputs"]):
+            if not isinstance(item, dict) or "name" not in item or "shape" not in item:
+                raise SpecError(f"{where}.inputs[{i}]: expected {{'name': ..., 'shape': [...]}},"
+                                f" received {item!r}")
+            tensors[item["name"]] = Input(item["shape"], name=item["name"])
+            inputs.append(tensors[item["name"]])
+        layers: dict[str, Module] = {}
+        for i, item in enumerate(config["nodes"]):
+            if not isinstance(item, dict) or not {"name", "layer"} <= set(item):
+                raise SpecError(f"{where}.nodes[{i}]: expected {{'name', 'layer', 'inputs'}}, "
+                                f"received {item!r}")
+            name, spec = item["name"], item["layer"]
+            here = f"{where}.{name}"
+            if isinstance(spec, dict) and "shared" in spec:
+                if spec["shared"] not in layers:
+                    raise SpecError(f"{here}: shares the layer of {spec['shared']!r}, which is "
+                                    "not an earlier node")
+                layer = layers[spec["shared"]]
+            else:
+                layer = from_spec(spec, here)
+            layers[name] = layer
+            missing = [t for t in item.get("inputs", []) if t not in tensors]
+            if missing:
+                raise SpecError(f"{here}: input(s) {missing} are not an Input or an earlier node")
+            try:
+                tensors[name] = layer(*(tensors[t] for t in item.get("inputs", [])), name=name)
+            except (ValueError, TypeError) as error:
+                raise SpecError(f"{here}: {error}") from None
+        missing = [t for t in config["outputs"] if t not in tensors]
+        if missing:
+            raise SpecError(f"{where} (Graph): output(s) {missing} are not tensors of the graph")
+        outputs = [tensors[t] for t in config["outputs"]]
+        return cls(inputs, outputs if len(outputs) > 1 else outputs[0])
+
+    def extra_repr(self) -> str:
+        return (f"inputs={self.input_names}, outputs={self.output_names}, "
+                f"nodes={len(self.nodes)}")
+
+    def __repr__(self) -> str:
+        lines = [f"Graph({self.extra_repr()}"]
+        for node in self.nodes:
+            layer = repr(node.layer).replace("\n", "\n    ")
+            lines.append(f"  ({node.name}) <- {', '.join(node.inputs) or '∅'}: {layer}")
+        return "\n".join(lines) + "\n)"
+
+
+def _accumulate(grads: dict[str, np.ndarray], name: str, g: np.ndarray) -> None:
+    # a new array, never in place: the gradient a layer returned may be its own buffer
+    grads[name] = grads[name] + g if name in grads else g
+
+
+def _collect(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> list[GraphNode]:
+    """The nodes the outputs depend on, in creation order (a topological order); checks
+    that every path starts at one of ``inputs`` and that names are unique."""
+    input_ids = {id(t) for t in inputs}
+    names = [t.name for t in inputs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Graph inputs must have different names, received {names}")
+    found: dict[int, GraphNode] = {}
+    stack = list(outputs)
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in input_ids:
+            continue
+        if tensor.node is None:
+            raise ValueError(f"the outputs depend on Input {tensor.name!r}, which is not among "
+                             f"the Graph's inputs ({', '.join(names)}); pass it in inputs=")
+        if id(tensor.node) not in found:
+            found[id(tensor.node)] = tensor.node
+            stack.extend(tensor.node.input_tensors)
+    nodes = sorted(found.values(), key=lambda n: n.order)
+    seen: dict[str, str] = {n: "an input" for n in names}
+    for node in nodes:
+        if node.name in seen:
+            raise ValueError(f"two tensors of the graph are named {node.name!r} (a node and "
+                             f"{seen[node.name]}); give each node its own name=")
+        seen[node.name] = "another node"
+    return nodes

@@ -1,0 +1,91 @@
+"""cl.predict with a trained digit model: real mnist-5k digits as PNG files, digits drawn dark on
+light as in a paint program, and every kind of input."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from trained_digits import digit_png, draw_digit, trained_digits_model
+
+import convlens as cl
+from convlens.data import load_dataset
+from convlens.inference import InputError, Prediction
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return cl.load(trained_digits_model(tmp_path_factory))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("mnist-5k")
+
+
+def test_real_test_digits_saved_as_png_get_the_model_s_prediction_and_are_right(model, digits, tmp_path):
+    outputs = cl.training.predict(model, digits.x_test[:20])
+    expected = np.exp(outputs - outputs.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    right = 0
+    for i in range(20):
+        p = cl.predict(model, digit_png(digits, i, tmp_path / f"test-{i}.png"), top_k=10)
+        assert p.steps == ["used as it is: 28×28, grayscale, light-on-dark"]
+        np.testing.assert_allclose(p.probabilities, expected[i], atol=1e-6)
+        right += p.label == str(digits.y_test[i])
+    assert right >= 18  # the model's accuracy is 93 %
+    first = cl.predict(model, tmp_path / "test-0.png")
+    assert first.label == str(digits.y_test[0]) and first.top[0][1] > 0.9
+
+
+@pytest.mark.parametrize("digit, mode, suffix", [("7", "RGB", "png"), ("4", "RGB", "jpg"), ("0", "L", "jpg"),
+                                                 ("1", "RGBA", "png")])
+def test_a_digit_drawn_dark_on_light_in_a_paint_program_is_recognised(model, tmp_path, digit, mode, suffix):
+    path = tmp_path / f"drawn-{digit}.{suffix}"
+    draw_digit(digit, mode).save(path)
+    p = cl.predict(model, path, top_k=3)
+    assert p.label == digit, p.top
+    assert p.top[0][1] > 0.8
+    assert "inverted: the picture has a light background and the model was trained on light-on-dark pictures " \
+           "(mnist-5k)" in p.steps or mode == "RGBA"
+    assert any(s.startswith("cropped to the drawing") for s in p.steps)
+    if mode == "RGBA":
+        assert p.steps[0] == "transparent pixels filled with white (the drawing is dark)"
+    elif mode == "RGB":
+        assert p.steps[0] == "converted from colour to grayscale"
+
+
+def test_inputs_as_paths_folders_images_and_arrays_agree(model, digits, tmp_path):
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    paths = [digit_png(digits, i, folder / f"{i}.png") for i in range(3)]
+    (folder / ".hidden.png").write_bytes(b"")
+    from_folder = cl.predict(model, folder)
+    assert [p.source for p in from_folder] == [str(p) for p in paths]
+    from_list = cl.predict(model, paths)
+    from_images = cl.predict(model, [Image.open(p) for p in paths])
+    from_uint8 = cl.predict(model, [np.asarray(Image.open(p)) for p in paths])
+    from_batch = cl.predict(model, digits.x_test[:3])
+    single = cl.predict(model, digits.x_test[0])
+    assert isinstance(single, Prediction) and single.steps == []
+    for group in (from_list, from_images, from_uint8, from_batch):
+        assert [p.top for p in group] == [p.top for p in from_folder]
+    assert len(from_folder[0].top) == 5 and from_folder[0].top == sorted(from_folder[0].top, key=lambda t: -t[1])
+    assert abs(from_folder[0].probabilities.sum() - 1) < 1e-9
+
+
+def test_errors_name_the_problem(model, tmp_path):
+    with pytest.raises(InputError, match=r"has shape \(28, 28\); the model takes \(1, 28, 28\)"):
+        cl.predict(model, np.zeros((28, 28), np.float32))
+    with pytest.raises(ValueError, match="expected top_k a positive integer, received 0"):
+        cl.predict(model, np.zeros((1, 28, 28), np.float32), top_k=0)
+    bare = cl.models.get_model("lenet5")
+    with pytest.raises(InputError, match=r"the model does not record its input shape \(model.info.input_shape\)"):
+        cl.predict(bare, draw_digit("7"))
+
+
+def test_a_model_with_normalization_applies_the_training_statistics(model, digits):
+    normalized = cl.Sequential(*model.layers)
+    normalized.info = model.info.updated(normalization={"mean": [0.25], "std": [0.5]})
+    p = cl.predict(normalized, digits.x_test[0])
+    assert p.steps == ["normalized with the training mean 0.25 and std 0.5"]
+    direct = cl.training.predict(model, (digits.x_test[:1] - 0.25) / 0.5)[0]
+    assert p.indices[0] == int(np.argmax(direct))
