@@ -467,9 +467,8 @@ def _run(
         report = setup.test_report(model, loss_fn, task, data.dataset)
         setup.echo_test(report, task.name, len(data.dataset.y_test), trainer.train_time)
     metrics = setup.metrics_content(status, error, trainer, model, report, session_start, previous_wall_time)
-    results = RunResults(
-        model, metrics, trainer.history, config, f"{settings['model']} on {data.dataset.name}"
-    )
+    title = f"{settings['model']} on {data.dataset.name}"
+    results = RunResults(model, metrics, trainer.history, config, title, data.dataset)
     try:
         written = write_final_outputs(out, results)
     except FinalOutputError as err:

@@ -95,6 +95,7 @@ class RunResults:
     history: Any  # convlens.training.History
     config: dict[str, Any]
     title: str  # for the figures, e.g. "lenet5 on mnist-5k"
+    dataset: Any = None  # the convlens.data.Dataset trained on (test part limited by --limit-test)
 
 
 def _write_curves(path: Path, results: RunResults) -> None:

@@ -99,6 +99,8 @@ def load_pretrained(path: str | os.PathLike[str]) -> tuple[Any, Pretrained]:
     source = Path(path)
     if not source.exists():
         raise TransferError(f"no such run folder or model file: {source}")
+    if source.is_dir() and (source / "model.convlens").is_file():
+        source = source / "model.convlens"  # a run folder with its model file: architecture and all
     if source.is_dir():
         if not (source / "config.json").is_file():
             raise TransferError(
@@ -111,7 +113,7 @@ def load_pretrained(path: str | os.PathLike[str]) -> tuple[Any, Pretrained]:
         model = formats.load(source)
     except (OSError, ValueError, ImportError) as err:
         raise TransferError(f"cannot start from {source}: {err}") from None
-    names = getattr(model, "class_names", None) or (getattr(model, "metadata", None) or {}).get("class_names")
+    names = getattr(getattr(model, "info", None), "class_names", None)  # a model file's metadata
     return model, Pretrained(source, None, [str(c) for c in names] if names else None)
 
 

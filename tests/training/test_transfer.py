@@ -9,7 +9,7 @@ from process_runs import train
 
 import convlens as cl
 from convlens.data import DataLoader
-from convlens.io import formats, load_arrays, save_weights
+from convlens.io import load_arrays, save_weights
 from convlens.training import Trainer
 from convlens.training.transfer import (
     KeepFrozenInEval,
@@ -123,28 +123,23 @@ def test_init_from_the_same_classes_keeps_the_head(tmp_path, source):
     assert f"init: weights from {source}, classifier head kept (same classes)" in result.output
 
 
-def test_init_from_a_model_file_goes_through_the_format_registry(tmp_path, monkeypatch):
+def test_init_from_a_model_file_goes_through_the_format_registry(tmp_path):
+    cl.manual_seed(3)
     model = cl.models.get_model("lenet5", num_classes=3)
-    path = tmp_path / "net.test-model"
-    save_weights(model, path)
-
-    def read(p):
-        net = cl.models.get_model("lenet5", num_classes=3)
-        return cl.load_weights(net, p)
-
-    monkeypatch.setattr(
-        formats, "READERS", [*formats.READERS, formats.Reader("test", "x:y", (".test-model",))]
-    )
-    monkeypatch.setattr(formats, "_resolve", lambda *a: read)
+    path = cl.save(model, tmp_path / "three", class_names=("a", "b", "c"))
     loaded, info = load_pretrained(path)
-    assert info.source == path and info.model_name is None
-    assert np.array_equal(loaded[0].weight.data, model[0].weight.data)
-    result = train(*SMALL, "--init-from", str(path), "--out", str(tmp_path / "run"))
+    assert info.source == path and info.class_names == ["a", "b", "c"]
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+    out = tmp_path / "run"
+    result = train(*SMALL, "--init-from", str(path), "--freeze", "0", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert (
-        "new classifier head (layer 11, fresh weights): mnist-5k has 10 classes, the model 3 outputs"
-        in result.output
+    assert "new classifier head (layer 11, fresh weights): mnist-5k has 10 classes, the model 3 outputs" in (
+        result.output
     )
+    assert np.array_equal(load_arrays(out / "weights.npz")["0.weight"], model[0].weight.data)
+    with pytest.raises(TransferError, match=r"cannot start from .*broken.convlens"):
+        (tmp_path / "broken.convlens").write_bytes(path.read_bytes()[:100])
+        load_pretrained(tmp_path / "broken.convlens")
 
 
 @pytest.mark.parametrize(
