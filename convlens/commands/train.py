@@ -17,9 +17,6 @@ failure, 130 for Ctrl-C (one line, never a traceback). The run folder itself is 
 from __future__ import annotations
 
 import contextlib
-import inspect
-import json
-import math
 import os
 import re
 import time
@@ -31,13 +28,23 @@ import click
 
 import convlens as cl
 from convlens.commands import train_setup as setup
+from convlens.commands.train_resume import resume_trainer
+from convlens.commands.train_settings import (
+    MAX_COUNT,
+    MAX_EPOCHS,
+    MAX_SEED,
+    FiniteFloat,
+    check_dataset,
+    option_given,
+    resolve_settings,
+    resume_settings,
+    run_identity,
+)
 from convlens.commands.train_setup import DEFAULT_LR, DEFAULTS, ENGINES, EXIT_INTERRUPTED, SCHEDULES
-from convlens.data import AUGMENTATIONS, available_datasets, parse_options
-from convlens.data.registry import parse_dataset_spec
+from convlens.data import AUGMENTATIONS, available_datasets
 from convlens.functional.engine import use_loops
 from convlens.io import write_json
 from convlens.training import (
-    CheckpointError,
     CSVLogger,
     EarlyStopping,
     ProfileLayers,
@@ -55,44 +62,11 @@ from convlens.training.run import (
     RunResults,
     claim,
     describe_unstarted,
-    missing_final_outputs,
     write_final_outputs,
 )
 from convlens.training.transfer import KeepFrozenInEval
 
 RUNS_DIR = Path("runs")
-MAX_EPOCHS = 1_000_000
-MAX_COUNT = 2**31 - 1  # batch size, example limits: beyond any data set that fits in memory
-MAX_SEED = 2**32 - 1
-# options that only change how a run is shown or run, not its numbers (not in config.json),
-# and --epochs: the only ones --resume accepts besides the folder
-RESUME_OPTIONS = ("resume", "profile", "engine", "epochs")
-NEW_RUN_ONLY = ("init_from", "freeze")
-
-
-class FiniteFloat(click.FloatRange):
-    """A float in a range that is also finite: ``nan`` and ``inf`` are refused by name."""
-
-    name = "finite float"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = click.FLOAT.convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"expected a finite number, received {value!r}", param, ctx)
-        return super().convert(number, param, ctx)
-
-
-def _check_dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None:
-        if not value.strip():
-            raise click.BadParameter("expected a dataset name or SOURCE:PATH, received ''")
-        try:
-            _, path = parse_dataset_spec(value)
-        except ValueError as err:
-            raise click.BadParameter(str(err)) from None
-        if path is not None and not path.exists():
-            raise click.BadParameter(f"{path}: no such file or folder")
-    return value
 
 
 def new_run_folder(parent: Path, stem: str) -> RunFolder:
@@ -120,7 +94,7 @@ def new_run_folder(parent: Path, stem: str) -> RunFolder:
     "--dataset",
     default=DEFAULTS["dataset"],
     show_default=True,
-    callback=_check_dataset,
+    callback=check_dataset,
     help="Dataset to train and test on: " + ", ".join(available_datasets()) + ". Its task "
     "(classification, binary, regression) chooses the loss: cross-entropy, binary "
     "cross-entropy on one logit, or mean squared error.",
@@ -310,10 +284,10 @@ def train(**options: Any) -> None:
     ctx = click.get_current_context()
     config: dict[str, Any] | None = None
     if options["resume"] is not None:
-        settings, config = _resume_settings(ctx, options)
+        settings, config = resume_settings(ctx, options)
         folder = _claim(options["resume"], resume=True)
     else:
-        settings = _resolve_settings(ctx, options)
+        settings = resolve_settings(ctx, options)
         folder = _claim_new(settings.pop("out"), settings)
     with folder:
         if folder.note:
@@ -385,7 +359,7 @@ def _run(
             )
         )
     data = setup.load_data(settings)
-    model_given = ctx.get_parameter_source("model") is not click.core.ParameterSource.DEFAULT
+    model_given = option_given(ctx, "model")
     spec = config.get("model_spec") if config is not None else None
     built = setup.build_model(settings, data.dataset, spec if isinstance(spec, dict) else None, model_given)
     model, optimizer = built.model, built.optimizer
@@ -423,12 +397,13 @@ def _run(
         callbacks=callbacks,
         task=task,
         checkpoint=folder.checkpoint,
-        metadata=_run_identity(settings),
+        metadata=run_identity(settings),
         verbose=True,
     )
     previous_wall_time, train = 0.0, True
     if resume:
-        previous_wall_time, train = _resume_trainer(trainer, folder, settings, config, built.scheduler)
+        names = [p.name for p in ctx.command.params if p.name not in ("resume", "profile", "out", "engine")]
+        previous_wall_time, train = resume_trainer(trainer, folder, settings, config, built.scheduler, names)
 
     status, error = "completed", None
     if train:
@@ -512,225 +487,6 @@ def _warn_loops(settings: dict[str, Any]) -> None:
         "and keeps a checkpoint.",
         err=True,
     )
-
-
-def _given(ctx: click.Context, name: str) -> bool:
-    return ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
-
-
-def _resolve_settings(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]:
-    """Every setting of a new run, checked; fills the defaults that depend on other options
-    and keeps the order of ``--help``. Reads and writes no file."""
-    settings = {
-        param.name: options[param.name]
-        for param in ctx.command.params
-        if param.name and param.name not in ("resume", "profile")
-    }
-    settings["data_option"] = list(settings["data_option"])  # as config.json gives it back
-    if settings["optimizer"] != "sgd":
-        if _given(ctx, "momentum"):
-            raise click.BadParameter("applies to --optimizer sgd only", param_hint="--momentum")
-        settings["momentum"] = None
-    if settings["lr"] is None:
-        settings["lr"] = DEFAULT_LR.get(settings["optimizer"], 1e-3)
-    if settings["weight_decay"] is None:
-        signature = inspect.signature(cl.optim.OPTIMIZERS[settings["optimizer"]])
-        settings["weight_decay"] = signature.parameters["weight_decay"].default
-    if settings["early_stopping"] is not None and settings["val_fraction"] == 0:
-        raise click.BadParameter(
-            "needs a validation set: add --val-fraction (e.g. 0.1); stopping on the test set "
-            "would tune the run to it",
-            param_hint="--early-stopping",
-        )
-    if settings["freeze"] is not None and settings["init_from"] is None:
-        raise click.BadParameter(
-            "needs --init-from: freezing layers of fresh random weights trains nothing useful",
-            param_hint="--freeze",
-        )
-    if settings["init_from"] is not None:
-        if not settings["init_from"].exists():
-            raise click.BadParameter(
-                f"no such run folder or model file: {settings['init_from']}", param_hint="--init-from"
-            )
-        settings["init_from"] = str(settings["init_from"])
-    _check_data_options(settings)
-    return settings
-
-
-def _check_data_options(settings: dict[str, Any]) -> None:
-    """--data-option and --augment, as far as they can be checked without the data."""
-    try:
-        parse_options(settings.get("data_option") or [])
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--data-option") from None
-    augment = settings.get("augment")
-    known = {name for names in AUGMENTATIONS.values() for name in names}
-    if augment is None or not augment.strip():
-        raise click.BadParameter(
-            f"expected 'none' or a comma list of {', '.join(sorted(known))}, received {augment!r}",
-            param_hint="--augment",
-        )
-    unknown = [a for a in (x.strip() for x in augment.split(",")) if a not in known and a != "none"]
-    if unknown:
-        raise click.BadParameter(
-            f"unknown augmentation {', '.join(map(repr, unknown))}; expected 'none' or a comma list of "
-            + ", ".join(sorted(known)),
-            param_hint="--augment",
-        )
-
-
-def _resume_settings(ctx: click.Context, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The settings of the run in ``--resume RUN_DIR``, from its config.json, checked value by
-    value with the option types (a hand-edited or damaged file gets a message, not a traceback)."""
-    run_dir: Path = options["resume"]
-    given = sorted(
-        f"--{name.replace('_', '-')}" for name in options if name not in RESUME_OPTIONS and _given(ctx, name)
-    )
-    if given:
-        raise click.BadParameter(
-            f"takes every setting from RUN_DIR/config.json, so it cannot be combined with "
-            f"{', '.join(given)} (only --epochs, --engine and --profile may change)",
-            param_hint="--resume",
-        )
-    if not run_dir.is_dir():
-        raise click.ClickException(f"cannot resume: there is no run folder {run_dir}")
-    config_path = run_dir / "config.json"
-    if not config_path.is_file():
-        raise click.ClickException(
-            f"cannot resume: {run_dir} has no config.json; is it a run folder written by `convlens train`?"
-        )
-    try:
-        config = json.loads(config_path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise click.ClickException(f"cannot resume: cannot read {config_path}: {err}") from None
-    if not isinstance(config, dict):
-        raise click.ClickException(
-            f"cannot resume: {config_path} holds a JSON {type(config).__name__}, "
-            "expected an object of settings"
-        )
-    settings: dict[str, Any] = {}
-    for param in ctx.command.params:
-        name = param.name
-        if not name or name in ("resume", "profile", "out"):
-            continue
-        if name in ("engine", "epochs") and _given(ctx, name):
-            settings[name] = options[name]
-        elif name in config:
-            settings[name] = _config_value(ctx, param, config, config_path)
-        else:
-            settings[name] = param.get_default(ctx)
-    if settings.get("data_dir") is not None:
-        settings["data_dir"] = Path(settings["data_dir"])
-    if settings.get("init_from") is not None:
-        settings["init_from"] = str(settings["init_from"])
-    settings["data_option"] = list(settings.get("data_option") or [])
-    return settings, config
-
-
-def _config_value(ctx: click.Context, param: click.Parameter, config: dict[str, Any], path: Path) -> Any:
-    """``config[param.name]`` converted and checked as the option would be."""
-    value = config[param.name]
-    if value is None:
-        return None
-    if param.name == "model" and isinstance(config.get("model_spec"), dict):
-        if isinstance(value, str):
-            return value  # a model of --init-from: its architecture is in model_spec
-    try:
-        if getattr(param, "multiple", False):
-            if not isinstance(value, list):
-                raise click.BadParameter(f"expected a list, received {value!r}")
-            return [param.type.convert(v, param, ctx) for v in value]
-        if isinstance(value, (dict, list)) or (
-            isinstance(value, bool) and not isinstance(param.type, click.types.BoolParamType)
-        ):
-            raise click.BadParameter(f"expected a {param.type.name}, received {value!r}")
-        return param.type.convert(value, param, ctx)
-    except click.BadParameter as err:
-        raise click.ClickException(f'cannot resume: {path} has a bad "{param.name}": {err.message}') from None
-
-
-def _run_identity(settings: dict[str, Any]) -> dict[str, Any]:
-    """What must match between a checkpoint and the run resuming it (all but the engine, the
-    data folder, and the number of epochs, which --resume --epochs may raise)."""
-    return {k: v for k, v in settings.items() if k not in ("engine", "data_dir", "epochs")}
-
-
-def _resume_trainer(
-    trainer: Trainer, folder: RunFolder, settings: dict[str, Any], config: dict[str, Any], scheduler: Any
-) -> tuple[float, bool]:
-    """Load the checkpoint into ``trainer``. Returns the wall time of the earlier sessions and
-    whether to train (False: the run is finished and only its missing outputs are written)."""
-    run_dir = folder.path
-    try:
-        trainer.load_checkpoint()
-    except CheckpointError as err:
-        raise click.ClickException(f"cannot resume {run_dir}: {err}") from err
-    epochs, planned = settings["epochs"], config.get("epochs")
-    if trainer.epoch > epochs:
-        raise click.BadParameter(
-            f"{run_dir} has already trained {trainer.epoch} epochs; --epochs counts all epochs of the "
-            f"run, so give at least {trainer.epoch}",
-            param_hint="--epochs",
-        )
-    finished = trainer.epoch >= epochs or trainer.stop_training
-    if trainer.stop_training and isinstance(planned, int) and epochs > planned:
-        raise click.BadParameter(
-            f"{run_dir} was stopped early at epoch {trainer.epoch} by --early-stopping (it kept the "
-            f"best epoch's weights); to train further, start a new run from them: "
-            f"convlens train --init-from {run_dir} …",
-            param_hint="--epochs",
-        )
-    if finished:
-        missing = missing_final_outputs(run_dir, trainer.history)
-        if not missing:
-            why = "stopped early" if trainer.stop_training else f"finished all {epochs} epochs"
-            click.echo(
-                f"nothing to resume: {run_dir} {why}; to train longer: "
-                f"convlens train --resume {run_dir} --epochs {trainer.epoch + max(1, trainer.epoch)}"
-            )
-            click.get_current_context().exit(0)
-        click.echo(f"finishing {run_dir}: writing {', '.join(missing)} from its checkpoint")
-    else:
-        if isinstance(planned, int) and epochs != planned:
-            _extend(trainer, run_dir, config, epochs, scheduler)
-        click.echo(f"resuming {run_dir} from {trainer.describe_position()}")
-    previous = 0.0
-    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-        previous = float(json.loads((run_dir / "metrics.json").read_text())["wall_time_seconds"])
-    return previous, not finished
-
-
-def _extend(trainer: Trainer, run_dir: Path, config: dict[str, Any], epochs: int, scheduler: Any) -> None:
-    """Plan the run for ``epochs`` epochs in all: config.json records it, and a schedule that
-    depends on the length (cosine) is re-planned over the new total from the current epoch on."""
-    planned = config["epochs"]
-    if scheduler is not None and hasattr(scheduler, "T_max"):
-        scheduler.T_max = epochs
-        scheduler.optimizer.lr = scheduler.lr_at(scheduler.last_epoch)
-    config.setdefault("continued", []).append(
-        {
-            "from_epochs": planned,
-            "to_epochs": epochs,
-            "at_epoch": trainer.epoch,
-            "when": datetime.now().isoformat(timespec="seconds"),
-        }
-    )
-    config["epochs"] = epochs
-    repeat = [k for k in _option_names() if k in config and not (k == "model" and "model_spec" in config)]
-    config["command"] = setup.command_line({k: config[k] for k in repeat})
-    _write_config(run_dir, config)
-    click.echo(
-        f"continuing {run_dir} to {epochs} epochs in all (planned: {planned})"
-        + (
-            f"; the cosine schedule is re-planned over {epochs} epochs from epoch {trainer.epoch + 1} on"
-            if scheduler is not None and hasattr(scheduler, "T_max")
-            else ""
-        )
-    )
-
-
-def _option_names() -> list[str]:
-    return [p.name for p in train.params if p.name and p.name not in ("resume", "profile", "out", "engine")]
 
 
 COMMANDS = [train]
