@@ -43,3 +43,53 @@ def _offline_with_a_private_data_cache(tmp_path_factory, monkeypatch):
     (``CONVLENS_OFFLINE``) and the cache folder is a temporary one per test session."""
     monkeypatch.setenv("CONVLENS_OFFLINE", "1")
     monkeypatch.setenv("CONVLENS_DATA", str(tmp_path_factory.getbasetemp() / "convlens-data"))
+
+
+# -- tests that read files of a Debian package -------------------------------------------------
+# README's test command must pass on a machine where only Python is installed: a test marked
+# ``@pytest.mark.debian("fashion-mnist")`` (or "word-lists", "chromium") skips there, and its
+# reason is the exact line that installs what it needs. .ci/run installs every package, and on CI
+# (the CI variable set) a missing file fails the test instead, so a skip cannot hide there.
+DEBIAN_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # name: (Debian packages, files they install that the tests read)
+    "fashion-mnist": (("dataset-fashion-mnist",), tuple(
+        f"/usr/share/datasets/fashion-mnist/{stem}-ubyte.gz"
+        for stem in ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1"))),
+    "word-lists": (
+        ("wamerican", "wfrench", "wngerman", "wspanish", "witalian", "wportuguese", "wdutch"),
+        tuple(f"/usr/share/dict/{name}" for name in (
+            "american-english", "french", "ngerman", "spanish", "italian", "portuguese", "dutch"))),
+    "chromium": (("chromium",), ("/usr/bin/chromium",)),
+}
+
+
+def debian_install_line(name: str) -> str:
+    """``"apt-get install …"`` for the Debian files called ``name`` in :data:`DEBIAN_FILES`."""
+    return "apt-get install " + " ".join(DEBIAN_FILES[name][0])
+
+
+def missing_debian(name: str) -> str | None:
+    """Why a test marked ``debian(name)`` cannot run here (``None`` when it can)."""
+    if name not in DEBIAN_FILES:
+        raise ValueError(f"expected a Debian file set in {sorted(DEBIAN_FILES)}, received {name!r}")
+    missing = [path for path in DEBIAN_FILES[name][1] if not Path(path).is_file()]
+    if not missing:
+        return None
+    return f"needs {missing[0]} (Debian's {name}): {debian_install_line(name)}"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "debian(name): reads files of a Debian package (fashion-mnist, word-lists, chromium); "
+        "skips without them, naming the apt-get install line")
+
+
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers("debian"):
+        for name in mark.args:
+            reason = missing_debian(name)
+            if reason is None:
+                continue
+            if os.environ.get("CI"):
+                pytest.fail(f"{reason} (.ci/run installs it)", pytrace=False)
+            pytest.skip(reason)

@@ -329,3 +329,29 @@ def test_a_dense_head_refuses_non_square_images(tmp_path):
     assert ("Error: vgg_small is built for square images (input_size), but wide's images are 28×32"
             in result.output)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_graph_defined_in_json_trains_profiles_per_node_and_its_run_folder_reloads(tmp_path):
+    import convlens as cl
+    from convlens.layers.spec import to_spec
+    from convlens.viz.run_folder import load_run
+
+    x = cl.Input((1, 28, 28), name="image")
+    a = cl.ReLU()(cl.Conv2d(1, 2, 3, padding=1)(x, name="conv3"))
+    b = cl.ReLU()(cl.Conv2d(1, 2, 5, padding=2)(x, name="conv5"))
+    pooled = cl.MaxPool2d(4)(cl.Concatenate()(a, b, name="mixed"))
+    graph = cl.Graph(x, cl.Linear(4 * 7 * 7, 10)(cl.Flatten()(pooled), name="fc"))
+    (tmp_path / "branches.json").write_text(json.dumps(to_spec(graph)))   # a model definition
+    out = tmp_path / "run"
+    result = _train("--model", str(tmp_path / "branches.json"), *SMALL, "--epochs", "1",
+                    "--profile", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "mixed Concatenate" in result.output and "conv5 Conv2d" in result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_spec"]["class"] == "Graph"
+    model, _ = load_run(out)
+    assert isinstance(model, cl.Graph) and model.node("mixed").inputs == ["relu_1", "relu_2"]
+    saved = load_arrays(out / "weights.npz")
+    assert all(np.array_equal(model.state_dict()[k], saved[k]) for k in saved)
+    missing = _train("--model", str(tmp_path / "nope.json"), *SMALL)
+    assert missing.exit_code == 2 and "no model definition file" in missing.output

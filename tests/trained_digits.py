@@ -25,9 +25,9 @@ def trained_digits_model(tmp_path_factory) -> Path:
     return path
 
 
-def draw_digit(digit: str, mode: str = "RGB", size: int = 400):
-    """A Pillow image of ``digit`` (7, 1, 0 or 4) in black strokes on white (on transparent for
-    mode RGBA), as drawn with a thick brush in a paint program."""
+def draw_digit(digit: str, mode: str = "RGB", size: int = 400, width: int = 28):
+    """A Pillow image of ``digit`` (7, 1, 0, 4 or 2) in black strokes ``width`` pixels wide (of
+    400) on white (on transparent for mode RGBA), as drawn with a brush in a paint program."""
     from PIL import Image, ImageDraw
 
     background = (255, 255, 255, 0) if mode == "RGBA" else "white"
@@ -39,11 +39,12 @@ def draw_digit(digit: str, mode: str = "RGB", size: int = 400):
         "7": [[(120, 90), (290, 90), (170, 330)]],
         "1": [[(200, 70), (200, 330)], [(200, 70), (150, 120)]],
         "4": [[(140, 80), (140, 200), (260, 200)], [(250, 80), (250, 330)]],
+        "2": [[(130, 90), (270, 90), (270, 200), (130, 200), (130, 320), (270, 320)]],
     }
     if digit == "0":
-        draw.ellipse([120 * s, 70 * s, 280 * s, 330 * s], outline=ink, width=round(28 * s))
+        draw.ellipse([120 * s, 70 * s, 280 * s, 330 * s], outline=ink, width=round(width * s))
     for line in strokes.get(digit, []):
-        draw.line([(x * s, y * s) for x, y in line], fill=ink, width=round(28 * s))
+        draw.line([(x * s, y * s) for x, y in line], fill=ink, width=round(width * s))
     return image
 
 

@@ -7,6 +7,8 @@
     convlens explain --model simple_cnn --format html --out step.html
     convlens gradcheck seed_net                        each layer's gradient vs finite differences
     convlens parity lenet5                             forward and gradients vs PyTorch
+    convlens summary net.json                          a model defined in a JSON file (a
+                                                       graph of the functional API)
 
 The lead registers ``COMMANDS`` on the ``convlens`` group in ``convlens/cli.py``.
 """
@@ -59,9 +61,10 @@ TEXT_INPUT_SHAPE = (24,)
 
 def _refuse_tokens(name: str, command: str) -> None:
     """Stop ``command`` (which feeds random float inputs) for a model of token ids."""
+    from convlens.commands.model_arg import is_zoo_name
     from convlens.models import takes_tokens
 
-    if takes_tokens(name):
+    if is_zoo_name(name) and takes_tokens(name):
         raise click.ClickException(
             f"{name} reads integer token ids, so `convlens {command}` cannot feed it random float "
             f"inputs; `convlens summary {name} --input-shape L` shows its layers")
@@ -84,6 +87,19 @@ def _build(name: str, input_shape: tuple[int, ...]) -> Module:
         raise click.ClickException(f"cannot build {name!r} for input {input_shape}: {err}") from err
 
 
+def _model_and_shape(name: str, input_shape: tuple[int, ...] | None) -> tuple[Module, tuple[int, ...]]:
+    """MODEL built or opened (a zoo name, a definition, a model file or a run folder) and the
+    input shape to feed it: ``--input-shape``, else what the model records (a graph's
+    ``cl.Input``), else 1,28,28."""
+    from convlens.commands.model_arg import info_input_shape, is_zoo_name, open_model
+
+    if is_zoo_name(name):
+        shape = input_shape or (1, 28, 28)
+        return _build(name, shape), shape
+    model = open_model(name)
+    return model, input_shape or info_input_shape(model) or (1, 28, 28)
+
+
 def _write(text: str, out: Path | None) -> None:
     """Echo ``text``, or write it atomically (UTF-8) to ``out``."""
     if out is None:
@@ -97,8 +113,9 @@ def _write(text: str, out: Path | None) -> None:
 
 
 _INPUT_SHAPE = click.option(
-    "--input-shape", default="1,28,28", show_default=True, callback=_parse_shape,
-    help="Input size C,H,W (no batch axis).")
+    "--input-shape", default=None, callback=_parse_shape,
+    help="Input size C,H,W (no batch axis).  [default: the input shape a model file or "
+         "definition records (a graph's Input), else 1,28,28]")
 _OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
                     help="Write to this file (atomically) instead of the terminal.")
 
@@ -152,10 +169,11 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
 @click.command()
 @click.option("--model", "model_name", default=None, metavar="MODEL",
               help="A zoo model (" + ", ".join(_model_names()) + "), a model definition (.toml, .json), "
-              "a .convlens model file or a run folder, with a random input (default: seed 004's "
-              "worked example).")
+              "a .convlens model file or a run folder, with a random input (default: the worked "
+              "example of seed note 004).")
 @click.option("--input-shape", default=None, callback=_parse_shape,
-              help="Input size C,H,W for --model. [default: 1,28,28]")
+              help="Input size C,H,W for --model. [default: the input shape a model file or "
+                   "definition records (a graph's Input), else 1,28,28]")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="A real input for --model: a .npy array (C,H,W) or (N,C,H,W).")
 @click.option("--label", default=None, type=click.IntRange(min=0),
@@ -174,14 +192,17 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
               help="Language of the labels (ko: Korean, as in the seed notes).")
 @click.option("--max-values", default=64, show_default=True, type=click.IntRange(min=1),
               help="Arrays with more values are summarized.")
+@click.option("--max-layers", default=40, show_default=True, type=click.IntRange(min=1),
+              help="With more layer calls (a large graph model), each pass is one table.")
 @_OUT
 def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_file: Path | None,
             label: int | None, optimizer: str, lr: float, momentum: float, seed: int, fmt: str,
-            lang: str, max_values: int, out: Path | None) -> None:
+            lang: str, max_values: int, max_layers: int, out: Path | None) -> None:
     """Follow one training step and narrate it with the actual numbers.
 
-    Without --model: seed 004's hand-worked example (4×4 input, 3×3 convolution, ReLU,
-    max pooling, dense layer, softmax and cross-entropy, SGD with lr 0.1), every dot product
+    Without --model: the hand-worked example of seed note 004, the lecture slides "Image
+    processing and CNN" that convlens started from (4×4 input, 3×3 convolution, ReLU, max
+    pooling, dense layer, softmax and cross-entropy, SGD with lr 0.1), every dot product
     written out, with the correct values.
 
     \b
@@ -236,21 +257,24 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
             raise click.BadParameter(f"the model has {classes} classes", param_hint="--label")
         y = np.full(x.shape[0], label if label is not None else rng.integers(classes))
     opt = cl.optim.get_optimizer(optimizer, model.parameters(), **options)
-    result = run_explain(model, x, y, opt, lang=lang, max_values=max_values, print_text=False)
+    result = run_explain(model, x, y, opt, lang=lang, max_values=max_values, print_text=False,
+                         max_layers=max_layers)
     _write(result.render(fmt), out)
 
 
-def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, tuple[int, ...]]]:
+def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, Any]]:
     """Each leaf layer call with the shape of the input it receives."""
-    calls: list[tuple[str, Module, tuple[int, ...]]] = []
+    calls: list[tuple[str, Module, Any]] = []
     names: dict[int, str] = {}
     for name, m in model.named_modules():
         names.setdefault(id(m), name or type(m).__name__)
     leaves = {id(m): m for m in model.modules()
               if not any(True for _ in m.children()) and not isinstance(m, Sequential)}
 
-    def hook(module: Module, inp: np.ndarray, _: np.ndarray) -> None:
-        calls.append((names[id(module)], module, tuple(inp.shape)))
+    def hook(module: Module, inp: Any, _: np.ndarray) -> None:
+        # a merge layer of a graph gets a tuple of inputs: a tuple of shapes
+        shape = tuple(tuple(a.shape) for a in inp) if isinstance(inp, tuple) else tuple(inp.shape)
+        calls.append((names[id(module)], module, shape))
 
     handles = [m.register_forward_hook(hook) for m in leaves.values()]
     try:
@@ -262,7 +286,7 @@ def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, tuple[
 
 
 @click.command()
-@click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
+@click.argument("model_name", metavar="MODEL")
 @_INPUT_SHAPE
 @click.option("--batch-size", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-checks", default=30, show_default=True, type=click.IntRange(min=1),
@@ -270,8 +294,8 @@ def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, tuple[
 @click.option("--tol", default=1e-6, show_default=True, type=click.FloatRange(min=0),
               help="Largest acceptable relative error (exit status 1 above it).")
 @click.option("--seed", default=0, show_default=True, type=int)
-def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, max_checks: int,
-              tol: float, seed: int) -> None:
+def gradcheck(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int,
+              max_checks: int, tol: float, seed: int) -> None:
     """Check every layer's backward pass of MODEL against finite differences.
 
     Each layer gets a random float64 input of the shape it sees in the model; the table gives
@@ -282,7 +306,8 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, ma
 
     _refuse_tokens(model_name, "gradcheck")
     cl.manual_seed(seed)
-    model = _build(model_name, input_shape).double()
+    model, input_shape = _model_and_shape(model_name, input_shape)
+    model.double()
     for m in model.modules():
         if isinstance(m, Dropout):
             m.training = False  # random masks would differ between nudges
@@ -294,7 +319,10 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, ma
         raise click.ClickException(str(err)) from err
     rows = []
     for name, layer, shape in calls:
-        report = cl.gradcheck(layer, rng.standard_normal(shape), seed=seed, max_checks=max_checks)
+        several = bool(shape) and isinstance(shape[0], tuple)   # a merge layer: one per input
+        x_layer = (tuple(rng.standard_normal(s) for s in shape) if several
+                   else rng.standard_normal(shape))
+        report = cl.gradcheck(layer, x_layer, seed=seed, max_checks=max_checks)
         for tensor, error in report.errors.items():
             rows.append((name, type(layer).__name__, tensor, report.checked[tensor], error))
     width = max([len(r[0]) for r in rows] + [5])
@@ -310,7 +338,7 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, ma
 
 
 @click.command()
-@click.argument("model_name", metavar="MODEL", type=click.Choice(_model_names()))
+@click.argument("model_name", metavar="MODEL")
 @_INPUT_SHAPE
 @click.option("--batch-size", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--dtype", default="float32", show_default=True,
@@ -319,7 +347,7 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...], batch_size: int, ma
               help="Largest acceptable relative difference. [default: 1e-5 float32, "
                    "1e-10 float64]")
 @click.option("--seed", default=0, show_default=True, type=int)
-def parity(model_name: str, input_shape: tuple[int, ...], batch_size: int, dtype: str,
+def parity(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int, dtype: str,
            tol: float | None, seed: int) -> None:
     """Compare MODEL's forward pass and gradients with PyTorch (when installed).
 
@@ -331,7 +359,8 @@ def parity(model_name: str, input_shape: tuple[int, ...], batch_size: int, dtype
 
     _refuse_tokens(model_name, "parity")
     cl.manual_seed(seed)
-    model = _build(model_name, input_shape).to(dtype)
+    model, input_shape = _model_and_shape(model_name, input_shape)
+    model.to(dtype)
     x = np.random.default_rng(seed).standard_normal((batch_size, *input_shape)).astype(dtype)
     try:
         report = run_parity(model, x, seed=seed)
@@ -366,10 +395,16 @@ def models(fmt: str) -> None:
         click.echo("|---|---:|---|---|---|")
         for e in entries:
             click.echo(f"| `{e.name}` | {e.num_params():,} | {e.summary} | {e.source} | {e.expected} |")
+        click.echo(f"\n{SEED_NOTES}")
         return
     for e in entries:
         click.echo(f"{e.name}  ({e.num_params():,} parameters)\n  {e.summary}\n"
                    f"  source: {e.source}\n  expected: {e.expected}\n")
+    click.echo(SEED_NOTES)
 
+
+SEED_NOTES = ("Seed notes 000-004: the five CNN study notes (Korean blog posts, study notes and "
+              "lecture slides) that convlens was started from; README.md, 'The seed notes', lists "
+              "them. Not random seeds: those are `convlens train --seed`.")
 
 COMMANDS = [models, summary, explain, gradcheck, parity]

@@ -47,6 +47,11 @@ def reads_tokens(model: Any) -> bool:
 
 
 def info_input_shape(model: Any) -> tuple[int, ...] | None:
+    """The input shape ``model.info`` records, else a graph model's (first) ``cl.Input``."""
+    from convlens.layers.graph import Graph
+
     info = getattr(model, "info", None)
     shape = getattr(info, "input_shape", None)
-    return tuple(shape) if shape else None
+    if shape:
+        return tuple(shape)
+    return tuple(model.input_shapes[0]) if isinstance(model, Graph) else None

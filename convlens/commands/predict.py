@@ -25,10 +25,15 @@ from convlens.inference.preprocess import MAX_PIXELS
 
 def _open_model(path: Path) -> Any:
     from convlens.io.formats import FormatError, MissingExtraError, load
+    from convlens.models import available_models
 
     try:
         return load(path)
     except FileNotFoundError:
+        if str(path) in available_models():
+            raise click.BadParameter(
+                f"{path} is a zoo model, untrained: predict needs a trained model, a .convlens file "
+                "or the run folder of `convlens train`", param_hint="MODEL") from None
         raise click.BadParameter(f"no such file or folder: {path}", param_hint="MODEL") from None
     except (FormatError, MissingExtraError) as error:
         raise click.ClickException(str(error)) from None
@@ -55,8 +60,14 @@ def predict(model_path: Path, inputs: tuple[Path, ...], texts: tuple[str, ...], 
       image models   PNG, JPEG, GIF, BMP, TIFF, WebP of any size and mode
       1-D models     .npy signals, or CSV/text files with one signal per line
       text models    text files (one example per line) or --text
+
+    \b
+    Examples:
+      convlens predict runs/my-run my_digit.png
+      convlens predict digits.convlens photos/ --top-k 5 --csv
+      convlens predict words.convlens --text bonjour --text hello
     """
-    from convlens.inference.predict import input_files, prepare_inputs, run
+    from convlens.inference.predict import input_files, model_kind, prepare_inputs, run
     from convlens.inference.preprocess import InputError
 
     if as_json and as_csv:
@@ -64,6 +75,9 @@ def predict(model_path: Path, inputs: tuple[Path, ...], texts: tuple[str, ...], 
     if not inputs and not texts:
         raise click.UsageError("give at least one FILE_OR_FOLDER (or --text for a text model)")
     model = _open_model(model_path)
+    if texts and model_kind(model) != "tokens":
+        reads = model_kind(model) or "arrays"
+        raise click.UsageError(f"--text is for text models; {model_path} reads {reads}")
     items: list[tuple[str, Any]] = []
     for path in inputs:
         if not path.exists():

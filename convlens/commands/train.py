@@ -35,6 +35,8 @@ from convlens.commands.train_settings import (
     MAX_SEED,
     FiniteFloat,
     check_dataset,
+    check_model,
+    model_label,
     option_given,
     resolve_settings,
     resume_settings,
@@ -87,8 +89,9 @@ def new_run_folder(parent: Path, stem: str) -> RunFolder:
     "--model",
     default=DEFAULTS["model"],
     show_default=True,
-    type=click.Choice(cl.models.available_models()),
-    help="Architecture to train.",
+    callback=check_model,
+    help="Architecture to train: a zoo model (" + ", ".join(cl.models.available_models()) + ") "
+    "or a model definition file (.toml, .json; a graph model is its JSON spec).",
 )
 @click.option(
     "--dataset",
@@ -326,7 +329,9 @@ def _claim(path: Path, resume: bool) -> RunFolder:
 def _claim_new(out: Path | None, settings: dict[str, Any]) -> RunFolder:
     if out is not None:
         return _claim(out, resume=False)
-    model = settings["model"] if not settings.get("init_from") else f"from-{Path(settings['init_from']).name}"
+    model = model_label(settings["model"])
+    if settings.get("init_from"):
+        model = f"from-{Path(settings['init_from']).name}"
     dataset = settings["dataset"]
     if ":" in dataset:
         prefix, _, rest = dataset.partition(":")

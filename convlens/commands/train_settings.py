@@ -16,6 +16,7 @@ import convlens as cl
 from convlens.commands.train_setup import DEFAULT_LR
 from convlens.data import AUGMENTATIONS, parse_options
 from convlens.data.registry import parse_dataset_spec
+from convlens.models.definition import is_definition_path
 
 MAX_EPOCHS = 1_000_000
 MAX_COUNT = 2**31 - 1  # batch size, example limits: beyond any data set that fits in memory
@@ -36,6 +37,25 @@ class FiniteFloat(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"expected a finite number, received {value!r}", param, ctx)
         return super().convert(number, param, ctx)
+
+
+def check_model(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A zoo model name, or an existing model definition file (.toml, .json)."""
+    if value is None or value in cl.models.available_models():
+        return value
+    if is_definition_path(value):
+        if Path(value).is_file():
+            return value
+        raise click.BadParameter(f"no model definition file {value!r}")
+    raise click.BadParameter(
+        f"expected a zoo model ({', '.join(cl.models.available_models())}) or a model definition "
+        f"file (.toml, .json), received {value!r}"
+    )
+
+
+def model_label(name: str) -> str:
+    """MODEL in run folder names: a definition file's stem."""
+    return Path(name).stem if is_definition_path(name) else name
 
 
 def check_dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

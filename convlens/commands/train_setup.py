@@ -27,6 +27,7 @@ from convlens.data import (
 )
 from convlens.functional.engine import use_loops
 from convlens.layers.spec import from_spec, to_spec
+from convlens.models.definition import is_definition_path
 from convlens.training import (
     EarlyStopping,
     Trainer,
@@ -169,6 +170,10 @@ def _num_outputs(dataset: Dataset) -> int:
 def model_size(name: str, dataset: Dataset) -> dict[str, int]:
     """What ``get_model`` needs besides the name: the vocabulary size for a model of token ids,
     the input channels otherwise, and the number of outputs."""
+    if is_definition_path(name):  # a definition fixes its sizes: resolve_model checks them
+        if getattr(dataset, "kind", None) == "tokens":
+            return {"vocab_size": dataset.vocab_size, "num_classes": _num_outputs(dataset)}
+        return {"in_channels": dataset.input_shape[0], "num_classes": _num_outputs(dataset)}
     tokens, text_model = getattr(dataset, "kind", None) == "tokens", cl.models.takes_tokens(name)
     if tokens and not text_model:
         raise click.ClickException(
@@ -207,7 +212,12 @@ class Built(NamedTuple):
 def _zoo_model(settings: dict[str, Any], dataset: Dataset) -> Any:
     name, kind = settings["model"], getattr(dataset, "kind", "images")
     try:
-        return cl.models.get_model(name, **model_size(name, dataset))
+        sizes = model_size(name, dataset)
+        if is_definition_path(name):
+            return cl.models.resolve_model(name, **sizes)
+        return cl.models.get_model(name, **sizes)
+    except cl.models.DefinitionError as err:
+        raise click.ClickException(str(err)) from None
     except TypeError as err:  # a builder that takes no channel/class counts: not an image classifier
         raise click.ClickException(f"{name} cannot be built for {dataset.name}'s {kind}: {err}") from err
 
@@ -416,7 +426,9 @@ def config_content(settings: dict[str, Any], data: RunData, task: str, model: An
         "num_test": len(dataset.y_test),
         # what get_model received besides the name: enough to rebuild the model from this file
         # (after --init-from: the whole architecture, as convlens.layers.spec.to_spec gives it)
-        **({"model_spec": to_spec(model)} if started_from else model_size(settings["model"], dataset)),
+        **({} if started_from else model_size(settings["model"], dataset)),
+        # a JSON model definition: its spec, so the run folder rebuilds the model on its own
+        **({"model_spec": to_spec(model)} if started_from or is_definition_path(settings["model"]) else {}),
         "class_names": [str(c) for c in dataset.class_names] if dataset.class_names else None,
         "input_shape": list(dataset.input_shape),
         # token ids: the token each id stands for, to encode new text the same way

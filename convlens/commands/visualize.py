@@ -131,7 +131,7 @@ def _feature_maps(run: _Run, save: _Writer, opts: dict[str, Any]) -> None:
             raise click.BadParameter(f"layer {name!r} has no spatial output ({value.shape})",
                                      param_hint="--layer")
         title = f"test example {opts['index']} (class {y}): " + describe_maps(name, modules[name], value)
-        save(plot_feature_maps(value, title), f"feature-maps-{opts['index']}-layer-{_safe(name)}")
+        save(plot_feature_maps(value, title, x=x), f"feature-maps-{opts['index']}-layer-{_safe(name)}")
 
 
 def _seed003(run: _Run, save: _Writer, opts: dict[str, Any]) -> None:
@@ -252,7 +252,8 @@ def visualize(run_dir: Path, what: tuple[str, ...], out: Path | None, fmt: str, 
     Pictures (--what):
       filters        the kernels of every convolution
       feature-maps   every layer's output for test example --index
-      seed003        seed 003's padding figure (3 edge filters, padding 0 and 1) on that example
+      seed003        the padding figure of seed note 003 (a CNN study note convlens started
+                     from): 3 edge filters, padding 0 and 1, on that example
       grad-cam       Grad-CAM and Grad-CAM++ of that example (--class, --layer)
       saliency       the input gradient of that example's class score
       curves         loss and accuracy per epoch, train against held-out data

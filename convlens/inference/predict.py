@@ -65,6 +65,18 @@ class Prediction:
         """The most likely class (``None`` for regression)."""
         return self.top[0][0] if self.top else None
 
+    def _repr_html_(self) -> str:
+        """The top classes and their probabilities as an HTML table, with what was done to the
+        input below it: Jupyter shows this when a prediction is a cell's value."""
+        from convlens.notebook import html_table
+
+        if self.values is not None:
+            rows = [[str(i), f"{v:.6g}"] for i, v in enumerate(np.ravel(self.values))]
+            return html_table(["output", "value"], rows, self.source, self.steps, numeric={1})
+        rows = [[name, str(index), f"{prob:.2%}"] for (name, prob), index in zip(self.top, self.indices)]
+        return html_table(["class", "index", "probability"], rows, f"{self.source}: {self.label}",
+                          self.steps, numeric={1, 2})
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"file": self.source}
         if self.values is not None:
@@ -98,8 +110,12 @@ def predict(model: Module, inputs: Any, top_k: int = 5, preprocess: bool = True,
     items = [inputs] if single else list(_as_list(inputs))
     predictions = []
     for k, item in enumerate(items):
-        for source, x, steps in prepare_inputs(model, item, f"input {k}", preprocess, max_pixels):
-            predictions.append(run(model, x, source, steps, top_k))
+        name = str(item) if isinstance(item, (str, os.PathLike)) and len(str(item)) < 200 else f"input {k}"
+        try:
+            for source, x, steps in prepare_inputs(model, item, f"input {k}", preprocess, max_pixels):
+                predictions.append(run(model, x, source, steps, top_k))
+        except InputError as error:
+            raise InputError(f"{name} {error}") from None
     if single and len(predictions) == 1:
         return predictions[0]
     return predictions
@@ -110,11 +126,16 @@ def _info(model: Module) -> ModelInfo:
     return info if isinstance(info, ModelInfo) else ModelInfo()
 
 
-def _kind(info: ModelInfo) -> str | None:
+def model_kind(model: Module) -> str | None:
+    """``"images"``, ``"signals"``, ``"tokens"`` or ``"volumes"``: what ``model`` reads, from
+    ``model.info`` (``None`` when it does not say)."""
+    info = _info(model)
     if info.preprocessing.kind:
         return info.preprocessing.kind
+    if info.preprocessing.vocabulary or (info.input_dtype or "").startswith("int"):
+        return "tokens"
     if info.input_shape is not None:
-        return {1: "tokens", 2: "signals", 3: "images", 4: "volumes"}.get(len(info.input_shape))
+        return {2: "signals", 3: "images", 4: "volumes"}.get(len(info.input_shape))
     return None
 
 
@@ -160,7 +181,7 @@ def prepare_inputs(model: Module, item: Any, name: str, preprocess: bool = True,
     """``(source, model input without the batch axis, steps)`` for each input ``item`` holds (a
     text or CSV file holds one per line). Raises :class:`InputError`."""
     info = _info(model)
-    pre, shape, kind = info.preprocessing, info.input_shape, _kind(info)
+    pre, shape, kind = info.preprocessing, info.input_shape, model_kind(model)
     if isinstance(item, np.ndarray) and not (_is_pixels(item) and kind == "images"):
         return [(name, *_prepare_array(item, pre, shape, preprocess))]
     if kind == "tokens":

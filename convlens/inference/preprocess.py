@@ -32,6 +32,7 @@ MAX_PIXELS = 50_000_000
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 # MNIST's digits: fitted into 20×20, centred by their centre of mass in 28×28
 MNIST_BOX, MNIST_FIELD = 20, 28
+MNIST_STROKE = 2.0  # pixels: about the width of an MNIST digit's strokes in its 20×20 box
 
 
 class InputError(ValueError):
@@ -180,6 +181,14 @@ def _frame_like_mnist(x: np.ndarray, steps: list[str]) -> np.ndarray:
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     crop = x[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     scale = MNIST_BOX / max(crop.shape)
+    cropped, thickened = crop.shape, ""
+    width = _stroke_width(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    if width * scale < MNIST_STROKE:  # a thin pen: thicken the strokes as MNIST's are
+        radius = int(np.ceil((MNIST_STROKE / scale - width) / 2))
+        crop = _dilate(np.pad(crop, radius), radius)
+        scale = MNIST_BOX / max(crop.shape)
+        thickened = (f", its strokes thickened from about {width:.0f} to {width + 2 * radius:.0f} pixels "
+                     f"(MNIST's are about {MNIST_STROKE:g} pixels wide in 20×20)")
     new_h, new_w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
     box = np.clip(_resize(crop[..., None], new_h, new_w)[..., 0], 0.0, None)
     if box.max() > 0:
@@ -191,9 +200,27 @@ def _frame_like_mnist(x: np.ndarray, steps: list[str]) -> np.ndarray:
     top = int(np.clip(round(MNIST_FIELD / 2 - 0.5 - cy), 0, MNIST_FIELD - new_h))
     left = int(np.clip(round(MNIST_FIELD / 2 - 0.5 - cx), 0, MNIST_FIELD - new_w))
     field[top:top + new_h, left:left + new_w] = box
-    steps.append(f"cropped to the drawing ({crop.shape[1]}×{crop.shape[0]} of {w}×{h}), scaled into "
+    steps.append(f"cropped to the drawing ({cropped[1]}×{cropped[0]} of {w}×{h}){thickened}, scaled into "
                  f"{MNIST_BOX}×{MNIST_BOX} and centred by its centre of mass in 28×28, as MNIST digits are")
     return field
+
+
+def _stroke_width(ink: np.ndarray) -> float:
+    """The mean width of the strokes of a binary drawing: twice its area over its perimeter
+    (a stroke of length l and width w has area l·w and perimeter about 2·l)."""
+    padded = np.pad(ink, 1)
+    inner = padded[1:-1, 1:-1]
+    edge = inner & ~(padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:])
+    return 2.0 * inner.sum() / max(int(edge.sum()), 1)
+
+
+def _dilate(x: np.ndarray, radius: int) -> np.ndarray:
+    """Grey-level dilation with a (2r + 1)² square: the maximum over each window (separable)."""
+    for axis in (0, 1):
+        padded = np.pad(x, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)])
+        n = x.shape[axis]
+        x = np.max([np.take(padded, range(k, k + n), axis=axis) for k in range(2 * radius + 1)], axis=0)
+    return x
 
 
 def _value_range(x: np.ndarray, pre: Preprocessing, steps: list[str]) -> np.ndarray:

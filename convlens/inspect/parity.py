@@ -25,10 +25,13 @@ from typing import Any
 import numpy as np
 
 from convlens.layers import activation as act
+from convlens.layers import merge
+from convlens.layers.constant import Constant
 from convlens.layers.container import Residual, Sequential
 from convlens.layers.conv import _ConvNd
 from convlens.layers.dropout import Dropout
 from convlens.layers.global_pool import _AdaptivePoolNd, _GlobalPoolNd
+from convlens.layers.graph import Graph
 from convlens.layers.linear import Linear
 from convlens.layers.module import Module
 from convlens.layers.normalization import GroupNorm, LayerNorm, _BatchNorm, _InstanceNorm
@@ -36,6 +39,9 @@ from convlens.layers.pixel_shuffle import PixelShuffle, PixelUnshuffle
 from convlens.layers.pool import _PoolNd
 from convlens.layers.shape import Flatten, Reshape
 from convlens.layers.shape_extra import Permute
+
+MERGE_LAYERS = (merge.Add, merge.Subtract, merge.Multiply, merge.Divide, merge.Maximum,
+                merge.Minimum, merge.Mean, merge.MatMul, merge.Concatenate)
 
 TORCH_MISSING = (
     "PyTorch is not installed; the parity check compares convlens with it. Install the CPU "
@@ -150,7 +156,72 @@ def _twin_classes(torch: Any) -> dict[str, type]:
         def forward(self, x: Any) -> Any:
             return self.body(x) + (x if self.shortcut is None else self.shortcut(x))
 
-    return {"PaddedConv": PaddedConv, "Lambda": Lambda, "Residual": TorchResidual}
+    class TorchGraph(nn.Module):  # type: ignore[name-defined]
+        """Runs a ``cl.Graph``'s nodes in order; torch's autograd adds fanned-out gradients.
+        A shared layer is one module, registered under its first node's name."""
+
+        def __init__(self, graph: Graph, build: Callable[[Module], Any]) -> None:
+            super().__init__()
+            self.plan = [(node.name, list(node.inputs)) for node in graph.nodes]
+            self.input_names, self.output_names = graph.input_names, graph.output_names
+            twins: dict[int, Any] = {}
+            self.by_node: dict[str, Any] = {}
+            for node in graph.nodes:
+                if id(node.layer) not in twins:
+                    if "." in node.name:
+                        raise TypeError(f"parity needs graph node names without dots (PyTorch "
+                                        f"module names cannot hold them): {node.name!r}")
+                    twins[id(node.layer)] = build(node.layer)
+                    self.add_module(node.name, twins[id(node.layer)])
+                self.by_node[node.name] = twins[id(node.layer)]
+
+        def forward(self, *xs: Any) -> Any:
+            values = dict(zip(self.input_names, xs))
+            for name, inputs in self.plan:
+                values[name] = self.by_node[name](*(values[t] for t in inputs))
+            outputs = tuple(values[name] for name in self.output_names)
+            return outputs[0] if len(outputs) == 1 else outputs
+
+    class TorchMerge(nn.Module):  # type: ignore[name-defined]
+        def __init__(self, fn: Callable[..., Any]) -> None:
+            super().__init__()
+            self.fn = fn
+
+        def forward(self, *xs: Any) -> Any:
+            return self.fn(*xs)
+
+    class TorchConstant(nn.Module):  # type: ignore[name-defined]
+        def __init__(self, layer: Constant, dtype: Any) -> None:
+            super().__init__()
+            value = torch.from_numpy(np.array(layer.array, copy=True))
+            if layer.trainable:
+                self.value = nn.Parameter(value.to(dtype))
+            else:
+                self.register_buffer("value", value)
+
+        def forward(self) -> Any:
+            return self.value
+
+    return {"PaddedConv": PaddedConv, "Lambda": Lambda, "Residual": TorchResidual,
+            "Graph": TorchGraph, "Merge": TorchMerge, "Constant": TorchConstant}
+
+
+def _merge_function(m: Module, torch: Any) -> Callable[..., Any]:
+    """The torch function of a merge layer (``Add`` … ``Concatenate``)."""
+    import functools
+
+    def fold(op: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+        return lambda *xs: functools.reduce(op, xs)
+
+    functions: dict[str, Callable[..., Any]] = {
+        "Add": fold(torch.add), "Multiply": fold(torch.mul),
+        "Maximum": fold(torch.maximum), "Minimum": fold(torch.minimum),
+        "Subtract": lambda a, b: a - b, "Divide": lambda a, b: a / b,
+        "Mean": lambda *xs: functools.reduce(torch.add, xs) / len(xs),
+        "MatMul": torch.matmul,
+        "Concatenate": lambda *xs: torch.cat(xs, getattr(m, "dim", 1)),
+    }
+    return functions[type(m).__name__]
 
 
 def torch_twin(model: Module, dtype: Any = None) -> Any:
@@ -184,6 +255,12 @@ def _build(m: Module, torch: Any, dtype: Any, classes: dict[str, type]) -> Any:
     if isinstance(m, Residual):
         shortcut = None if m.shortcut is None else _build(m.shortcut, torch, dtype, classes)
         return classes["Residual"](_build(m.body, torch, dtype, classes), shortcut)
+    if isinstance(m, Graph):
+        return classes["Graph"](m, lambda layer: _build(layer, torch, dtype, classes))
+    if isinstance(m, Constant):
+        return classes["Constant"](m, dtype)
+    if isinstance(m, MERGE_LAYERS):
+        return classes["Merge"](_merge_function(m, torch))
     if isinstance(m, _ConvNd):
         pad = m.padding
         stride_one = all(s == 1 for s in m.stride)
@@ -261,7 +338,7 @@ def _build(m: Module, torch: Any, dtype: Any, classes: dict[str, type]) -> Any:
     if isinstance(m, act.Softmax):
         return nn.Softmax(dim=m.dim)
     raise TypeError(f"no PyTorch twin for {name}; parity supports the standard layers, "
-                    f"Sequential and Residual")
+                    f"Sequential, Residual and Graph")
 
 
 def _difference(name: str, ours: np.ndarray, theirs: np.ndarray) -> TensorDifference:

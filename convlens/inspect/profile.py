@@ -7,14 +7,18 @@
 While active, every leaf layer's ``forward`` and ``backward`` is wrapped (on the instance,
 removed on exit) to add its wall time to a counter. The table gives, per layer, the
 milliseconds per call of each direction and its share of all the time spent in layers.
+The layers of a graph model get a row per node, named as the node: a layer shared by two
+nodes is timed separately for each (the graph says which node is running).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from convlens.layers.graph import Graph
 from convlens.layers.module import Module
 
 
@@ -41,14 +45,40 @@ class LayerProfiler:
 
     def __enter__(self) -> LayerProfiler:
         self.timings = []
+        per_node = self._graph_layers()
         for name, module in self.model.named_modules():
             if any(True for _ in module.children()):
                 continue  # containers: their children are timed
-            timing = LayerTiming(name or type(module).__name__, type(module).__name__)
-            self.timings.append(timing)
-            module.forward = self._timed(module.forward, timing, "forward")  # type: ignore[method-assign]
-            module.backward = self._timed(module.backward, timing, "backward")  # type: ignore[method-assign]
+            if id(module) in per_node:
+                graph, prefix, nodes = per_node[id(module)]
+                rows = {node: LayerTiming(f"{prefix}{node}", type(module).__name__)
+                        for node in nodes}
+                self.timings.extend(rows.values())
+
+                def pick(graph: Graph = graph, rows: dict[str, LayerTiming] = rows,
+                         first: LayerTiming = rows[nodes[0]]) -> LayerTiming:
+                    node = graph.running_node   # None: the layer was called on its own
+                    return first if node is None else rows.get(node.name, first)
+            else:
+                timing = LayerTiming(name or type(module).__name__, type(module).__name__)
+                self.timings.append(timing)
+
+                def pick(timing: LayerTiming = timing) -> LayerTiming:
+                    return timing
+            module.forward = self._timed(module.forward, pick, "forward")  # type: ignore[method-assign]
+            module.backward = self._timed(module.backward, pick, "backward")  # type: ignore[method-assign]
         return self
+
+    def _graph_layers(self) -> dict[int, tuple[Graph, str, list[str]]]:
+        """``id(layer) -> (graph, name prefix, its nodes)`` for the layers of graph models."""
+        found: dict[int, tuple[Graph, str, list[str]]] = {}
+        for prefix, module in self.model.named_modules():
+            if isinstance(module, Graph):
+                for node in module.nodes:
+                    entry = found.setdefault(id(node.layer),
+                                             (module, f"{prefix}." if prefix else "", []))
+                    entry[2].append(node.name)
+        return found
 
     def __exit__(self, *exc: object) -> None:
         for module in self.model.modules():
@@ -56,13 +86,14 @@ class LayerProfiler:
             vars(module).pop("backward", None)
 
     @staticmethod
-    def _timed(method: Any, timing: LayerTiming, direction: str) -> Any:
+    def _timed(method: Any, pick: Callable[[], LayerTiming], direction: str) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
             try:
                 return method(*args, **kwargs)
             finally:
                 elapsed = time.perf_counter() - start
+                timing = pick()
                 if direction == "forward":
                     timing.forward_s += elapsed
                     timing.forward_calls += 1

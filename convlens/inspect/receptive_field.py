@@ -36,6 +36,12 @@ Which layers do what:
   of the two fields; exactly, the bounding box of both, which is the larger one whenever the
   branches are centred alike (as in ResNet blocks). If the branches' jumps differ (they should
   not, their outputs are added), the body's jump and start are kept.
+* ``Graph``: the field of every tensor, node by node. A merge (``Add``, ``Concatenate`` along
+  channels, ``Multiply``, …) sees what any of its inputs sees: the bounding box of their
+  fields, as for ``Residual``, so the field through branches is the largest over the paths.
+  Constants see no pixel and are left out. Inside a graph, where every shape is known, a
+  ``Reshape`` or ``Permute`` that leaves the spatial axes in place (ShuffleNet's channel
+  shuffle) passes the field through.
 * Any other layer (pixel shuffle, permute, custom modules): unknown (``None``) until a layer
   that sees the whole input.
 """
@@ -52,11 +58,14 @@ from convlens.layers.container import Residual, Sequential
 from convlens.layers.conv import _ConvNd
 from convlens.layers.dropout import Dropout
 from convlens.layers.global_pool import _AdaptivePoolNd, _GlobalPoolNd
+from convlens.layers.graph import Graph
 from convlens.layers.linear import Linear
+from convlens.layers.merge import Concatenate, MatMul
 from convlens.layers.module import Module
 from convlens.layers.normalization import GroupNorm, LayerNorm, _ChannelNorm
 from convlens.layers.pool import _PoolNd
 from convlens.layers.shape import Flatten, Reshape
+from convlens.layers.shape_extra import Permute
 
 
 @dataclass(frozen=True)
@@ -175,10 +184,37 @@ class _Walker:
             skip = rf if module.shortcut is None else self.walk(
                 module.shortcut, f"{name}.shortcut" if name else "shortcut", rf)
             rf = None if body is None or skip is None else _union(body, skip)
+        elif isinstance(module, Graph):
+            rf = self.graph(module, name, rf)
         else:
             rf = self.layer(module, rf)
         self.record(name, module, rf)
         return rf
+
+    def graph(self, graph: Graph, name: str, rf: ReceptiveField | None) -> ReceptiveField | None:
+        """Every node of ``graph`` in order; each input starts from ``rf``. Returns the field
+        of the first output."""
+        fields: dict[str, ReceptiveField | None] = {t: rf for t in graph.input_names}
+        constant: set[str] = set()
+        shapes = graph.tensor_shapes()
+        for node in graph.nodes:
+            here = f"{name}.{node.name}" if name else node.name
+            seen = [fields[t] for t in node.inputs if t not in constant]
+            if not seen:                        # a constant, or computed from constants only
+                constant.add(node.output)
+                out = None
+                self.record(here, node.layer, out)
+            elif node.layer.num_inputs != 1:
+                out = _merge(node.layer, seen, node.output_shape)
+                self.record(here, node.layer, out)
+            elif _keeps_spatial_axes(node.layer, shapes[node.inputs[0]], node.output_shape,
+                                     seen[0]):
+                out = seen[0]
+                self.record(here, node.layer, out)
+            else:
+                out = self.walk(node.layer, here, seen[0])
+            fields[node.output] = out
+        return fields[graph.output_names[0]]
 
     def layer(self, module: Module, rf: ReceptiveField | None) -> ReceptiveField | None:
         """The field after a single (non-container) layer."""
@@ -214,6 +250,41 @@ class _Walker:
             kernel = tuple(n // o for n, o in zip(spatial, out))
             return _window(rf, kernel, kernel, (1,) * len(kernel), ((0, 0),) * len(kernel), out)
         return None
+
+
+def _merge(layer: Module, fields: list[ReceptiveField | None],
+           out_shape: tuple[int, ...]) -> ReceptiveField | None:
+    """A merge node: the bounding box of its inputs' fields (any unknown: unknown). Only
+    elementwise merges and concatenation along channels keep the spatial layout."""
+    if isinstance(layer, MatMul) or any(f is None for f in fields):
+        return None
+    if isinstance(layer, Concatenate) and layer.dim % (len(out_shape) + 1) != 1:
+        return None
+    known = [f for f in fields if f is not None]
+    if any(f.whole_input for f in known):
+        return next(f for f in known if f.whole_input)
+    spatial = tuple(out_shape[1:])
+    if any(f.spatial != spatial for f in known):
+        return None    # broadcast along a spatial axis: no common grid
+    result = known[0]
+    for other in known[1:]:
+        result = _union(result, other)
+    return result
+
+
+def _keeps_spatial_axes(layer: Module, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
+                        rf: ReceptiveField | None) -> bool:
+    """A ``Reshape`` or ``Permute`` that regroups only the axes before the spatial ones (the
+    trailing ``len(rf.spatial)`` axes stay where they are, with their sizes)."""
+    if rf is None or rf.spatial is None or not isinstance(layer, (Reshape, Permute)):
+        return False
+    s = len(rf.spatial)
+    if tuple(in_shape[-s:]) != rf.spatial or tuple(out_shape[-s:]) != rf.spatial:
+        return False
+    if isinstance(layer, Permute):
+        n = len(layer.dims)
+        return tuple(layer.dims[n - s:]) == tuple(range(n - s, n))
+    return len(out_shape) > s
 
 
 def _spatial(input_shape: Sequence[int]) -> tuple[int, ...]:

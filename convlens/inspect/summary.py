@@ -44,10 +44,13 @@ from convlens.layers.container import Sequential
 from convlens.layers.conv import _ConvNd
 from convlens.layers.embedding import Embedding
 from convlens.layers.global_pool import _AdaptivePoolNd
+from convlens.layers.graph import Graph, node_calls
 from convlens.layers.linear import Linear
+from convlens.layers.merge import MatMul
 from convlens.layers.module import Module
 from convlens.layers.normalization import _BatchNorm
 from convlens.layers.pool import _PoolNd
+from convlens.notebook import in_notebook
 from convlens.parameter import Parameter
 
 # Private attributes of Module that are bookkeeping, not state kept for the backward pass.
@@ -87,6 +90,7 @@ class LayerRow:
     cache_bytes: int
     shared_with: str | None = None
     cache_kept_bytes: int = 0
+    inputs: list[str] | None = None   # graph models: the tensors this node reads
 
 
 @dataclass
@@ -145,6 +149,7 @@ class Summary:
         header = ["Layer", "Type", "Output shape", "Params", "Kernel", "Stride", "Padding",
                   "RF", "Jump", "Start", "Mult-adds", "Param mem", "Output mem", "Cache mem"]
         body = []
+        graph = any(row.inputs is not None for row in self.rows)
         for row in self.rows:
             params = f"{row.params:,}"
             if row.shared_with is not None:
@@ -171,6 +176,10 @@ class Summary:
                 format_bytes(row.cache_bytes) if row.cache_bytes else (
                     "(shared)" if row.cache_kept_bytes else ""),
             ])
+            if graph:   # as Keras's summary of a functional model: what each node reads
+                body[-1].insert(3, ", ".join(row.inputs or []))
+        if graph:
+            header.insert(3, "Connected to")
         return header, body
 
     def _footer(self) -> list[str]:
@@ -198,7 +207,7 @@ class Summary:
 
     def __str__(self) -> str:
         header, body = self._cells()
-        right = {3, 10, 11, 12, 13}
+        right = _right_aligned(header)
         widths = [max(len(c) for c in col) for col in zip(header, *body)]
 
         def line(cells: list[str]) -> str:
@@ -219,11 +228,19 @@ class Summary:
 
         lines = [f"**{self.model_type} summary**", "",
                  "| " + " | ".join(header) + " |",
-                 "|" + "|".join("---:" if i in {3, 10, 11, 12, 13} else "---"
+                 "|" + "|".join("---:" if i in _right_aligned(header) else "---"
                                 for i in range(len(header))) + "|"]
         lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in body]
         lines += [""] + [f"- {f}" for f in self._footer()]
         return "\n".join(lines) + "\n"
+
+    def _repr_html_(self) -> str:
+        """The table as HTML, which Jupyter shows when a summary is a cell's value."""
+        from convlens.notebook import html_table
+
+        header, body = self._cells()
+        return html_table(header, body, f"{self.model_type} summary", self._footer(),
+                          _right_aligned(header))
 
     def __repr__(self) -> str:
         return (f"Summary({self.model_type}, input {self.input_shape}, {len(self.rows)} rows, "
@@ -231,6 +248,12 @@ class Summary:
 
 
 # -- formatting helpers ----------------------------------------------------------------------
+def _right_aligned(header: list[str]) -> set[int]:
+    """Columns of numbers (found by name: graph summaries have one more column)."""
+    numbers = {"Params", "Mult-adds", "Param mem", "Output mem", "Cache mem"}
+    return {i for i, title in enumerate(header) if title in numbers}
+
+
 def format_bytes(n: int) -> str:
     """``1536 -> '1.5 KiB'``."""
     value = float(n)
@@ -341,13 +364,16 @@ def _mult_adds(module: Module, x: np.ndarray, y: np.ndarray) -> int:
         return per_example * math.prod(module.weight.shape[1:])
     if isinstance(module, Linear):
         return per_example * module.in_features
+    if isinstance(module, MatMul):   # (…, m, k) @ (…, k, n): k per output value
+        return per_example * x.shape[-1]
     return 0
 
 
 def _is_row(module: Module) -> bool:
-    # Sequential only chains its children: their rows say everything. Other containers
-    # (Residual, custom modules) do work of their own (the sum) and get a row after theirs.
-    return not isinstance(module, Sequential)
+    # Sequential and Graph only run their children: their rows say everything. Other
+    # containers (Residual, custom modules) do work of their own (the sum) and get a row
+    # after theirs.
+    return not isinstance(module, (Sequential, Graph))
 
 
 def _first_layer(model: Module) -> Module:
@@ -358,12 +384,22 @@ def _first_layer(model: Module) -> Module:
     return model
 
 
+def _other_graph_inputs(model: Module, x: np.ndarray, seed: int) -> list[np.ndarray]:
+    """A graph with several inputs: random batches for the inputs after the first (whose
+    shape is ``input_shape``), of the shapes its ``cl.Input``s declare."""
+    if not isinstance(model, Graph):
+        return []
+    rng = np.random.default_rng(seed + 1)
+    return [rng.standard_normal((len(x), *shape)).astype(x.dtype)
+            for shape in model.input_shapes[1:]]
+
+
 def summary(
     model: Module,
     input_shape: Sequence[int],
     batch_size: int = 1,
     dtype: Any = None,
-    print_table: bool = True,
+    print_table: bool | None = None,
     seed: int = 0,
 ) -> Summary:
     """Print and return the per-layer table of ``model`` for inputs of ``input_shape``.
@@ -376,7 +412,8 @@ def summary(
             reported per example).
         dtype: input dtype (default: the model's parameter dtype, else float32; int64 for
             token ids).
-        print_table: print ``str(summary)``.
+        print_table: print ``str(summary)``; by default yes, except in a Jupyter notebook,
+            where the returned summary shows itself as an HTML table.
         seed: seeds the random input (a standard normal batch).
 
     Returns:
@@ -404,6 +441,8 @@ def summary(
     names: dict[int, list[str]] = {}
     for name, module in model.named_modules():
         names.setdefault(id(module), []).append(name)
+    nodes = node_calls(model)   # graph layers: a row per node, named and connected as it is
+    names.update((key, [name for name, _ in calls]) for key, calls in nodes.items())
     unique = {id(m): m for _, m in model.named_modules()}
 
     ledger = _Ledger()
@@ -419,9 +458,12 @@ def summary(
         if not _is_row(module):
             return
         own = names[id(module)]
+        node = nodes.get(id(module))
+        first = inp[0] if isinstance(inp, tuple) and inp else inp   # a merge: its inputs
         calls.append({"module": module, "occurrence": k, "name": own[k % len(own)],
-                      "x_shape": inp.shape, "x": inp, "y": out,
-                      "cache": cached_arrays(module)})
+                      "x_shape": np.shape(first), "x": first, "y": out,
+                      "cache": cached_arrays(module),
+                      "inputs": None if node is None else node[k % len(node)][1]})
 
     saved_state = model.state_dict()
     saved_private = {key: {k: v for k, v in vars(m).items()
@@ -436,7 +478,7 @@ def summary(
         for module in switched:
             module.training = False
         with enable_grad():  # measure what a training step keeps, even inside cl.no_grad()
-            model(x)
+            model(x, *_other_graph_inputs(model, x, seed))
     finally:
         for module in switched:
             module.training = True
@@ -492,7 +534,7 @@ def summary(
             whole_input=bool(rf is not None and rf.whole_input),
             mult_adds=_mult_adds(layer, call["x"], y),
             param_bytes=row_param_bytes, activation_bytes=act, cache_bytes=cached,
-            shared_with=shared_with, cache_kept_bytes=kept,
+            shared_with=shared_with, cache_kept_bytes=kept, inputs=call["inputs"],
         ))
         trainable += count_trainable
         non_trainable += count - count_trainable
@@ -521,6 +563,8 @@ def summary(
         param_bytes=param_bytes, activation_bytes=activation_bytes, cache_bytes=cache_bytes,
         param_names=param_names, unused_params=sum(p.size for p in unused),
     )
+    if print_table is None:
+        print_table = not in_notebook()
     if print_table:
         print(result)
     return result

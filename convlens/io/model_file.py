@@ -43,6 +43,8 @@ MANIFEST = "convlens-model.json"
 CHECKSUM = "convlens-model.sha256"
 ZIP_MAGIC = b"PK\x03\x04"
 _DATE = (1980, 1, 1, 0, 0, 0)  # fixed member dates: the same model gives the same bytes
+_MAX_MANIFEST = 256 * 2**20  # bytes; a manifest is small (a word vocabulary makes it a few MB)
+_NPY_HEADER = 4096  # at most, in bytes, before an .npy file's data
 
 
 class ModelFileError(FormatError):
@@ -201,6 +203,17 @@ def _read_member(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:
         raise _fail(path, f"is corrupt: the member {name} cannot be read ({error})") from None
 
 
+def _check_size(path: Path, archive: zipfile.ZipFile, member: str, limit: int) -> None:
+    """Refuse a member that would unpack to more bytes than it can hold (a zip bomb)."""
+    try:
+        size = archive.getinfo(member).file_size
+    except KeyError:
+        raise _fail(path, f"is incomplete: the member {member} is missing") from None
+    if size > limit:
+        raise _fail(path, f"is corrupt: the member {member} unpacks to {size:,} bytes, more than the "
+                          f"{limit:,} it can hold")
+
+
 def _read_manifest(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
     names = archive.namelist()
     if MANIFEST not in names:
@@ -211,6 +224,7 @@ def _read_manifest(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
                     "with cl.load_weights(model, path)")
         raise _fail(path, f"is a zip archive but not a convlens model file: it has no {MANIFEST} "
                           f"(members: {shown or 'none'}){hint}")
+    _check_size(path, archive, MANIFEST, _MAX_MANIFEST)
     raw = _read_member(path, archive, MANIFEST)
     try:
         manifest = json.loads(raw.decode("utf-8"))
@@ -228,6 +242,7 @@ def _read_manifest(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
                           f"{manifest.get('convlens_version', '?')}); this convlens "
                           f"{_convlens_version()} reads format versions up to {FORMAT_VERSION}: "
                           "upgrade convlens (pip install -U convlens)")
+    _check_size(path, archive, CHECKSUM, 1024)
     stored = _read_member(path, archive, CHECKSUM).decode("ascii", "replace").strip()
     if stored != _sha256(raw):
         raise _fail(path, f"was changed after it was written: the SHA-256 of {MANIFEST} is "
@@ -246,6 +261,7 @@ def _read_arrays(path: Path, archive: zipfile.ZipFile, manifest: dict[str, Any])
             dtype, shape = np.dtype(entry["dtype"]), tuple(entry["shape"])
         except (KeyError, TypeError) as error:
             raise _fail(path, f"is corrupt: an array entry of {MANIFEST} is incomplete ({error})") from None
+        _check_size(path, archive, member, dtype.itemsize * int(np.prod(shape, dtype=np.int64)) + _NPY_HEADER)
         data = _read_member(path, archive, member)
         if _sha256(data) != digest:
             raise _fail(path, f"was changed after it was written: the SHA-256 of {member} does not "

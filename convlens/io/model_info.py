@@ -144,7 +144,7 @@ class ModelInfo:
         normalization = changes.pop("normalization", None)
         dataset = changes.get("dataset")
         if dataset is not None and not isinstance(dataset, str):
-            derived = describe_dataset(dataset)
+            derived = describe_dataset(dataset, normalization)
             changes = {**derived, **changes, "dataset": derived["dataset"]}
         info = dataclasses.replace(self, **changes)
         if normalization:
@@ -154,9 +154,14 @@ class ModelInfo:
         return info
 
 
-def describe_dataset(dataset: Any) -> dict[str, Any]:
+def describe_dataset(dataset: Any, normalization: dict[str, Any] | None = None) -> dict[str, Any]:
     """The :class:`ModelInfo` fields a :class:`convlens.data.Dataset` tells: classes, task, input
-    shape and dtype, and its :class:`Preprocessing` (value range, polarity, framing, tokens)."""
+    shape and dtype, and its :class:`Preprocessing` (value range, polarity, framing, tokens).
+
+    With the ``normalization`` the model was trained with, the dataset may be given before or
+    after it (``convlens train --normalize`` keeps the normalized copy): the value range and
+    the polarity are measured on the values before normalization either way.
+    """
     x = dataset.x_train
     kind = dataset.kind
     pre = Preprocessing(kind=kind)
@@ -169,12 +174,16 @@ def describe_dataset(dataset: Any) -> dict[str, Any]:
             lowercase=bool(letters) and letters == letters.lower() and letters != letters.upper(),
             length=int(x.shape[1]), vocabulary=vocabulary)
     else:
-        low, high = (float(x.min()), float(x.max())) if x.size else (0.0, 1.0)
+        undo = _undo_normalization(x, normalization)
+        axes = (0, *range(2, x.ndim))
+        low, high = ((float(undo(x.min(axis=axes, keepdims=True)).min()),
+                      float(undo(x.max(axis=axes, keepdims=True)).max())) if x.size else (0.0, 1.0))
+        in_unit = low >= -1e-6 and high <= 1.0 + 1e-6
         pre = dataclasses.replace(
             pre, channels=int(x.shape[1]), size=tuple(int(n) for n in x.shape[2:]),
-            value_range=(0.0, 1.0) if low >= 0.0 and high <= 1.0 else (low, high))
+            value_range=(0.0, 1.0) if in_unit else (low, high))
         if kind == "images":
-            pre.polarity = picture_polarity(x)
+            pre.polarity = picture_polarity(undo(x[:500]))
             if dataset.name in MNIST_FRAMED and x.shape[1:] == (1, 28, 28):
                 pre.framing = "mnist"
     return {
@@ -186,6 +195,23 @@ def describe_dataset(dataset: Any) -> dict[str, Any]:
         "dataset": dataset.name,
         "dataset_description": dataset.description,
     }
+
+
+def _undo_normalization(x: np.ndarray, normalization: dict[str, Any] | None) -> Any:
+    """``f(values)`` giving the values before ``normalization`` when ``x`` looks normalized with
+    it (per-channel mean and std near 0 and 1 rather than near its statistics), else identity."""
+    if not normalization or not x.size:
+        return lambda values: values
+    mean = np.ravel(np.asarray(normalization["mean"], dtype=np.float64))
+    std = np.ravel(np.asarray(normalization["std"], dtype=np.float64))
+    std = np.where(std > 0, std, 1.0)
+    sample = np.asarray(x[:1000], dtype=np.float64)
+    axes = (0, *range(2, x.ndim))
+    m, s = sample.mean(axis=axes), sample.std(axis=axes)
+    if np.abs(m).sum() + np.abs(s - 1).sum() >= np.abs(m - mean).sum() + np.abs(s - std).sum():
+        return lambda values: values  # the raw values, before normalization
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return lambda values: np.asarray(values, dtype=np.float64) * std.reshape(shape) + mean.reshape(shape)
 
 
 def picture_polarity(images: np.ndarray, sample: int = 500) -> str | None:

@@ -67,6 +67,8 @@ def info_from_run_config(config: dict[str, Any], metrics: dict[str, Any]) -> Mod
         length=int(input_shape[0]) if vocabulary and input_shape else None,
         vocabulary=vocabulary,
     )
+    if vocabulary:
+        pre.tokens, pre.lowercase = _tokenization(str(dataset), config.get("data_option") or [])
     per_class = metrics.get("test_per_class") or []
     return ModelInfo(
         name=config.get("model"),
@@ -81,3 +83,17 @@ def info_from_run_config(config: dict[str, Any], metrics: dict[str, Any]) -> Mod
         convlens_version=(config.get("versions") or {}).get("convlens"),
         created=config.get("created"),
     )
+
+
+def _tokenization(dataset: str, data_options: list[str]) -> tuple[str, bool]:
+    """How the run's text became tokens: words-lang reads lowercase characters; a ``text:``
+    file words unless ``--data-option tokens=chars``, lowercased with ``lowercase=true``."""
+    from convlens.data import parse_options
+
+    if dataset == "words-lang":
+        return "chars", True
+    try:
+        options = parse_options(data_options)
+    except ValueError:
+        options = {}
+    return str(options.get("tokens", "words")), bool(options.get("lowercase", False))

@@ -12,6 +12,11 @@ graph, then wrap its ends in a ``Graph``:
     y = model(images)                                 # arrays in, arrays out
     dx = model.backward(dy)
 
+Names: a node called without ``name=`` gets ``<layer in snake case>_<k>`` (``relu_1``); when a
+``Graph`` is built, such default names are renumbered within that graph, in topological order
+(skipping the names given explicitly), so the same architecture built twice in one process has
+the same node names and ``state_dict`` keys. The tensors take their final names then.
+
 Forward runs the nodes in topological order (the order they were created in, which always is
 one). Backward runs them in reverse; a tensor used by several nodes (fan-out) receives the
 sum of their gradients, as ``dL/dx = Σ_k ∂L/∂y_k · ∂y_k/∂x`` says. The same layer object may
@@ -24,7 +29,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,8 +62,11 @@ class GraphNode:
     layer: Module
     inputs: list[str]
     output: str
+    #: the output's shape without the batch axis (the whole shape for a constant's)
+    output_shape: tuple[int, ...] = ()
     input_tensors: list[SymbolicTensor] = field(default_factory=list, repr=False)
     order: int = field(default_factory=lambda: next(_creation), repr=False)
+    output_tensor: SymbolicTensor | None = field(default=None, repr=False)
 
 
 class SymbolicTensor:
@@ -70,12 +78,22 @@ class SymbolicTensor:
     """
 
     def __init__(self, shape: tuple[int, ...], name: str, node: GraphNode | None,
-                 dtype: Any = np.float32, batched: bool = True) -> None:
+                 dtype: Any = np.float32, batched: bool = True,
+                 default_prefix: str | None = None) -> None:
         self.shape = tuple(int(n) for n in shape)
         self.name = name
         self.node = node
         self.dtype = np.dtype(dtype)
         self.batched = batched
+        #: set while the name is a provisional default (``relu`` for ``relu_7``): the first
+        #: Graph built over this tensor gives it its final name (see the module docstring)
+        self.default_prefix = default_prefix
+
+    def _rename(self, name: str) -> None:
+        self.name = name
+        self.default_prefix = None
+        if self.node is not None:
+            self.node.name = self.node.output = name
 
     def example(self) -> np.ndarray:
         """Zeros of this tensor's shape, with a batch axis of 1 when it has one."""
@@ -98,7 +116,8 @@ def Input(shape: Sequence[int] | int, name: str | None = None, dtype: Any = np.f
                         f"received {shape!r}") from None
     if any(n < 1 for n in dims):
         raise ValueError(f"Input shape sizes must be positive, received {dims}")
-    return SymbolicTensor(dims, name or _default_name("input"), None, dtype)
+    return SymbolicTensor(dims, name or _default_name("input"), None, dtype,
+                          default_prefix=None if name else "input")
 
 
 def call_symbolic(layer: Module, xs: Sequence[Any], name: str | None) -> SymbolicTensor:
@@ -119,19 +138,24 @@ def call_symbolic(layer: Module, xs: Sequence[Any], name: str | None) -> Symboli
                          f"received {len(xs)}")
     if expected is None and not xs:
         raise ValueError(f"{kind} takes at least one input, received none")
+    prefix = None if name is not None else _snake(kind)
     name = name if name is not None else _default_name(_snake(kind))
     if not isinstance(name, str) or not name:
         raise TypeError(f"a node name must be a non-empty string, received {name!r}")
     y = _infer(layer, xs, name)
     batched = any(x.batched for x in xs)
     shape = y.shape[1:] if batched else y.shape
-    node = GraphNode(name, layer, [x.name for x in xs], name, list(xs))
-    return SymbolicTensor(shape, name, node, y.dtype, batched)
+    node = GraphNode(name, layer, [x.name for x in xs], name, tuple(shape), list(xs))
+    output = SymbolicTensor(shape, name, node, y.dtype, batched, default_prefix=prefix)
+    node.output_tensor = output
+    return output
 
 
 def _infer(layer: Module, xs: Sequence[SymbolicTensor], name: str) -> np.ndarray:
+    """Run ``layer`` on zeros of the inputs' shapes; every mode and cache is put back (a
+    model being drawn may be in the middle of a training step)."""
     modes = [(m, m.training) for m in layer.modules()]
-    cache = getattr(layer, "_cache", None)
+    caches = [(m, m._cache) for m in layer.modules() if hasattr(m, "_cache")]
     layer.eval()
     try:
         with engine.no_grad(), np.errstate(all="ignore"):
@@ -143,8 +167,8 @@ def _infer(layer: Module, xs: Sequence[SymbolicTensor], name: str) -> np.ndarray
     finally:
         for module, mode in modes:
             module.training = mode
-        if hasattr(layer, "_cache"):
-            layer._cache = cache
+        for module, cache in caches:
+            module._cache = cache
     if not isinstance(y, np.ndarray):
         raise TypeError(f"node {name!r} ({type(layer).__name__}) must return one array, "
                         f"returned {type(y).__name__}")
@@ -182,15 +206,18 @@ class Graph(Module):
         super().__init__()
         input_tensors = _as_list(inputs, "inputs")
         output_tensors = _as_list(outputs, "outputs")
+        self.nodes = _collect(input_tensors, output_tensors)   # gives default names their final form
         self.input_names = [t.name for t in input_tensors]
         self.input_shapes = [t.shape for t in input_tensors]
         self._input_dtypes = [t.dtype for t in input_tensors]
         self.output_names = [t.name for t in output_tensors]
         self.output_shapes = [t.shape for t in output_tensors]
-        self.nodes = _collect(input_tensors, output_tensors)
         self.num_inputs = len(self.input_names)
         self._plan()
         self._cache: Any = None
+        #: the node whose layer runs right now (forward or backward); the profiler reads it
+        #: to time a shared layer per node
+        self.running_node: GraphNode | None = None
 
     def _plan(self) -> None:
         """Precompute, per node, when each tensor is last used (to free it in forward)."""
@@ -220,6 +247,12 @@ class Graph(Module):
         raise KeyError(f"no node named {name!r} in this graph; nodes: "
                        f"{', '.join(n.name for n in self.nodes)}")
 
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Tensor name -> its shape without the batch axis (inputs and every node output)."""
+        shapes = dict(zip(self.input_names, self.input_shapes))
+        shapes.update((node.output, node.output_shape) for node in self.nodes)
+        return shapes
+
     def consumers(self) -> dict[str, list[str]]:
         """Tensor name -> the names of the nodes that use it (in order)."""
         users: dict[str, list[str]] = {name: [] for name in self.input_names}
@@ -243,11 +276,13 @@ class Graph(Module):
             values[name] = x
         caches: dict[str, Any] = {}
         for node, free in zip(self.nodes, self._free_after):
+            self.running_node = node
             y = node.layer.run_forward(*(values[t] for t in node.inputs))
             caches[node.name] = getattr(node.layer, "_cache", None)
             values[node.output] = y
             for t in free:
                 del values[t]
+        self.running_node = None
         self._cache = (caches, len(xs[0]) if xs else 0)
         outputs = tuple(values[name] for name in self.output_names)
         return outputs[0] if len(outputs) == 1 else outputs
@@ -277,7 +312,9 @@ class Graph(Module):
             if hasattr(layer, "_cache"):
                 layer._cache = caches[node.name]
             wanted = [needed[t] for t in node.inputs]
+            self.running_node = node
             result = layer.run_backward(g, any(wanted))
+            self.running_node = None
             parts = (result,) if getattr(layer, "num_inputs", 1) == 1 else tuple(result)
             for t, part, want in zip(node.inputs, parts, wanted):
                 if want and part is not None:
@@ -305,11 +342,10 @@ class Graph(Module):
         first_user: dict[int, str] = {}
         nodes = []
         for node in self.nodes:
-            if id(node.layer) in first_user:
-                layer: dict[str, Any] = {"shared": first_user[id(node.layer)]}
-            else:
-                first_user[id(node.layer)] = node.name
-                layer = to_spec(node.layer)
+            layer = to_spec(node.layer)   # a layer met before: {"shared": its dotted path}
+            if id(node.layer) in first_user and "shared" not in layer:
+                layer = {"shared": first_user[id(node.layer)]}   # get_config called directly
+            first_user.setdefault(id(node.layer), node.name)
             nodes.append({"name": node.name, "layer": layer, "inputs": list(node.inputs)})
         inputs = [{"name": n, "shape": list(s)} for n, s in zip(self.input_names, self.input_shapes)]
         return {"inputs": inputs, "nodes": nodes, "outputs": list(self.output_names)}
@@ -337,13 +373,10 @@ class Graph(Module):
                                 f"received {item!r}")
             name, spec = item["name"], item["layer"]
             here = f"{where}.{name}"
-            if isinstance(spec, dict) and "shared" in spec:
-                if spec["shared"] not in layers:
-                    raise SpecError(f"{here}: shares the layer of {spec['shared']!r}, which is "
-                                    "not an earlier node")
-                layer = layers[spec["shared"]]
+            if isinstance(spec, dict) and spec.get("shared") in layers:
+                layer = layers[spec["shared"]]       # the layer of an earlier node
             else:
-                layer = from_spec(spec, here)
+                layer = from_spec(spec, here)        # (a dotted path: found by from_spec)
             layers[name] = layer
             missing = [t for t in item.get("inputs", []) if t not in tensors]
             if missing:
@@ -375,6 +408,23 @@ def _accumulate(grads: dict[str, np.ndarray], name: str, g: np.ndarray) -> None:
     grads[name] = grads[name] + g if name in grads else g
 
 
+def _final_names(inputs: list[SymbolicTensor], nodes: list[GraphNode]) -> None:
+    """Give the tensors that still carry a provisional default name their final one:
+    ``<prefix>_<k>``, counted within this graph (inputs in order, then nodes in topological
+    order), skipping every name already fixed."""
+    tensors = list(inputs) + [n.output_tensor for n in nodes if n.output_tensor is not None]
+    taken = {t.name for t in tensors if t.default_prefix is None}
+    counters: dict[str, itertools.count] = defaultdict(lambda: itertools.count(1))
+    for tensor in tensors:
+        if tensor.default_prefix is None:
+            continue
+        name = f"{tensor.default_prefix}_{next(counters[tensor.default_prefix])}"
+        while name in taken:
+            name = f"{tensor.default_prefix}_{next(counters[tensor.default_prefix])}"
+        taken.add(name)
+        tensor._rename(name)
+
+
 def _collect(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> list[GraphNode]:
     """The nodes the outputs depend on, in creation order (a topological order); checks
     that every path starts at one of ``inputs`` and that names are unique."""
@@ -395,6 +445,10 @@ def _collect(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> lis
             found[id(tensor.node)] = tensor.node
             stack.extend(tensor.node.input_tensors)
     nodes = sorted(found.values(), key=lambda n: n.order)
+    _final_names(inputs, nodes)
+    names = [t.name for t in inputs]
+    for node in nodes:
+        node.inputs = [t.name for t in node.input_tensors]
     seen: dict[str, str] = {n: "an input" for n in names}
     for node in nodes:
         if node.name in seen:
@@ -402,3 +456,43 @@ def _collect(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> lis
                              f"{seen[node.name]}); give each node its own name=")
         seen[node.name] = "another node"
     return nodes
+
+
+def node_calls(model: Module) -> dict[int, list[tuple[str, list[str]]]]:
+    """For the layers of every graph inside ``model`` (``model`` included): ``id(layer) ->
+    [(node name, input tensor names), …]``, one entry per call in the order forward makes
+    them. Names are dotted with the graph's own place in ``model`` (``"2.conv1"`` for a graph
+    that is child ``2`` of a Sequential). Summary, explain and the profiler name rows by it: a
+    shared layer gets a row per node, each under its node's name."""
+    calls: dict[int, list[tuple[str, list[str]]]] = {}
+    for prefix, module in model.named_modules():
+        if isinstance(module, Graph):
+            def qualified(name: str, prefix: str = prefix) -> str:
+                return f"{prefix}.{name}" if prefix else name
+
+            for node in module.nodes:
+                calls.setdefault(id(node.layer), []).append(
+                    (qualified(node.name), [qualified(t) for t in node.inputs]))
+    return calls
+
+
+def find_node(model: Module, name: str) -> tuple[Graph, GraphNode] | None:
+    """The graph (inside ``model``, or ``model`` itself) and its node called ``name`` (dotted
+    with the graph's place in ``model``, as :func:`node_calls` names it), or ``None``."""
+    for prefix, module in model.named_modules():
+        if isinstance(module, Graph):
+            for node in module.nodes:
+                if (f"{prefix}.{node.name}" if prefix else node.name) == name:
+                    return module, node
+    return None
+
+
+def call_filter(model: Module, name: str) -> Callable[[], bool]:
+    """For hooks on the layer named ``name``: a test that is True while the call being made
+    is that node's (a layer shared by several nodes runs once per node); always True for a
+    name that is not a graph node."""
+    found = find_node(model, name)
+    if found is None:
+        return lambda: True
+    graph, node = found
+    return lambda: graph.running_node is node

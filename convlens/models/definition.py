@@ -24,6 +24,11 @@ In TOML a nested list is written ``[[layers.body]]`` under its ``[[layers]]`` ta
 ``{shared = "2"}`` reuses the layer at that place (its dotted name) instead of a new one:
 both places then hold the same weights.
 
+With ``input_shape``, each top-level layer is tried on a zero input as it is built: a layer
+that does not fit is named with the size it receives, and the input size of a Conv, Linear or
+norm layer (``in_channels``, ``in_features``, ``num_features``, ``num_channels``) may be left
+out: it is read off the previous layer's output.
+
 The architecture stored in a ``.convlens`` model file (``{"class": …, "config": …}``, see
 :mod:`convlens.layers.spec`) is accepted as well, alone or under the key ``architecture``.
 Errors name the file, the layer (its number and type) and the key.
@@ -124,15 +129,16 @@ def build_definition(data: dict[str, Any], source: str = "definition") -> Module
         if not isinstance(data["layers"], list) or not data["layers"]:
             raise DefinitionError(f"{source}: 'layers' must be a non-empty list of layer tables "
                                   "([[layers]] in TOML)")
-        spec = {"class": "Sequential", "config": {"layers": _children(data["layers"], "layers", source)}}
-        root = "layers"
     else:
         raise DefinitionError(f"{source}: no layers: expected a 'layers' list ([[layers]] tables in "
                               "TOML), each with a 'type'")
-    try:
-        model = from_spec(spec, root)
-    except SpecError as error:
-        raise DefinitionError(f"{source}: {_friendly(str(error))}") from None
+    if "layers" in data and "class" not in data and not isinstance(data.get("architecture"), dict):
+        model = _build_in_order(data["layers"], _input_shape(data.get("input_shape"), source), source)
+    else:
+        try:
+            model = from_spec(spec, root)
+        except SpecError as error:
+            raise DefinitionError(f"{source}: {_friendly(str(error))}") from None
     try:
         model.info = ModelInfo(name=data.get("name") or Path(source).stem,
                                input_shape=data.get("input_shape"),
@@ -142,6 +148,73 @@ def build_definition(data: dict[str, Any], source: str = "definition") -> Module
         raise DefinitionError(f"{source}: input_shape must be a list of sizes such as [1, 28, 28], "
                               f"class_names a list of names ({error})") from None
     return model
+
+
+# the size a layer can read off its input when the file leaves it out: (argument, axis)
+_SIZE_FROM_INPUT = {
+    **{f"Conv{n}d": ("in_channels", 1) for n in (1, 2, 3)},
+    **{f"{kind}{n}d": ("num_features", 1) for kind in ("BatchNorm", "InstanceNorm") for n in (1, 2, 3)},
+    "GroupNorm": ("num_channels", 1),
+    "Linear": ("in_features", -1),
+}
+
+
+def _input_shape(value: Any, source: str) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value)):
+        raise DefinitionError(f"{source}: input_shape must be a list of positive sizes without the batch "
+                              f"axis, such as [1, 28, 28], received {_short(value)}")
+    return tuple(value)
+
+
+def _build_in_order(entries: list[Any], input_shape: tuple[int, ...] | None, source: str) -> Module:
+    """The layers of a flat definition, built one after the other. With ``input_shape``, a zero
+    input goes through each new layer: a layer that does not fit is named with the size it
+    receives, and a Conv / Linear / norm layer may leave out its input size (``in_channels``,
+    ``in_features``, ``num_features``), which is read off that input."""
+    import numpy as np
+
+    from convlens.functional.engine import no_grad
+    from convlens.layers.container import Sequential
+    from convlens.layers.spec import _BUILDING, _Building
+
+    x = None
+    if input_shape is not None:
+        first = entries[0] if isinstance(entries[0], dict) else {}
+        x = np.zeros((1, *input_shape), np.int64 if first.get("type") == "Embedding" else np.float32)
+    layers = []
+    token = _BUILDING.set(_Building("layers"))  # one tree: `shared` may name any earlier layer
+    try:
+        for i, entry in enumerate(entries):
+            where = f"layers.{i}"
+            kind = entry.get("type") if isinstance(entry, dict) else None
+            if x is not None and kind in _SIZE_FROM_INPUT:
+                key, axis = _SIZE_FROM_INPUT[kind]
+                if key not in entry and x.ndim >= 2:
+                    entry = {**entry, key: int(x.shape[axis])}
+            try:
+                layer = from_spec(_to_spec(entry, where, source), where)
+            except SpecError as error:
+                raise DefinitionError(f"{source}: {_friendly(str(error))}") from None
+            layers.append(layer)
+            if x is None:
+                continue
+            received = tuple(x.shape[1:])
+            try:
+                with no_grad():
+                    layer.eval()
+                    x = layer(x)
+            except (ValueError, TypeError, IndexError) as error:
+                raise DefinitionError(
+                    f"{source}: {_place(where, type(layer).__name__)}: {error} (with input_shape "
+                    f"{list(input_shape or ())}, this layer receives {received} per example)") from None
+            finally:
+                layer.train()
+    finally:
+        _BUILDING.reset(token)
+    return Sequential(*layers)
 
 
 def _friendly(message: str) -> str:

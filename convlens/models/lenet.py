@@ -36,14 +36,15 @@ def lenet5(variant: str = "modern", input_size: int = 28, in_channels: int = 1,
 
 
 @register("lenet5", "LeNet-5, modern variant (ReLU, max pooling), 28×28 input",
-          "LeCun et al. 1998; seed 001",
-          expected="mnist-5k 97.7 % (`convlens train`: the defaults, 10 epochs; seeds 0-9: 97.4-98.1 %)")
+          "LeCun et al. 1998; seed note 001",
+          expected="mnist-5k 97.7 % (`convlens train`: the defaults, 10 epochs; "
+                   "random seeds 0-9: 97.4-98.1 %)")
 def lenet5_modern(input_size: int = 28, in_channels: int = 1, num_classes: int = 10) -> Sequential:
     return lenet5("modern", input_size, in_channels, num_classes)
 
 
 @register("lenet5-1998", "LeNet-5 as in 1998 (tanh, average pooling), 28×28 input",
-          "LeCun et al. 1998; seed 001",
+          "LeCun et al. 1998; seed note 001",
           expected="mnist-5k 96.5 % (`convlens train --model lenet5-1998`, 10 epochs)")
 def lenet5_1998(input_size: int = 28, in_channels: int = 1, num_classes: int = 10) -> Sequential:
     return lenet5("1998", input_size, in_channels, num_classes)

@@ -11,8 +11,8 @@ from convlens.layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from convlens.models.registry import register
 
 
-@register("seed_net", "Seed 000's CNN: 10@5×5, 20@5×5, 320→100→10",
-          "seed 000 (CNN이란?)",
+@register("seed_net", "The CNN of seed note 000: 10@5×5, 20@5×5, 320→100→10",
+          "seed note 000 ('CNN이란?', What is a CNN?)",
           expected="mnist-5k 97.5 % (`convlens train --model seed_net`, 10 epochs)")
 def seed_net(in_channels: int = 1, num_classes: int = 10) -> Sequential:
     return Sequential(
@@ -24,8 +24,8 @@ def seed_net(in_channels: int = 1, num_classes: int = 10) -> Sequential:
     )
 
 
-@register("simple_cnn", "Seed 004's NumPy CNN: 8@3×3, 16@3×3, 400→10",
-          "seed 004 (Numpy로 CNN 구현하기)",
+@register("simple_cnn", "The NumPy CNN of seed note 004: 8@3×3, 16@3×3, 400→10",
+          "seed note 004 ('Numpy로 CNN 구현하기', A CNN in NumPy)",
           expected="mnist-5k 96.7 % (`convlens train --model simple_cnn`, 10 epochs)")
 def simple_cnn(in_channels: int = 1, num_classes: int = 10) -> Sequential:
     return Sequential(

@@ -22,6 +22,13 @@ class EvalResult(NamedTuple):
     loss: float
     accuracy: float | None
 
+    def _repr_html_(self) -> str:
+        """The two numbers as a small HTML table, which Jupyter shows for a cell's value."""
+        from convlens.notebook import html_table
+
+        accuracy = "" if self.accuracy is None else f"{self.accuracy:.2%}"
+        return html_table(["loss", "accuracy"], [[f"{self.loss:.4f}", accuracy]], numeric={0, 1})
+
 
 def count_correct(logits: np.ndarray, y: np.ndarray) -> int:
     """Number of rows of ``logits`` ``(N, K)`` whose arg-max equals ``y`` ``(N,)``."""

@@ -105,6 +105,33 @@ class History:
                     out[f.name] = values[-1]
         return out
 
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """The history as a table: a header and one row of formatted cells per epoch.
+
+        Columns: the epoch, every metric recorded in each epoch (accuracies in %), the
+        learning rate, the epoch's seconds and the throughput.
+        """
+        columns: list[tuple[str, list[Any]]] = []
+        for f in fields(self):
+            values = getattr(self, f.name)
+            if not isinstance(values, list) or len(values) != self.epochs or all(v is None for v in values):
+                continue
+            title = f.name.replace("val_", f"{self.val_name} ").replace("train_", "train ")
+            title = {"epoch_time": "time (s)", "samples_per_second": "samples/s"}.get(title, title)
+            columns.append((title, values))
+        header = ["epoch"] + [title for title, _ in columns]
+        rows = [[str(i + 1)] + [_cell(title, values[i]) for title, values in columns]
+                for i in range(self.epochs)]
+        return header, rows
+
+    def _repr_html_(self) -> str:
+        """One row per epoch, as HTML: Jupyter shows this when a history is a cell's value."""
+        from convlens.notebook import html_table
+
+        header, rows = self.table()
+        caption = f"History: {self.epochs} epoch{'s' if self.epochs != 1 else ''} ({self.task})"
+        return html_table(header, rows, caption, numeric=range(len(header)))
+
     def to_dict(self) -> dict[str, Any]:
         """Plain lists and strings, ready for JSON."""
         return asdict(self)
@@ -113,3 +140,16 @@ class History:
     def from_dict(cls, data: dict[str, Any]) -> History:
         """Rebuild a history written by :meth:`to_dict` (e.g. from ``metrics.json``)."""
         return cls(**data)
+
+
+def _cell(title: str, value: float | None) -> str:
+    """One table cell: accuracies in %, times with 2 decimals, the rest with 4 digits."""
+    if value is None:
+        return ""
+    if title.endswith("accuracy"):
+        return f"{value:.2%}"
+    if title == "time (s)":
+        return f"{value:.2f}"
+    if title == "samples/s":
+        return f"{value:,.0f}"
+    return f"{value:.4g}"

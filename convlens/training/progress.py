@@ -1,10 +1,10 @@
-"""Progress output for training: a live tqdm bar on a terminal, one line per epoch elsewhere.
+"""Progress output for training: a live tqdm bar on a terminal or in a notebook, one line per
+epoch elsewhere.
 
 In a log file or a CI console a redrawn bar would leave hundreds of ``\\r`` fragments, so when
 the output is not a terminal each epoch prints a single summary line instead. In a Jupyter
-notebook training is quiet unless asked (``verbose=True``): the cell's result is the
-:class:`~convlens.training.History`, and a notebook is not a terminal, so asking gives the
-one-line-per-epoch form.
+notebook the bar is tqdm's notebook widget (``tqdm.notebook``, which needs ``ipywidgets``:
+``pip install "convlens[notebook]"``); without ipywidgets a notebook gets the one line per epoch.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import time
 from typing import IO, Any
 
 from tqdm import tqdm
+
+from convlens.notebook import in_notebook
 
 
 def format_metrics(loss: float, accuracy: float, prefix: str = "") -> str:
@@ -39,19 +41,20 @@ def _is_terminal(file: Any) -> bool:
         return True
 
 
-def in_notebook() -> bool:
-    """Whether this process is a Jupyter (IPython kernel) process."""
-    ipython = sys.modules.get("IPython")
-    get = getattr(ipython, "get_ipython", None)
-    shell = get() if callable(get) else None
-    if shell is None:
-        return False
-    return type(shell).__name__ == "ZMQInteractiveShell" or "IPKernelApp" in getattr(shell, "config", {})
-
-
 def resolve_verbose(verbose: bool | None) -> bool:
-    """``None`` means: show progress, except in a notebook."""
-    return (not in_notebook()) if verbose is None else bool(verbose)
+    """``None`` means: show progress (a widget in a notebook, a bar on a terminal)."""
+    return True if verbose is None else bool(verbose)
+
+
+def notebook_bar_class() -> Any:
+    """``tqdm.notebook.tqdm`` when this is a notebook with ipywidgets installed, else ``None``."""
+    if not in_notebook():
+        return None
+    try:
+        from tqdm import notebook
+    except ImportError:  # pragma: no cover - IPython missing while a kernel runs
+        return None
+    return notebook.tqdm if getattr(notebook, "IProgress", None) is not None else None
 
 
 class EpochProgress:
@@ -60,7 +63,8 @@ class EpochProgress:
     Args:
         epoch: 1-based epoch number; ``epochs`` the total.
         num_batches: batches in the epoch (the bar's length).
-        file: where to write, ``sys.stdout`` when ``None``.
+        file: where to write, ``sys.stdout`` when ``None`` (in a notebook, writing to
+            ``sys.stdout`` shows the notebook widget).
         enabled: ``False`` prints nothing at all.
         initial: batches already done (an epoch resumed in the middle).
     """
@@ -80,7 +84,11 @@ class EpochProgress:
         self.bar: Any = None
         self.start = time.perf_counter()
         self.samples = 0
-        if enabled and _is_terminal(self.file):
+        widget = notebook_bar_class() if enabled and self.file is sys.stdout else None
+        if widget is not None:
+            self.bar = widget(total=num_batches, initial=initial, desc=self.label, leave=True,
+                              unit="batch")
+        elif enabled and _is_terminal(self.file):
             self.bar = tqdm(
                 total=num_batches,
                 initial=initial,

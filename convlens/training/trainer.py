@@ -189,7 +189,7 @@ class Trainer:
         checkpoint: ``PATH`` to write ``PATH.npz`` (see the module doc).
         metadata: JSON-ready facts saved in checkpoints and compared on loading (e.g. the
             model's name): a checkpoint whose metadata differs is refused.
-        verbose: progress output; ``None`` shows it except in a Jupyter notebook.
+        verbose: progress output (``None``: shown; tqdm's widget in a Jupyter notebook).
         file: where progress goes, ``sys.stdout`` by default.
         eval_batch_size: batch size of the held-out evaluation.
         catch_sigint: turn the first Ctrl-C into "stop after this batch" (main thread only).

@@ -27,7 +27,7 @@ from convlens.viz.diagnostics import (
 )
 from convlens.viz.feature_maps import feature_maps, map_mosaic, plot_feature_maps
 from convlens.viz.filters import filter_mosaic, model_filters, plot_filters, plot_model_filters
-from convlens.viz.overlay import overlay_heatmap, save_figure
+from convlens.viz.overlay import Picture, overlay_heatmap, save_figure
 from convlens.viz.run_folder import RunFolderError, load_run
 from convlens.viz.seed003 import EDGE_KERNELS, plot_seed003, seed003_feature_maps
 
@@ -37,6 +37,6 @@ __all__ = [
     "plot_history", "history_figure", "confusion_matrix", "misclassified", "plot_confusion_matrix",
     "plot_misclassified", "predict", "feature_maps", "map_mosaic", "plot_feature_maps",
     "filter_mosaic", "model_filters", "plot_filters", "plot_model_filters", "overlay_heatmap",
-    "save_figure", "RunFolderError", "load_run", "EDGE_KERNELS", "plot_seed003",
+    "save_figure", "Picture", "RunFolderError", "load_run", "EDGE_KERNELS", "plot_seed003",
     "seed003_feature_maps",
 ]

@@ -57,6 +57,7 @@ from matplotlib.figure import Figure
 
 from convlens.functional import engine
 from convlens.layers.conv import _ConvNd
+from convlens.layers.graph import call_filter, find_node
 from convlens.layers.module import Module
 from convlens.viz.overlay import (
     middle_slices,
@@ -122,8 +123,9 @@ def _layer_table(model: Module) -> str:
 def resolve_layer(model: Module, layer: str | Module | None = None) -> tuple[str, Module]:
     """``(dotted name, module)`` of ``layer`` in ``model``; ``None`` means the last convolution.
 
-    ``layer`` is a dotted name from ``model.named_modules()`` (``"3"``, ``"body.0"``) or a
-    module object that is part of ``model``.
+    ``layer`` is a dotted name from ``model.named_modules()`` (``"3"``, ``"body.0"``), the
+    name of a graph model's node (also a node that reuses another node's layer), or a module
+    object that is part of ``model``.
     """
     if layer is None:
         convs = conv_layers(model)
@@ -145,6 +147,9 @@ def resolve_layer(model: Module, layer: str | Module | None = None) -> tuple[str
         modules = dict(model.named_modules())
         if layer in modules:
             return layer, modules[layer]
+        node = find_node(model, layer)
+        if node is not None:
+            return layer, node[1].layer
         raise ValueError(f"no layer named {layer!r} in the model; layers: {_layer_table(model)}")
     raise TypeError(f"expected layer to be a dotted name, a Module or None, received {layer!r}")
 
@@ -206,7 +211,7 @@ def _resolve_target(target: Any, logits: np.ndarray) -> np.ndarray:
 
 
 def class_score_pass(model: Module, x: np.ndarray, target: Any = None, layer: Module | None = None,
-                     need_input_grad: bool = False) -> _Pass:
+                     need_input_grad: bool = False, layer_name: str | None = None) -> _Pass:
     """Forward ``x`` (a batch), then backward from ``∂(Σ_n y^{c_n}_n)/∂logits`` (one-hot rows).
 
     The model runs in eval mode and gets back every module's train/eval flag afterwards.
@@ -226,8 +231,12 @@ def class_score_pass(model: Module, x: np.ndarray, target: Any = None, layer: Mo
     grads: list[np.ndarray] = []
     handles = []
     if layer is not None:
-        handles.append(layer.register_forward_hook(lambda m, i, o: acts.append(np.array(o, copy=True))))
-        handles.append(layer.register_backward_hook(lambda m, dy, dx: grads.append(np.array(dy, copy=True))))
+        # a graph layer shared by several nodes: record only the call of the chosen node
+        mine = call_filter(model, layer_name) if layer_name is not None else (lambda: True)
+        handles.append(layer.register_forward_hook(
+            lambda m, i, o: acts.append(np.array(o, copy=True)) if mine() else None))
+        handles.append(layer.register_backward_hook(
+            lambda m, dy, dx: grads.append(np.array(dy, copy=True)) if mine() else None))
     try:
         model.eval()
         for p in params:
@@ -374,7 +383,7 @@ def class_activation_map(model: Module, x: np.ndarray, target: Any = None,
         raise ValueError(f"expected method in {METHODS}, received {method!r}")
     layer_name, module = resolve_layer(model, layer)
     xb, _ = as_batch(model, x)
-    run = class_score_pass(model, xb, target, module)
+    run = class_score_pass(model, xb, target, module, layer_name=layer_name)
     a, g = run.activations, run.gradients
     assert a is not None and g is not None
     if a.ndim < 3:

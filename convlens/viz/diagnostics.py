@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.textpath import TextPath
 
 from convlens.layers.module import Module
 from convlens.training.evaluate import predict as predict_scores
@@ -90,11 +91,20 @@ def _show_example(ax: Axes, x: np.ndarray) -> None:
         raise ValueError(f"expected one example (C, L), (C, H, W) or (C, D, H, W), received {x.shape}")
 
 
-def example_title(index: int, pred: int, true: int, names: Sequence[str] | None = None) -> str:
-    """``"#17: pred 3, true 5"`` (class names when given)."""
+def example_title(index: int, pred: int, true: int, names: Sequence[str] | None = None,
+                  wrap: bool = False) -> str:
+    """``"#17: pred 3, true 5"`` (class names when given); ``wrap`` puts ``true …`` on a
+    second line, for class names too long for one."""
     p = names[pred] if names is not None else pred
     t = names[true] if names is not None else true
-    return f"#{index}: pred {p}, true {t}"
+    return f"#{index}: pred {p}" + ("\n" if wrap else ", ") + f"true {t}"
+
+
+def text_width(text: str, fontsize: float) -> float:
+    """Width in inches of ``text`` in matplotlib's default font at ``fontsize`` points (its
+    widest line)."""
+    return max(TextPath((0, 0), line or " ", size=fontsize).get_extents().width
+               for line in text.split("\n")) / 72.0
 
 
 def plot_misclassified(x: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
@@ -103,7 +113,9 @@ def plot_misclassified(x: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
     """A grid of the misclassified examples, each titled ``#index: pred P, true T``.
 
     The first ``max_examples`` mistakes in index order are drawn; the title says how many
-    there are in all. :func:`misclassified` gives all their indices.
+    there are in all. :func:`misclassified` gives all their indices. Titles that do not fit
+    over their picture (long class names such as Fashion-MNIST's "T-shirt/top") go on two
+    lines, and the columns widen to the longest title, so no two titles overlap.
     """
     wrong = misclassified(y_true, y_pred)
     if len(x) != len(y_true):
@@ -117,15 +129,28 @@ def plot_misclassified(x: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
         ax.set_title("misclassified examples", fontsize=10)
         return fig
     rows, cols = grid_shape(len(shown), ncols)
-    height = 1.55 * rows + 0.6
-    fig = new_figure(1.45 * cols + 0.3, height, layout=None)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.5 / height, wspace=0.1, hspace=0.3)
+    image, fontsize, margin = 1.2, 7, 0.1  # inches, points, inches
+    titles = [example_title(int(i), int(y_pred[i]), int(y_true[i]), class_names) for i in shown]
+    wrap = max(text_width(t, fontsize) for t in titles) > image + 0.15
+    if wrap:
+        titles = [example_title(int(i), int(y_pred[i]), int(y_true[i]), class_names, wrap=True)
+                  for i in shown]
+    column = max(image + 0.25, max(text_width(t, fontsize) for t in titles) + 0.2)
+    title_height = (2 if wrap else 1) * 0.14 + 0.08
+    head = 0.45  # the figure's title
+    width = cols * column + 2 * margin
+    height = head + rows * (image + title_height) + margin
+    fig = new_figure(width, height, layout=None)
+    fig.subplots_adjust(left=margin / width, right=1 - margin / width, bottom=margin / height,
+                        top=1 - (head + title_height) / height, wspace=(column - image) / image,
+                        hspace=title_height / image)
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for ax in axes[len(shown):]:
-        ax.axis("off")
-    for ax, i in zip(axes, shown):
+        fig.delaxes(ax)
+    for ax, i, title in zip(axes, shown, titles):
         _show_example(ax, x[i])
-        ax.set_title(example_title(int(i), int(y_pred[i]), int(y_true[i]), class_names), fontsize=7)
+        ax.set_title(title, fontsize=fontsize)
     count = f"first {len(shown)} of {len(wrong)}" if len(shown) < len(wrong) else f"all {len(wrong)}"
-    fig.suptitle(f"misclassified examples: {count} (of {len(y_true)})", fontsize=10)
+    fig.suptitle(f"misclassified examples: {count} (of {len(y_true)})", fontsize=10,
+                 y=1 - 0.12 / height, va="top")
     return fig

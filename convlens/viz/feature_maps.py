@@ -8,13 +8,17 @@ arrays are exactly the layers' outputs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from convlens.functional.engine import no_grad
+from convlens.layers.graph import call_filter, node_calls
 from convlens.layers.module import Module
 from convlens.viz.cam import as_batch, resolve_layer
-from convlens.viz.overlay import grid_shape, new_figure
+from convlens.viz.overlay import grid_shape, new_figure, show_image
 
 
 def feature_maps(model: Module, x: np.ndarray,
@@ -45,8 +49,12 @@ def feature_maps(model: Module, x: np.ndarray,
     outputs: dict[str, np.ndarray] = {}
     handles = []
     for name, module in chosen:
-        def record(m: Module, inp: np.ndarray, out: np.ndarray, name: str = name) -> None:
-            outputs.setdefault(name, np.array(out, copy=True))  # a shared layer: its first call
+        mine = call_filter(model, name)  # a graph node: its own call of a shared layer
+
+        def record(m: Module, inp: np.ndarray, out: np.ndarray, name: str = name,
+                   mine: Callable[[], bool] = mine) -> None:
+            if mine():
+                outputs.setdefault(name, np.array(out, copy=True))  # a shared layer: its first call
         handles.append(module.register_forward_hook(record))
     modes = [(m, m.training) for m in model.modules()]
     try:
@@ -58,7 +66,7 @@ def feature_maps(model: Module, x: np.ndarray,
             h.remove()
         for m, mode in modes:
             m.training = mode
-    order = [name for name, _ in model.named_modules()]
+    order = _call_order(model)
     missing = [name for name, _ in chosen if name not in outputs]
     if missing:
         raise ValueError(f"the layers {missing} did not run in the forward pass, so they have no output")
@@ -67,7 +75,23 @@ def feature_maps(model: Module, x: np.ndarray,
 
 
 def _leaf_names(model: Module) -> list[str]:
-    return [name for name, m in model.named_modules() if not any(True for _ in m.children())]
+    """Every leaf layer's name; a graph's leaf layers once per node that calls them."""
+    leaves = {id(m) for m in model.modules() if not any(True for _ in m.children())}
+    nodes = node_calls(model)
+    names: list[str] = []
+    for name, m in model.named_modules():
+        if id(m) in leaves:
+            names += [node for node, _ in nodes[id(m)]] if id(m) in nodes else [name]
+    return names
+
+
+def _call_order(model: Module) -> list[str]:
+    """Module names in ``named_modules`` order, each graph node's name after its layer's."""
+    nodes = node_calls(model)
+    order: list[str] = []
+    for name, m in model.named_modules():
+        order += [name] + [node for node, _ in nodes.get(id(m), []) if node != name]
+    return order
 
 
 def map_mosaic(maps: np.ndarray, ncols: int = 8, gap: int = 1) -> np.ndarray:
@@ -88,8 +112,9 @@ def map_mosaic(maps: np.ndarray, ncols: int = 8, gap: int = 1) -> np.ndarray:
 
 
 def plot_feature_maps(maps: np.ndarray, title: str = "feature maps", max_maps: int = 32,
-                      cmap: str = "viridis", ncols: int = 8) -> Figure:
-    """The feature maps of one example on one colour scale, with a colorbar.
+                      cmap: str = "viridis", ncols: int = 8, x: np.ndarray | None = None) -> Figure:
+    """The feature maps of one example on one colour scale, with a colorbar, and the input
+    they came from beside them.
 
     Args:
         maps: ``(K, L)`` (1-D: drawn as K rows of one image), ``(K, H, W)`` (a grid of the
@@ -97,6 +122,9 @@ def plot_feature_maps(maps: np.ndarray, title: str = "feature maps", max_maps: i
         title: figure title, e.g. ``"layer 0 (Conv2d): 6 maps of 28×28"``.
         max_maps: draw at most this many maps (the title says how many were left out).
         ncols: maps per row of the grid.
+        x: the input example ``(C, L)``, ``(C, H, W)`` or ``(C, D, H, W)``: drawn on the left
+            (1-D: above the maps, on the same positions when the lengths agree) so that each
+            map can be compared with what the network saw.
 
     One colour scale for all maps of the layer, so that their strengths compare.
     """
@@ -105,12 +133,16 @@ def plot_feature_maps(maps: np.ndarray, title: str = "feature maps", max_maps: i
     finite = maps[np.isfinite(maps)]
     vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     if maps.ndim == 2:
-        fig = new_figure(8, 1.8 + 0.25 * k)
-        ax = fig.subplots()
+        fig = new_figure(8, 1.8 + 0.25 * k + (1.4 if x is not None else 0))
+        if x is not None:
+            in_ax, ax = fig.subplots(2, 1, height_ratios=[1.4, 0.25 * k + 0.6])
+            _draw_input(in_ax, np.asarray(x, dtype=np.float64))
+        else:
+            ax = fig.subplots()
         shown = ax.imshow(maps, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
         ax.set_xlabel("position")
         ax.set_ylabel("map (channel)")
-        ax.set_title(title, fontsize=10)
+        fig.suptitle(title, fontsize=10)
         fig.colorbar(shown, ax=ax, label="activation")
         return fig
     if maps.ndim not in (3, 4):
@@ -125,17 +157,41 @@ def plot_feature_maps(maps: np.ndarray, title: str = "feature maps", max_maps: i
     rows, cols = grid_shape(shown_k, ncols)
     h, w = maps.shape[1:]
     mosaic = map_mosaic(maps[:shown_k], cols)
-    fig = new_figure(1.3 * cols + 1.4, 1.3 * rows * h / w + 0.9)
-    ax = fig.subplots()
+    input_width = 1.3 * min(rows, 2) + 0.3 if x is not None else 0.0
+    fig = new_figure(1.3 * cols + 1.4 + input_width, 1.3 * rows * h / w + 0.9)
+    if x is not None:
+        in_ax, ax = fig.subplots(1, 2, width_ratios=[input_width, 1.3 * cols + 1.4])
+        _draw_input(in_ax, np.asarray(x, dtype=np.float64))
+    else:
+        ax = fig.subplots()
     image = ax.imshow(mosaic, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     for i in range(shown_k):
         r, c = divmod(i, cols)
         ax.text(c * (w + 1) + (w - 1) / 2, r * (h + 1) - 0.5, f"map {i}", ha="center", va="bottom",
                 fontsize=7)
     ax.axis("off")
-    ax.set_title(title + note, fontsize=10, pad=12)
+    fig.suptitle(title + note, fontsize=10)
     fig.colorbar(image, ax=ax, label="activation", shrink=0.8)
     return fig
+
+
+def _draw_input(ax: Axes, x: np.ndarray) -> None:
+    """The input example beside its maps: a line per channel (1-D), an image (2-D), or the
+    middle depth slice (3-D), titled with its size."""
+    size = "×".join(str(n) for n in x.shape[1:])
+    if x.ndim == 2:
+        for c, channel in enumerate(x):
+            ax.plot(channel, lw=1, label=f"channel {c}" if len(x) > 1 else None)
+        ax.set_xlim(-0.5, x.shape[1] - 0.5)
+        ax.set_title(f"input ({x.shape[0]} channel{'s' if len(x) > 1 else ''} of length {x.shape[1]})",
+                     fontsize=9)
+        return
+    if x.ndim == 4:
+        show_image(ax, x[:, x.shape[1] // 2], f"input {size}\n(depth slice {x.shape[1] // 2})")
+        return
+    if x.ndim != 3:
+        raise ValueError(f"expected one input example (C, L), (C, H, W) or (C, D, H, W), received {x.shape}")
+    show_image(ax, x, f"input {size}")
 
 
 def describe_maps(name: str, module: Module, maps: np.ndarray) -> str:

@@ -11,9 +11,14 @@ A Conv layer's weight has shape ``(C_out, C_in/groups, *kernel_size)``: one kern
   at feature maps, not at colours, so their kernels are shown per input channel.
 
 1-D kernels are drawn as ``1 × k`` strips; 3-D kernels as their depth slices side by side
-(``kh × (kd·kw)``, slice 0 on the left). Tiles are separated by ``gap`` NaN pixels, which
-``imshow`` leaves blank. Values are divided by ``max |w|`` of the whole layer, so they lie in
-[−1, 1], 0 stays 0 (mid-grey) and the tiles of one layer can be compared with each other.
+(``kh × (kd·kw)``, slice 0 on the left). Tiles are separated by ``gap`` NaN pixels. Values
+are divided by ``max |w|`` of the whole layer, so they lie in [−1, 1], 0 stays 0 (mid-grey)
+and the tiles of one layer can be compared with each other.
+
+:func:`plot_filters` draws the gaps in :data:`SEPARATOR`, a blue that the grey weight scale
+never takes (every grey has equal red, green and blue), so a gap is never mistaken for a
+large weight; colour (RGB) kernels can take any colour, so their gaps are hatched instead.
+Tiles that no filter fills (the end of the last row) are not drawn at all.
 """
 
 from __future__ import annotations
@@ -21,13 +26,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from convlens.layers.module import Module
 from convlens.viz.cam import conv_layers
-from convlens.viz.overlay import new_figure
+from convlens.viz.overlay import Pictures, new_figure
 
 LAYOUTS = ("grid", "channels")
+SEPARATOR = "#7fb2e0"  # between tiles: not a grey, so no weight on the grey scale has it
+RGB_GAP_HATCH = "////"  # between colour tiles, which can take any colour: a pattern instead
 
 
 def _weight_array(layer: Any) -> np.ndarray:
@@ -75,6 +83,19 @@ def mosaic_geometry(weight_shape: tuple[int, ...], layout: str, ncols: int = 8,
         return c_out, c_in, th, tw
     cols = max(1, min(ncols, c_out))
     return (c_out + cols - 1) // cols, cols, th, tw
+
+
+def grid_columns(count: int, ncols: int = 8) -> int:
+    """Tiles per row for ``count`` tiles, at most ``ncols``: a divisor of ``count`` of at least
+    ``ncols / 2`` when there is one (16 → 8, 20 → 5, 12 → 6), so the last row is full.
+
+    >>> [grid_columns(n) for n in (6, 10, 16, 20, 13)]
+    [6, 5, 8, 5, 8]
+    """
+    if count <= ncols:
+        return max(1, count)
+    full = [d for d in range(ncols, (ncols + 1) // 2 - 1, -1) if count % d == 0]
+    return full[0] if full else ncols
 
 
 def filter_mosaic(layer: Any, layout: str | None = None, ncols: int = 8, gap: int = 1,
@@ -126,25 +147,39 @@ def filter_mosaic(layer: Any, layout: str | None = None, ncols: int = 8, gap: in
 
 
 def plot_filters(layer: Any, name: str | None = None, layout: str | None = None,
-                 ncols: int = 8) -> Figure:
+                 ncols: int | None = None) -> Figure:
     """A figure of :func:`filter_mosaic` with the real weight scale on a colorbar.
 
-    Black is the most negative weight of the layer, white the most positive, mid-grey zero.
+    Black is the most negative weight of the layer, white the most positive, mid-grey zero;
+    tiles are separated by :data:`SEPARATOR` (hatched for colour kernels), and the unused end
+    of the last row is left out. ``ncols``: tiles per row of the grid layout (default
+    :func:`grid_columns` of at most 8, which fills the last row when it can).
     """
     w = _weight_array(layer)
     layout = layout or default_layout(w)
+    ncols = grid_columns(w.shape[0]) if ncols is None else ncols
     mosaic = filter_mosaic(w, layout, ncols)
     scale = float(np.abs(w).max()) or 1.0
     c_out, c_in = w.shape[:2]
     rows, cols, th, tw = mosaic_geometry(w.shape, layout, ncols)
     height, width = mosaic.shape[:2]
-    fig = new_figure(min(2.5 + width * 0.2, 14.0), min(1.8 + height * 0.2, 14.0))
+    inch = min(0.2, (14.0 - 1.9) / height, (14.0 - 3.0) / width)  # per weight, at most 14 in
+    fig = new_figure(3.0 + width * inch, 1.9 + height * inch)
     ax = fig.subplots()
+    drawn = unused_tiles_alpha(w.shape, layout, ncols, mosaic.shape[:2])
     if mosaic.ndim == 3:
-        ax.imshow(np.nan_to_num(mosaic, nan=1.0), interpolation="nearest")
+        opaque = np.isfinite(mosaic[..., :1]) * drawn[..., None]  # gaps show the hatched axes
+        rgba = np.concatenate([np.nan_to_num(mosaic, nan=0.0), opaque], axis=-1)
+        ax.imshow(rgba, interpolation="nearest")
+        ax.patch.set_hatch(RGB_GAP_HATCH)
+        ax.patch.set_edgecolor("0.6")
     else:
-        shown = ax.imshow(mosaic * scale, cmap="gray", vmin=-scale, vmax=scale, interpolation="nearest")
+        cmap = colormaps["gray"].with_extremes(bad=SEPARATOR)
+        shown = ax.imshow(mosaic * scale, cmap=cmap, vmin=-scale, vmax=scale, interpolation="nearest",
+                          alpha=drawn)
         fig.colorbar(shown, ax=ax, label="weight", shrink=0.8)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     ax.set_xticks([q * (tw + 1) + (tw - 1) / 2 for q in range(cols)], [str(q) for q in range(cols)])
     ax.set_yticks([r * (th + 1) + (th - 1) / 2 for r in range(rows)], [str(r) for r in range(rows)])
     ax.tick_params(length=0, labelsize=7)
@@ -152,6 +187,10 @@ def plot_filters(layer: Any, name: str | None = None, layout: str | None = None,
         ax.set_xlabel("input channel")
         ax.set_ylabel("filter (output channel)")
         how = "one row per filter, one column per input channel"
+    elif rows == 1:
+        ax.set_xlabel("filter")
+        ax.set_yticks([])
+        how = "one tile per filter"
     else:
         ax.set_xlabel("column")
         ax.set_ylabel("row")
@@ -165,19 +204,32 @@ def plot_filters(layer: Any, name: str | None = None, layout: str | None = None,
     return fig
 
 
+def unused_tiles_alpha(weight_shape: tuple[int, ...], layout: str, ncols: int,
+                       shape: tuple[int, int], gap: int = 1) -> np.ndarray:
+    """An alpha map of the mosaic: 1 where tiles and the gaps between them are, 0 over the
+    end of the last row that no filter fills (and the gaps around it)."""
+    rows, cols, th, tw = mosaic_geometry(weight_shape, layout, ncols, gap)
+    alpha = np.ones(shape)
+    used = weight_shape[0] - (rows - 1) * cols if layout == "grid" else cols
+    if used < cols:
+        alpha[(rows - 1) * (th + gap) - gap:, used * (tw + gap) - gap:] = 0.0
+    return alpha
+
+
 def model_filters(model: Module) -> dict[str, np.ndarray]:
     """Every convolution's weights by dotted layer name (copies, float64)."""
     return {name: _weight_array(layer).copy() for name, layer in conv_layers(model)}
 
 
-def plot_model_filters(model: Module, layers: list[str] | None = None) -> dict[str, Figure]:
-    """One :func:`plot_filters` figure per convolution of ``model`` (or of ``layers``)."""
-    figures = {}
+def plot_model_filters(model: Module, layers: list[str] | None = None) -> Pictures:
+    """One :func:`plot_filters` figure per convolution of ``model`` (or of ``layers``), by layer
+    name (a dict, which a notebook shows as the pictures)."""
+    figures = Pictures()
     for name, layer in conv_layers(model):
         if layers is None or name in layers:
             figures[name] = plot_filters(layer, name)
     return figures
 
 
-__all__ = ["LAYOUTS", "default_layout", "filter_mosaic", "model_filters", "mosaic_geometry",
-           "plot_filters", "plot_model_filters"]
+__all__ = ["LAYOUTS", "SEPARATOR", "default_layout", "filter_mosaic", "grid_columns", "model_filters",
+           "mosaic_geometry", "plot_filters", "plot_model_filters", "unused_tiles_alpha"]

@@ -1,13 +1,15 @@
 """Drawing helpers shared by the visualizations: figures without pyplot, atomic saving,
 and a heat map laid over its input in 1-D, 2-D and 3-D.
 
-Every figure is a :class:`matplotlib.figure.Figure` on its own Agg canvas: no pyplot state,
-no global backend switch, no display needed (servers, CI, tests). Show one in a notebook by
-leaving it as the cell's value, or save it with :func:`save_figure`.
+Every figure is a :class:`Picture`, a :class:`matplotlib.figure.Figure` on its own Agg canvas:
+no pyplot state, no global backend switch, no display needed (servers, CI, tests). Show one in
+a notebook by leaving it as the cell's value (it draws itself as a PNG, without
+``%matplotlib inline`` or pyplot), or save it with :func:`save_figure`.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -23,11 +25,40 @@ FORMATS = ("png", "svg")
 HEAT_CMAP = "jet"  # the usual Grad-CAM colours: blue = no evidence, red = strong evidence
 
 
+class Picture(Figure):
+    """A matplotlib Figure that Jupyter shows inline: ``_repr_png_`` renders it as PNG.
+
+    A plain Figure made without pyplot has no inline display unless the inline backend was
+    switched on; this one shows as a picture when it is a cell's value, in any kernel.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
+class Pictures(dict):
+    """Figures by name (``plot_model_filters``): a dict that Jupyter shows as the pictures, one
+    below the other, each under its name."""
+
+    def _repr_html_(self) -> str:
+        import base64
+        import html
+
+        parts = []
+        for name, fig in self.items():
+            png = base64.b64encode(fig._repr_png_()).decode("ascii")
+            parts.append(f"<figure><figcaption>{html.escape(str(name))}</figcaption>"
+                         f'<img src="data:image/png;base64,{png}" alt="{html.escape(str(name))}"></figure>')
+        return "".join(parts)
+
+
 def new_figure(width: float, height: float, dpi: int = 100,
-               layout: Literal["constrained", "compressed", "tight"] | None = "constrained") -> Figure:
-    """An empty figure (inches) on an Agg canvas, with constrained layout unless told
+               layout: Literal["constrained", "compressed", "tight"] | None = "constrained") -> Picture:
+    """An empty :class:`Picture` (inches) on an Agg canvas, with constrained layout unless told
     otherwise (grids of many small panels lay out faster by hand: ``layout=None``)."""
-    fig = Figure(figsize=(width, height), dpi=dpi, layout=layout)
+    fig = Picture(figsize=(width, height), dpi=dpi, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 

@@ -76,6 +76,21 @@ def _shapes_from_weights(state: dict[str, np.ndarray]) -> dict[str, int]:
     return found
 
 
+def _load_defined(run: Path, config: dict[str, Any], weights_path: Path) -> Module:
+    """The model of a run trained from a JSON definition: its spec, then its weights."""
+    from convlens.layers.spec import SpecError, from_spec
+
+    try:
+        model = from_spec(config["model_spec"])
+        model.load_state_dict(load_arrays(weights_path))
+    except SpecError as err:
+        raise RunFolderError(f"{run / CONFIG}: the model_spec does not describe a model: {err}") from None
+    except (OSError, KeyError, ValueError) as err:
+        message = err.args[0] if err.args else str(err)
+        raise RunFolderError(f"{weights_path} does not fit the model of {run / CONFIG}: {message}") from None
+    return model
+
+
 def load_run(run_dir: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
     """Rebuild the trained model of a run folder: ``(model, config)``.
 
@@ -97,6 +112,8 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
     if not weights_path.is_file():
         raise RunFolderError(f"{run} has no {WEIGHTS}: the run did not save its weights")
     name = config["model"]
+    if "model_spec" in config:   # trained from a JSON model definition: its spec is kept here
+        return _load_defined(run, config, weights_path), config
     if name not in cl.models.available_models():
         raise RunFolderError(
             f"{run / CONFIG} names the model {name!r}, which this convlens does not know; "

@@ -38,8 +38,15 @@ def test_models_lists_every_zoo_entry_with_its_parameters_and_accuracy(runner):
     assert "lenet5  (61,706 parameters)" in result.output
     table = runner.invoke(models, ["--format", "markdown"]).output.splitlines()
     assert table[0].startswith("| model | parameters |")
-    assert len(table) == 2 + len(convlens.models.available_models())
+    assert len(table) == 2 + len(convlens.models.available_models()) + 2  # a blank line, the note
     assert "| `seed_net` | 38,390 |" in table[2 + convlens.models.available_models().index("seed_net")]
+    # "seed note 000" is a document, not a random seed: the listing says so under the table
+    assert "seed note 000 ('CNN이란?', What is a CNN?)" in result.output
+    for output in (result.output, "\n".join(table)):
+        assert output.rstrip().endswith(
+            "Seed notes 000-004: the five CNN study notes (Korean blog posts, study notes and lecture slides) "
+            "that convlens was started from; README.md, 'The seed notes', lists them. Not random seeds: "
+            "those are `convlens train --seed`.")
 
 
 def test_summary(runner, tmp_path):

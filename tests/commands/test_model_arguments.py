@@ -1,13 +1,16 @@
 """`summary`, `explain` and `visualize` take a model definition, a .convlens file or a run folder
 where they take a model."""
 
+import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import convlens as cl
-from convlens.commands.inspect import explain, summary
+from convlens.commands.inspect import explain, gradcheck, parity, summary
 from convlens.commands.visualize import visualize
+from convlens.layers.spec import to_spec
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "my_net.toml"
 
@@ -68,3 +71,49 @@ def test_visualize_a_model_file_puts_the_figures_beside_it(tmp_path):
     assert "skipped curves: a model file holds no training history" in result.output
     written = sorted(p.name for p in (tmp_path / "digits-figures").iterdir())
     assert written == ["filters-layer-0.png", "filters-layer-3.png"]
+
+
+# -- graph models ---------------------------------------------------------------------------------
+@pytest.fixture
+def graph_definition(tmp_path):
+    cl.manual_seed(0)
+    x = cl.Input((1, 8, 8), name="image")
+    left = cl.Conv2d(1, 2, 3, padding=1)(x, name="left")
+    right = cl.Conv2d(1, 2, 1)(cl.MaxPool2d(3, stride=1, padding=1)(x, name="pool"), name="right")
+    joined = cl.Concatenate()(left, right, name="joined")
+    out = cl.Linear(4, 3)(cl.GlobalAvgPool2d()(cl.ReLU()(joined), name="gap"), name="fc")
+    path = tmp_path / "branches.json"               # a graph's spec is a model definition
+    path.write_text(json.dumps(to_spec(cl.Graph(x, out))))
+    return str(path)
+
+
+def test_summary_explain_gradcheck_parity_of_a_graph_definition(graph_definition):
+    definition = graph_definition
+    runner = CliRunner()
+    result = runner.invoke(summary, [definition])                # input shape from the graph
+    assert result.exit_code == 0, result.output
+    joined = next(line for line in result.output.splitlines() if line.startswith("joined"))
+    assert "left, right" in joined and "(1, 4, 8, 8)" in joined
+    assert "Connected to" in result.output
+    result = runner.invoke(explain, ["--model", definition, "--label", "1"])
+    assert result.exit_code == 0, result.output
+    assert "y = [left | right] joined along axis 1 (sizes 2 + 2)" in result.output
+    result = runner.invoke(explain, ["--model", definition, "--max-layers", "3"])
+    assert result.exit_code == 0 and "The model makes 7 layer calls, more than 3" in result.output
+    result = runner.invoke(gradcheck, [definition])
+    assert result.exit_code == 0, result.output
+    assert "joined" in result.output and "input0" in result.output and "(ok," in result.output
+    result = runner.invoke(parity, [definition, "--dtype", "float64"])
+    assert result.exit_code == 0, result.output
+    assert "left.weight grad" in result.output and result.output.rstrip().endswith("ok")
+
+
+def test_a_graph_definition_with_a_bad_layer_is_one_message(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"class": "Graph", "config": {
+        "inputs": [{"name": "x", "shape": [1, 8, 8]}], "outputs": ["conv"],
+        "nodes": [{"name": "conv", "layer": {"class": "Conv2d", "config": {"in_channels": 1}},
+                   "inputs": ["x"]}]}}))
+    result = CliRunner().invoke(summary, [str(bad)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "bad.json" in result.output and "out_channels" in result.output

@@ -89,6 +89,10 @@ def test_the_model_argument_and_options_are_checked(model_path, pictures, tmp_pa
     assert result.exit_code == 2 and "choose one of --json and --csv" in result.output
     result = _predict(model_path)
     assert result.exit_code == 2 and "give at least one FILE_OR_FOLDER" in result.output
+    result = _predict("lenet5", pictures)
+    assert result.exit_code == 2 and "lenet5 is a zoo model, untrained: predict needs a trained model" in result.output
+    result = _predict(model_path, "--text", "seven")
+    assert result.exit_code == 2 and "--text is for text models; " in result.output and "reads images" in result.output
 
 
 def test_a_text_model_reads_text_lines_and_text_options(tmp_path):

@@ -24,8 +24,8 @@ def _fake_files(folder, n_train=6, n_test=4, gz=True):
     return arrays
 
 
+@pytest.mark.debian("fashion-mnist")
 def test_loads_from_the_debian_package():
-    # CI installs it: `apt-get install dataset-fashion-mnist`
     ds = load_dataset("fashion-mnist")
     assert ds.x_train.shape == (60000, 1, 28, 28) and ds.x_test.shape == (10000, 1, 28, 28)
     assert ds.x_train.dtype == np.float32 and ds.y_train.dtype == np.int64

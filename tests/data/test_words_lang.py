@@ -1,17 +1,15 @@
 """words-lang: the language of a word from Debian's word lists (small stand-in lists in tmp_path,
 and one test on the real lists, which .ci/run installs)."""
 
-import os
 
 import numpy as np
 import pytest
 from word_lists import write_word_lists
 
 from convlens.data import decode, load_dataset
-from convlens.data.words_lang import APT_PACKAGES, DICT_DIR, LANGUAGES, read_word_list
+from convlens.data.words_lang import APT_PACKAGES, read_word_list
 
 SMALL = {"train_per_language": 20, "test_per_language": 10}
-REAL_LISTS = all((DICT_DIR / filename).is_file() for _, filename, _ in LANGUAGES)
 
 
 @pytest.fixture
@@ -80,10 +78,7 @@ def test_a_list_that_is_not_utf8_names_the_line(lists):
         load_dataset("words-lang", lists, **SMALL)
 
 
-@pytest.mark.skipif(
-    not REAL_LISTS and not os.environ.get("CI"),
-    reason="needs Debian's word lists: apt-get install " + " ".join(APT_PACKAGES),
-)
+@pytest.mark.debian("word-lists")
 def test_the_real_word_lists():
     ds = load_dataset("words-lang")
     assert ds.x_train.shape == (21000, 24) and ds.x_test.shape == (7000, 24)

@@ -31,13 +31,13 @@ def test_real_test_digits_saved_as_png_get_the_model_s_prediction_and_are_right(
         assert p.steps == ["used as it is: 28×28, grayscale, light-on-dark"]
         np.testing.assert_allclose(p.probabilities, expected[i], atol=1e-6)
         right += p.label == str(digits.y_test[i])
-    assert right >= 18  # the model's accuracy is 93 %
+    assert right == int((expected.argmax(1) == digits.y_test[:20]).sum()) >= 17  # the model: 93 % on the test set
     first = cl.predict(model, tmp_path / "test-0.png")
     assert first.label == str(digits.y_test[0]) and first.top[0][1] > 0.9
 
 
 @pytest.mark.parametrize("digit, mode, suffix", [("7", "RGB", "png"), ("4", "RGB", "jpg"), ("0", "L", "jpg"),
-                                                 ("1", "RGBA", "png")])
+                                                 ("1", "RGBA", "png"), ("2", "RGB", "png")])
 def test_a_digit_drawn_dark_on_light_in_a_paint_program_is_recognised(model, tmp_path, digit, mode, suffix):
     path = tmp_path / f"drawn-{digit}.{suffix}"
     draw_digit(digit, mode).save(path)
@@ -77,6 +77,8 @@ def test_errors_name_the_problem(model, tmp_path):
         cl.predict(model, np.zeros((28, 28), np.float32))
     with pytest.raises(ValueError, match="expected top_k a positive integer, received 0"):
         cl.predict(model, np.zeros((1, 28, 28), np.float32), top_k=0)
+    with pytest.raises(InputError, match=r"^\S*missing.png does not exist$"):
+        cl.predict(model, tmp_path / "missing.png")
     bare = cl.models.get_model("lenet5")
     with pytest.raises(InputError, match=r"the model does not record its input shape \(model.info.input_shape\)"):
         cl.predict(bare, draw_digit("7"))
@@ -89,3 +91,14 @@ def test_a_model_with_normalization_applies_the_training_statistics(model, digit
     assert p.steps == ["normalized with the training mean 0.25 and std 0.5"]
     direct = cl.training.predict(model, (digits.x_test[:1] - 0.25) / 0.5)[0]
     assert p.indices[0] == int(np.argmax(direct))
+
+
+@pytest.mark.parametrize("digit", ["7", "1", "2", "4"])
+def test_a_digit_drawn_with_a_thin_pen_gets_strokes_as_thick_as_mnist_s(model, tmp_path, digit):
+    path = tmp_path / f"thin-{digit}.png"
+    draw_digit(digit, width=3).save(path)
+    p = cl.predict(model, path)
+    assert p.label == digit, p.top
+    assert "its strokes thickened from about 3 to " in p.steps[-1]
+    thick = cl.predict(model, draw_digit(digit, width=28))
+    assert "thickened" not in thick.steps[-1]

@@ -149,3 +149,15 @@ def test_text_is_encoded_with_the_training_vocabulary():
     assert steps == ["lowercased", "4 characters as token ids, padded to 6; 1 not in the training vocabulary (<unk>)"]
     ids, steps = prepare_text("abcabcabc", pre)
     assert ids.tolist() == [2, 3, 4, 2, 3, 4] and steps == ["9 characters as token ids, cut to the first 6"]
+
+
+def test_the_stroke_width_of_a_drawing_is_estimated_from_its_area_and_outline():
+    from convlens.inference.preprocess import _dilate, _stroke_width
+
+    ink = np.zeros((200, 200), bool)
+    ink[20:180, 50:56] = True  # a 6-pixel stroke
+    ink[100:106, 56:150] = True  # and a 6-pixel bar across
+    assert 5.0 <= _stroke_width(ink) <= 7.0
+    dot = np.zeros((9, 9))
+    dot[4, 4] = 1.0
+    assert _dilate(dot, 2).tolist() == np.pad(np.ones((5, 5)), 2).tolist()

@@ -227,3 +227,48 @@ def test_prints_by_default(capsys):
         explain(cl.Linear(2, 2), print_text=False)
     with pytest.raises(ValueError, match="format must be one of"):
         result.render("pdf")
+
+
+# -- graph models -------------------------------------------------------------------------------
+def branching_graph():
+    cl.manual_seed(0)
+    x = cl.Input((1, 4, 4), name="image")
+    a = cl.Conv2d(1, 2, 3, padding=1)(x, name="conv")
+    joined = cl.Add()(a, cl.ReLU()(a, name="relu"), name="join")
+    both = cl.Concatenate()(joined, a, name="cat")                       # conv is read 3 times
+    out = cl.Linear(64, 3)(cl.Flatten()(both, name="flat"), name="fc")
+    return cl.Graph(x, out)
+
+
+def test_graph_step_names_nodes_and_adds_fanned_out_gradients():
+    model = branching_graph()
+    x = np.random.default_rng(0).standard_normal((2, 1, 4, 4))
+    model.double()
+    result = explain(model, x, np.array([1, 2]), print_text=False)
+    trace = result.trace
+    assert [t.name for t in trace.layers] == [n.name for n in model.nodes]
+    join, cat, conv = trace.layer("join"), trace.layer("cat"), trace.layer("conv")
+    assert join.inputs == ["conv", "relu"] and isinstance(join.x, tuple)
+    # the chain rule: conv's dL/dy is the sum of what its three readers sent back
+    np.testing.assert_allclose(conv.dy, trace.layer("relu").dx + join.dx[0] + cat.dx[1],
+                               rtol=1e-12)
+    np.testing.assert_array_equal(cat.dx[0], join.dy)
+    text = result.to_text()
+    assert "conv is read 3 times (relu, join, cat)" in text
+    assert "y = conv + relu" in text and "y = [join | conv] joined along axis 1 (sizes 2 + 2)" in text
+    assert "dL/dconv = dL/dy" in text and "Reads conv, relu." in text
+    assert "joined along" in explain(branching_graph(), x.astype(np.float32), np.array([0, 1]),
+                                     lang="ko", print_text=False).to_text()
+
+
+def test_large_graphs_are_one_table_per_pass():
+    model = branching_graph()
+    x = np.random.default_rng(1).standard_normal((1, 1, 4, 4)).astype(np.float32)
+    text = explain(model, x, np.array([0]), print_text=False, max_layers=3).to_text()
+    assert "The model makes 6 layer calls, more than 3" in text
+    forward = text[text.index("1. Forward"):text.index("2. Backward")]
+    rows = [line.split()[0] for line in forward.splitlines() if line.strip().split(" ")[0] in
+            {"conv", "relu", "join", "cat", "flat", "fc"}]
+    assert rows == ["conv", "relu", "join", "cat", "flat", "fc"]
+    assert "conv, relu" in forward and "Layer join" not in text
+    assert set(EN) == set(KO)

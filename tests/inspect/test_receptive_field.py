@@ -42,6 +42,38 @@ def output_indices(spatial):
     return sorted({first, last, middle, tuple(n // 3 for n in spatial)})
 
 
+# Graph models: the field through branches is the bounding box over the paths (average
+# pooling, no normalization: see the module docstring).
+def inception_branches():
+    x = cl.Input((1, 16, 16))
+    b1 = cl.Conv2d(1, 2, 1)(x)
+    b2 = cl.Conv2d(2, 2, 3, padding=1)(cl.ReLU()(cl.Conv2d(1, 2, 1)(x)))
+    b3 = cl.Conv2d(2, 2, 5, padding=2)(cl.Conv2d(1, 2, 1)(x))      # the widest path: 5
+    b4 = cl.Conv2d(1, 2, 1)(cl.AvgPool2d(3, stride=1, padding=1)(x))
+    return cl.Graph(x, cl.Conv2d(8, 1, 3)(cl.Concatenate()(b1, b2, b3, b4)))   # 5 + 2
+
+
+def bottleneck_add():
+    x = cl.Input((1, 16, 16))
+    body = cl.Conv2d(2, 2, 1)(cl.Conv2d(2, 2, 3, stride=2, padding=1)(cl.Conv2d(1, 2, 1)(x)))
+    join = cl.Add()(body, cl.Conv2d(1, 2, 1, stride=2)(x))            # 3 (jump 2) and 1
+    return cl.Graph(x, cl.Conv2d(2, 1, 3, padding=1)(cl.ReLU()(join)))  # 3 + 2·2
+
+
+def dense_block():
+    x = cl.Input((1, 14, 14))
+    c1 = cl.Conv2d(1, 1, 3, padding=1)(x)                              # 3
+    c2 = cl.Conv2d(2, 1, 3, padding=1)(cl.Concatenate()(x, c1))        # 5
+    return cl.Graph(x, cl.Conv2d(3, 1, 3)(cl.Concatenate()(x, c1, c2)))   # 7
+
+
+def channel_shuffle():
+    x = cl.Input((1, 12, 12))
+    h = cl.Reshape(2, 2, 12, 12)(cl.Conv2d(1, 4, 3, padding=1)(x))    # 3
+    h = cl.Reshape(4, 12, 12)(cl.Permute(0, 2, 1, 3, 4)(h))           # spatial axes untouched
+    return cl.Graph(x, cl.Conv2d(4, 1, 3, padding=1)(h))             # 5
+
+
 NETS = {
     "two 3x3 convs": (lambda: cl.Sequential(cl.Conv2d(1, 2, 3), cl.ReLU(), cl.Conv2d(2, 2, 3)),
                       (1, 12, 12), (5, 5), (1, 1)),
@@ -68,6 +100,11 @@ NETS = {
     "residual (strided projection)": (lambda: cl.Residual(
         cl.Sequential(cl.Conv2d(1, 2, 3, stride=2, padding=1), cl.Conv2d(2, 2, 3, padding=1)),
         cl.Conv2d(1, 2, 1, stride=2)), (1, 16, 16), (7, 7), (2, 2)),
+    "graph: inception branches": (lambda: inception_branches(), (1, 16, 16), (7, 7), (1, 1)),
+    "graph: bottleneck with strided projection": (lambda: bottleneck_add(), (1, 16, 16),
+                                                  (7, 7), (2, 2)),
+    "graph: dense block": (lambda: dense_block(), (1, 14, 14), (7, 7), (1, 1)),
+    "graph: channel shuffle": (lambda: channel_shuffle(), (1, 12, 12), (5, 5), (1, 1)),
     "1-D": (lambda: cl.Sequential(cl.Conv1d(1, 2, 5, stride=2), cl.AvgPool1d(2),
                                   cl.Conv1d(2, 1, 3, dilation=2)), (1, 60), (23,), (4,)),
 }
@@ -158,3 +195,20 @@ def test_a_layer_used_twice_is_listed_twice():
 def test_input_shape_needs_channels_and_spatial_axes():
     with pytest.raises(ValueError, match=r"\(C, \*spatial\) without the batch axis"):
         receptive_field(cl.Conv2d(1, 1, 3), (28,))
+
+
+def test_graph_fields_per_node_and_whole_input_through_a_gate():
+    records = {r.name: r.receptive_field for r in receptive_fields(dense_block(), (1, 14, 14))}
+    assert [records[n].size for n in records if n.startswith("concatenate")][-2:] == [(3, 3), (5, 5)]
+    # squeeze-and-excitation: the gate comes from global pooling, so every output sees all
+    x = cl.Input((2, 8, 8))
+    h = cl.Conv2d(2, 2, 3, padding=1)(x)
+    gate = cl.Sigmoid()(cl.Reshape(2, 1, 1)(cl.GlobalAvgPool2d()(h)))
+    gated = cl.Multiply()(h, gate, name="gated")
+    scaled = cl.Multiply()(gated, cl.Constant(np.full((2, 1, 1), 0.5))(), name="scaled")
+    fields = {r.name: r.receptive_field for r in receptive_fields(cl.Graph(x, scaled), (2, 8, 8))}
+    assert fields["gated"].whole_input and fields["scaled"].whole_input
+    x = cl.Input((2, 8, 8))
+    scaled = cl.Multiply()(cl.Conv2d(2, 2, 3)(x), cl.Constant(np.full((2, 1, 1), 0.5))(),
+                           name="scaled")
+    assert receptive_field(cl.Graph(x, scaled), (2, 8, 8)).size == (3, 3)  # constants see nothing

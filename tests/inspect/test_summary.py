@@ -203,3 +203,47 @@ def test_batch_norm_after_flatten_is_measured_at_batch_size_one():
     assert all(np.array_equal(before[k], after[k]) for k in before)  # running stats untouched
     with pytest.raises(ValueError, match="more than 1 value"):
         model(np.zeros((1, 1, 28, 28), np.float32))  # the layer itself still refuses
+
+
+# -- graph models -------------------------------------------------------------------------------
+def small_inception():
+    cl.manual_seed(0)
+    x = cl.Input((2, 8, 8), name="image")
+    shared = cl.Conv2d(2, 2, 3, padding=1)
+    a = shared(x, name="conv_a")
+    b = shared(cl.ReLU()(a, name="act"), name="conv_b")             # the same weights again
+    c = cl.Conv2d(2, 3, 1)(cl.AvgPool2d(3, stride=1, padding=1)(x, name="pool"), name="proj")
+    joined = cl.Concatenate()(a, b, c, name="joined")
+    out = cl.Linear(7, 4)(cl.GlobalAvgPool2d()(joined, name="gap"), name="head")
+    return cl.Graph(x, out)
+
+
+def test_graph_summary_has_a_row_per_node_with_its_inputs():
+    model = small_inception()
+    s = summary(model, (2, 8, 8), print_table=False)
+    assert [r.name for r in s.rows] == [n.name for n in model.nodes]
+    assert s["joined"].inputs == ["conv_a", "conv_b", "proj"]
+    assert s["conv_a"].inputs == ["image"] and s["head"].inputs == ["gap"]
+    assert s["conv_b"].shared_with == "conv_a" and s["conv_b"].params == 0
+    assert s.total_params == model.num_parameters() == (2 * 2 * 9 + 2) + (2 * 3 + 3) + (7 * 4 + 4)
+    assert s["joined"].output_shape == (1, 7, 8, 8)
+    assert s["proj"].mult_adds == 3 * 8 * 8 * 2
+    # receptive fields through the branches: the widest path (two 3x3 convs) wins
+    assert s["conv_b"].receptive_field == (5, 5) and s["joined"].receptive_field == (5, 5)
+    assert s["gap"].whole_input
+    text = str(s)
+    assert "Connected to" in text
+    assert next(line for line in text.splitlines() if line.startswith("joined")).count(
+        "conv_a, conv_b, proj") == 1
+    assert "Connected to" in s.to_markdown()
+    # a Sequential's table keeps its columns
+    assert "Connected to" not in str(summary(cl.Sequential(cl.Conv2d(1, 1, 3)), (1, 5, 5),
+                                             print_table=False))
+
+
+def test_graph_summary_with_two_inputs_and_a_matmul():
+    a, b = cl.Input((3, 4), name="a"), cl.Input((4, 5), name="b")
+    model = cl.Graph([a, b], cl.MatMul()(a, b, name="product"))
+    s = summary(model, (3, 4), print_table=False)
+    assert s["product"].inputs == ["a", "b"] and s["product"].output_shape == (1, 3, 5)
+    assert s["product"].mult_adds == 3 * 5 * 4

@@ -53,3 +53,18 @@ def test_a_folder_that_is_not_a_run_is_refused(tmp_path):
     (tmp_path / "run" / "weights.npz").unlink()
     with pytest.raises(FormatError, match=r"cannot open the run folder .*run': .* has no weights.npz"):
         cl.load(tmp_path / "run")
+
+
+def test_an_old_text_run_knows_its_tokenization(tmp_path):
+    run = tmp_path / "text-run"
+    run.mkdir()
+    cl.manual_seed(0)
+    vocabulary = ["<pad>", "<unk>", "a", "b"]
+    save_weights(cl.models.get_model("text_cnn", vocab_size=4, num_classes=2), run / "weights.npz")
+    write_json(run / "config.json", {"model": "text_cnn", "dataset": "text:reviews.tsv", "input_shape": [12],
+                                     "vocab_size": 4, "num_classes": 2, "vocabulary": vocabulary,
+                                     "data_option": ["tokens=chars", "lowercase=true"]})
+    pre = cl.load(run).info.preprocessing
+    assert (pre.kind, pre.tokens, pre.lowercase, pre.length) == ("tokens", "chars", True, 12)
+    assert pre.vocabulary == tuple(vocabulary)
+    assert cl.predict(cl.load(run), "AB").steps == ["lowercased", "2 characters as token ids, padded to 12"]

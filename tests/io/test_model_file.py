@@ -306,3 +306,11 @@ def test_a_graph_model_with_a_shared_layer_round_trips(tmp_path):
     np.testing.assert_array_equal(loaded(batch), model.eval()(batch))
     graph = loaded[0]
     assert graph.nodes[0].layer is graph.nodes[2].layer
+
+
+def test_a_member_that_unpacks_to_more_than_its_array_is_refused(saved):
+    def change(name, data):
+        return data + b"\0" * 100_000 if name == "arrays/0.bias.npy" else data
+
+    assert "is corrupt: the member arrays/0.bias.npy unpacks to 100,160 bytes, more than the 4,128 it can hold" \
+        in _error(_rewrite(saved, change))

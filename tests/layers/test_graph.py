@@ -242,7 +242,7 @@ def test_errors_name_what_was_expected():
     bad = {"class": "Graph", "config": {"inputs": [{"name": "x", "shape": [3]}], "outputs": ["y"],
                                         "nodes": [{"name": "y", "layer": {"shared": "z"},
                                                    "inputs": ["x"]}]}}
-    with pytest.raises(SpecError, match="model.y: shares the layer of 'z', which is not an earlier"):
+    with pytest.raises(SpecError, match="model.y: 'shared' must name a layer defined before"):
         from_spec(bad)
 
 
@@ -254,3 +254,63 @@ def test_shape_inference_leaves_layer_state_alone():
     assert bn.training
     for key, value in bn.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
+
+
+def test_default_names_are_counted_within_each_graph():
+    def build():
+        x = cl.Input((3, 8, 8))
+        a = cl.ReLU()(cl.Conv2d(3, 4, 3, padding=1)(x))
+        b = cl.ReLU()(cl.Conv2d(3, 4, 1)(x, name="conv2d_1"))     # an explicit name is kept
+        return cl.Graph(x, cl.Add()(a, b)), a
+
+    first, a = build()
+    second, _ = build()
+    names = [n.name for n in first.nodes]
+    assert names == ["conv2d_2", "relu_1", "conv2d_1", "relu_2", "add_1"]
+    assert names == [n.name for n in second.nodes] and first.input_names == ["input_1"]
+    assert list(first.state_dict()) == list(second.state_dict())
+    assert a.name == "relu_1" and first.node("add_1").inputs == ["relu_1", "relu_2"]
+    # a second graph over the same tensors keeps the names the first one gave
+    sub = cl.Graph(a.node.input_tensors[0].node.input_tensors[0], a)
+    assert [n.name for n in sub.nodes] == ["conv2d_2", "relu_1"]
+
+
+def test_backward_hooks_fire_per_node_and_input_grad_can_be_skipped():
+    model = fan_out()
+    x = example_inputs(model, np.float64)
+    y = model(x)
+    seen = []
+    for node in model.nodes:
+        node.layer.register_backward_hook(lambda m, dy, dx: seen.append((type(m).__name__, dx)))
+    dy = np.random.default_rng(1).standard_normal(y.shape)
+    model.zero_grad()
+    dx = model.backward(dy)
+    grads = {name: p.grad.copy() for name, p in model.named_parameters()}
+    assert len(seen) == len(model.nodes)
+    assert [kind for kind, _ in seen][0] == "Add" and len(seen[0][1]) == 3   # a tuple per input
+    model.zero_grad()
+    model(x)
+    assert model.backward(dy, need_input_grad=False) is None
+    for name, p in model.named_parameters():                 # the same parameter gradients
+        np.testing.assert_array_equal(p.grad, grads[name])
+    assert dx.shape == x.shape
+
+
+def test_drawing_a_graph_keeps_a_pending_backward_pass_intact():
+    block = cl.Sequential(cl.Conv2d(1, 2, 3), cl.ReLU())
+    x = np.random.default_rng(0).standard_normal((2, 1, 5, 5))
+    y = block(x)
+    cl.Graph(inp := cl.Input((1, 5, 5)), block(inp))       # shape inference runs block once
+    assert block.backward(np.ones_like(y)).shape == x.shape
+
+
+def test_a_graph_inside_a_sequential_round_trips_with_its_shared_layer():
+    inner = shared_layer(np.float32)
+    model = cl.Sequential(cl.Conv2d(3, 3, 1), inner)
+    spec = json.loads(json.dumps(to_spec(model)))
+    assert spec["config"]["layers"][1]["config"]["nodes"][2]["layer"] == {"shared": "1.conv_a"}
+    twin = from_spec(spec)
+    assert twin[1].node("conv_c").layer is twin[1].node("conv_a").layer
+    twin.load_state_dict(model.state_dict())
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    np.testing.assert_array_equal(twin(x), model(x))

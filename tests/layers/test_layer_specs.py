@@ -50,8 +50,11 @@ CASES = {
 
 
 def test_every_exported_layer_class_has_a_case():
+    from convlens.layers import graph, merge
+
     skip = {"Module", "Sequential", "Dense", "Swish"}  # the base, tested containers, aliases
-    names = {n for n in L.__all__ if n not in skip}
+    graph_api = {n for n in L.__all__ if hasattr(graph, n) or hasattr(merge, n) or n == "Constant"}
+    names = {n for n in L.__all__ if n not in skip | graph_api}  # graph layers: tests/layers/test_graph.py
     plain = {"ReLU", "Sigmoid", "Tanh", "SiLU", "Dropout1d", "Dropout3d"} | {
         n for n in names if n[:-2] in ("MaxPool", "AvgPool", "MinPool", "GlobalAvgPool", "GlobalMaxPool",
                                         "AdaptiveAvgPool", "AdaptiveMaxPool", "BatchNorm", "InstanceNorm",

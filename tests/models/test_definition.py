@@ -130,3 +130,39 @@ def test_resolve_model_takes_a_zoo_name_or_a_definition_and_checks_the_sizes(tmp
     with pytest.raises(ValueError, match=r"unknown model 'lenet6': expected a zoo model \(cnn1d, .*\) or a model "
                                          r"definition file ending in .toml or .json"):
         resolve_model("lenet6")
+
+
+def test_with_an_input_shape_input_sizes_may_be_left_out_and_misfits_are_named(tmp_path):
+    path = _toml(tmp_path, """
+input_shape = [3, 16, 16]
+
+[[layers]]
+type = "Conv2d"
+out_channels = 4
+kernel_size = 3
+
+[[layers]]
+type = "BatchNorm2d"
+
+[[layers]]
+type = "MaxPool2d"
+kernel_size = 2
+
+[[layers]]
+type = "Flatten"
+
+[[layers]]
+type = "Linear"
+out_features = 5
+""")
+    model = load_definition(path)
+    assert (model[0].in_channels, model[1].num_features, model[4].in_features) == (3, 4, 4 * 7 * 7)
+    assert model.training and model[1].running_mean.tolist() == [0.0] * 4  # the probe changed nothing
+    misfit = _toml(tmp_path, path.read_text().replace("out_features = 5", "in_features = 100\nout_features = 5"),
+                   "misfit.toml")
+    with pytest.raises(DefinitionError, match=r"misfit.toml: layer 4 \(Linear\): Linear expects input \(N, 100\), "
+                                              r"received shape \(1, 196\) \(with input_shape \[3, 16, 16\], this "
+                                              r"layer receives \(196,\) per example\)"):
+        load_definition(misfit)
+    with pytest.raises(DefinitionError, match=r"input_shape must be a list of positive sizes without the batch axis"):
+        load_definition(_toml(tmp_path, 'input_shape = "1x28x28"\n[[layers]]\ntype = "ReLU"\n', "bad.toml"))

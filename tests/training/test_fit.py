@@ -362,3 +362,34 @@ def test_a_generator_that_runs_out_is_explained():
     batches = ((x[i : i + 16], y[i : i + 16]) for i in range(0, 32, 16))
     with pytest.raises(ValueError, match="yielded no batches this epoch \\(a generator runs out"):
         fit(model, cl.CrossEntropyLoss(), cl.optim.SGD(model.parameters()), batches, 2, verbose=False)
+
+
+def _graph(seed=0):
+    """Two branches over the 2x2 input that meet in an Add, then a linear head."""
+    cl.manual_seed(seed)
+    x = cl.Input((1, 2, 2))
+    wide = cl.ReLU()(cl.Conv2d(1, 4, 2, padding=1)(x))          # (4, 3, 3)
+    narrow = cl.Conv2d(1, 4, 2, padding=1)(cl.Tanh()(x))
+    out = cl.Linear(36, 3)(cl.Flatten()(cl.Add()(wide, narrow)))
+    return cl.Graph(x, out)
+
+
+def test_a_graph_model_trains_and_resumes_exactly(tmp_path):
+    x, y = _problem()
+    model = _graph()
+    history = fit(model, cl.CrossEntropyLoss(), cl.optim.Adam(model.parameters(), lr=0.02),
+                  DataLoader(x, y, 32, seed=0), 6, val_data=(x, y), verbose=False)
+    assert history.train_loss[-1] < 0.5 * history.train_loss[0]
+    assert evaluate(model, cl.CrossEntropyLoss(), x, y).accuracy > 0.9
+    # interrupted after 3 epochs and resumed: the same weights as 6 epochs in one go
+    straight = _graph()
+    fit(straight, cl.CrossEntropyLoss(), cl.optim.SGD(straight.parameters(), lr=0.1, momentum=0.9),
+        DataLoader(x, y, 32, seed=1), 6, verbose=False)
+    resumed = _graph()
+    opt = cl.optim.SGD(resumed.parameters(), lr=0.1, momentum=0.9)
+    fit(resumed, cl.CrossEntropyLoss(), opt, DataLoader(x, y, 32, seed=1), 3, verbose=False,
+        checkpoint=tmp_path / "ck")
+    again = _graph(seed=5)                                       # other weights: all restored
+    fit(again, cl.CrossEntropyLoss(), cl.optim.SGD(again.parameters(), lr=0.1, momentum=0.9),
+        DataLoader(x, y, 32, seed=1), 6, verbose=False, checkpoint=tmp_path / "ck", resume=True)
+    assert _weights_equal(again.state_dict(), straight.state_dict())

@@ -89,10 +89,10 @@ def _fake_ipython(monkeypatch, shell_class):
 def test_notebook_detection(monkeypatch, shell, notebook):
     _fake_ipython(monkeypatch, shell)
     assert in_notebook() is notebook
-    assert resolve_verbose(None) is (not notebook) and resolve_verbose(True) is True
+    assert resolve_verbose(None) is True and resolve_verbose(False) is False
 
 
-def test_fit_is_quiet_in_a_notebook_unless_asked(monkeypatch):
+def test_fit_shows_progress_in_a_notebook_unless_told_not_to(monkeypatch):
     import convlens as cl
     from convlens.data import DataLoader
     from convlens.training import fit
@@ -100,7 +100,7 @@ def test_fit_is_quiet_in_a_notebook_unless_asked(monkeypatch):
     _fake_ipython(monkeypatch, "ZMQInteractiveShell")
     x = np.random.default_rng(0).standard_normal((32, 1, 2, 2)).astype(np.float32)
     y = np.arange(32) % 3
-    for verbose, lines in ((None, 0), (True, 2)):
+    for verbose, lines in ((False, 0), (None, 2), (True, 2)):  # to a file: one line per epoch
         model = cl.Sequential(cl.Flatten(), cl.Linear(4, 3))
         out = io.StringIO()
         fit(
@@ -113,3 +113,21 @@ def test_fit_is_quiet_in_a_notebook_unless_asked(monkeypatch):
             file=out,
         )
         assert len(out.getvalue().splitlines()) == lines
+
+
+def test_a_notebook_gets_tqdms_notebook_widget(monkeypatch):
+    from tqdm import notebook  # imported before IPython is faked (it imports IPython.display)
+
+    _fake_ipython(monkeypatch, "ZMQInteractiveShell")
+    progress = EpochProgress(1, 2, num_batches=4, file=sys.stdout)
+    assert isinstance(progress.bar, notebook.tqdm)
+    for _ in range(4):
+        progress.update("loss 0.5000 acc 90.00%", samples=8)
+    progress.close("SUMMARY", seconds=1.0)
+    assert progress.bar.n == 4 and progress.bar.total == 4 and "SUMMARY" in progress.bar.postfix
+    assert progress.bar.desc == "epoch 1/2"
+    # a file of the caller's own gets plain lines, as outside a notebook
+    out = io.StringIO()
+    assert EpochProgress(1, 2, num_batches=4, file=out).bar is None
+    _fake_ipython(monkeypatch, "TerminalInteractiveShell")
+    assert not isinstance(EpochProgress(1, 2, num_batches=4, file=sys.stdout).bar, notebook.tqdm)

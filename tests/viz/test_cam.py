@@ -376,3 +376,41 @@ def test_figures_show_the_maps(trained):
     assert any(ax.get_label() == "<colorbar>" for ax in fig.get_axes())
     fig = plot_saliency(model, x[0], target=1, label=1)
     assert "gradient saliency of the score of class 1" in fig._suptitle.get_text()
+
+
+def _graph_with_a_shared_layer():
+    """Two branches; ``conv`` serves the nodes ``first`` and ``second``."""
+    cl.manual_seed(3)
+    x = cl.Input((2, 6, 6), name="image")
+    conv = cl.Conv2d(4, 4, 3, padding=1, dtype=np.float64)
+    stem = cl.ReLU()(cl.Conv2d(2, 4, 3, padding=1, dtype=np.float64)(x, name="stem"))
+    first = conv(stem, name="first")
+    second = conv(cl.ReLU()(first, name="act"), name="second")
+    join = cl.ReLU()(cl.Add()(second, stem, name="join"), name="joined")
+    logits = cl.Linear(4, 3, dtype=np.float64)(cl.GlobalAvgPool2d()(join), name="fc")
+    return cl.Graph(x, logits)
+
+
+@pytest.mark.parametrize("method", ["grad-cam", "grad-cam++"])
+def test_cam_of_graph_nodes_by_name_matches_torch(method):
+    model = _graph_with_a_shared_layer()
+    twin = torch_twin(model).eval()
+    x = np.random.default_rng(0).standard_normal((3, 2, 6, 6))
+    target = np.array([0, 2, 1])
+    # 'second' reuses first's layer: only its own call counts (the twin holds that layer once,
+    # as 'first', and the torch hook keeps the module's last call, which is second's);
+    # 'join' is a merge node
+    results = {}
+    for name, twin_name in (("second", "first"), ("join", "join"), ("joined", "joined")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results[name] = class_activation_map(model, x, target, layer=name, method=method)
+        heat, weights, sal = _torch_cam(twin, twin_name, x, target, method)
+        np.testing.assert_allclose(results[name].weights, weights, atol=1e-12)
+        np.testing.assert_allclose(results[name].heatmap, heat, atol=1e-12)
+        assert results[name].layer == name and np.abs(weights).max() > 1e-4
+    np.testing.assert_allclose(saliency_map(model, x, target), sal, atol=1e-12)
+    first = class_activation_map(model, x, target, layer="first", method=method)
+    np.testing.assert_array_equal(first.activations, model.node("first").layer(
+        np.maximum(model.node("stem").layer(x), 0)))
+    assert not np.allclose(first.activations, results["second"].activations)

@@ -74,10 +74,10 @@ def test_plot_draws_every_map_on_one_scale():
     assert ax.images[0].get_clim() == pytest.approx((maps.min(), maps.max()))
     assert [t.get_text() for t in ax.texts] == [f"map {i}" for i in range(6)]
     assert any(a.get_label() == "<colorbar>" for a in fig.axes)
-    assert ax.get_title() == "layer 0 (Conv2d): 6 maps of 5×7"
+    assert fig._suptitle.get_text() == "layer 0 (Conv2d): 6 maps of 5×7"
 
     fig = plot_feature_maps(np.zeros((40, 3, 3)), "many", max_maps=32)
-    assert len(fig.axes[0].texts) == 32 and fig.axes[0].get_title() == "many (first 32 of 40)"
+    assert len(fig.axes[0].texts) == 32 and fig._suptitle.get_text() == "many (first 32 of 40)"
 
 
 def test_plot_1d_and_3d_maps():
@@ -89,9 +89,26 @@ def test_plot_1d_and_3d_maps():
     fig = plot_feature_maps(three_d, "3-D")
     np.testing.assert_array_equal(np.ma.filled(fig.axes[0].images[0].get_array(), np.nan),
                                   map_mosaic(three_d[:, 2]))
-    assert fig.axes[0].get_title() == "3-D, depth slice 2 of 5"
+    assert fig._suptitle.get_text() == "3-D, depth slice 2 of 5"
 
 
 def test_describe_maps():
     conv = cl.Conv2d(1, 6, 5)
     assert describe_maps("0", conv, np.zeros((6, 24, 24))) == "layer 0 (Conv2d): 6 maps of 24×24"
+
+
+def test_feature_maps_of_a_graph_per_node_shared_layers_included():
+    x_in = cl.Input((1, 6, 6), name="image")
+    stem = cl.Conv2d(1, 2, 3, padding=1)
+    conv = cl.Conv2d(2, 2, 3, padding=1)
+    first = conv(stem(x_in, name="stem"), name="first")
+    second = conv(cl.ReLU()(first, name="act"), name="second")      # the same layer again
+    model = cl.Graph(x_in, cl.Add()(first, second, name="join"))
+    x = np.random.default_rng(0).standard_normal((1, 6, 6)).astype(np.float32)
+    maps = feature_maps(model, x)
+    assert list(maps) == ["stem", "first", "second", "act", "join"]
+    h = conv(stem(x[None]))
+    np.testing.assert_allclose(maps["first"], h[0], rtol=1e-6)
+    np.testing.assert_allclose(maps["second"], conv(np.maximum(h, 0))[0], rtol=1e-6)
+    np.testing.assert_allclose(maps["join"], maps["first"] + maps["second"], rtol=1e-6)
+    assert list(feature_maps(model, x, "second")) == ["second"]

@@ -90,7 +90,8 @@ def test_plot_shows_the_mosaic_in_weight_units_with_a_colorbar():
     assert ax.images[0].get_clim() == pytest.approx((-scale, scale))
     assert ax.get_title().startswith("Conv2d 0: 6 filters of 1×5×5")
     assert any(a.get_label() == "<colorbar>" for a in fig.axes)
-    assert ax.get_xlabel() == "column"
+    assert ax.get_xlabel() == "filter" and ax.get_yticks().size == 0  # one row: no row numbers
+    assert plot_filters(cl.Conv2d(1, 10, 3), ncols=4).axes[0].get_xlabel() == "column"
 
 
 def test_every_convolution_of_a_model():

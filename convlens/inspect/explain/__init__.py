@@ -50,6 +50,15 @@ class Explanation:
     def __str__(self) -> str:
         return self.to_text()
 
+    def _repr_html_(self) -> str:
+        """The explanation as HTML (its tables as tables), which Jupyter shows when an
+        explanation is a cell's value."""
+        from convlens.inspect.explain.render import html_fragment
+        from convlens.notebook import TABLE_CSS
+
+        body = html_fragment(self.blocks)
+        return f'{TABLE_CSS}<div class="convlens-explain" lang="{self.lang}">{body}</div>'
+
     def __repr__(self) -> str:
         return (f"Explanation({type(self.trace.model).__name__}, {len(self.trace.layers)} "
                 f"layer calls, loss {self.trace.loss.value:.6g})")
@@ -64,7 +73,8 @@ def explain(
     lang: str = "en",
     max_values: int = 64,
     max_dot_products: int = 16,
-    print_text: bool = True,
+    print_text: bool | None = None,
+    max_layers: int = 40,
 ) -> Explanation:
     """Run one training step of ``model`` on ``(x, y)`` and explain it with its numbers.
 
@@ -75,7 +85,9 @@ def explain(
         lang: ``'en'`` or ``'ko'`` (Korean labels, as in the seeds).
         max_values: arrays with more values are summarized by their statistics.
         max_dot_products: write every dot product / window out only up to this many per layer.
-        print_text: print the text rendering.
+        max_layers: with more layer calls (a large graph model), each pass is one table.
+        print_text: print the text rendering; by default yes, except in a Jupyter notebook,
+            where the returned explanation shows itself as HTML.
 
     Returns:
         An :class:`Explanation`: ``.trace`` holds every recorded array, ``.render(fmt)``
@@ -96,7 +108,12 @@ def explain(
 
         optimizer = SGD(model.parameters(), lr=0.1)
     trace = trace_step(model, np.asarray(x), np.asarray(y), optimizer, loss_fn)
-    result = Explanation(trace, lang, narrate(trace, lang, max_values, max_dot_products))
+    result = Explanation(trace, lang, narrate(trace, lang, max_values, max_dot_products,
+                                                    max_layers))
+    if print_text is None:
+        from convlens.notebook import in_notebook
+
+        print_text = not in_notebook()
     if print_text:
         print(result.to_text())
     return result

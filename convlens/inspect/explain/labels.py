@@ -114,6 +114,14 @@ EN: dict[str, str] = {
     "corner_bl": "bottom-left",
     "corner_br": "bottom-right",
     "max_changes": "largest change {value}",
+    "node_inputs": "Reads {inputs}.",
+    "fan_out": "{name} is read {n} times ({nodes}): by the chain rule its dL/dy is the sum of "
+               "the gradients those reads send back.",
+    "big_graph": "The model makes {n} layer calls, more than {max_layers}: each pass is shown "
+                 "as one table, a row per call (explain(..., max_layers=) shows every layer).",
+    "col_layer": "layer",
+    "col_type": "type",
+    "col_inputs": "reads",
 }
 
 KO: dict[str, str] = {
@@ -218,6 +226,14 @@ KO: dict[str, str] = {
     "corner_bl": "Bottom-Left (왼쪽 아래)",
     "corner_br": "Bottom-Right (오른쪽 아래)",
     "max_changes": "가장 큰 변화량 {value}",
+    "node_inputs": "입력: {inputs}.",
+    "fan_out": "{name}의 출력은 {n}번 읽힌다 ({nodes}): 연쇄 법칙에 따라 dL/dy는 그 읽기들이 "
+               "돌려보내는 기울기의 합이다.",
+    "big_graph": "레이어 호출이 {n}번으로 {max_layers}번보다 많아, 각 전파를 호출마다 한 행인 "
+                 "표 하나로 보인다 (explain(..., max_layers=)로 모든 레이어를 볼 수 있다).",
+    "col_layer": "레이어",
+    "col_type": "종류",
+    "col_inputs": "입력",
 }
 
 LANGUAGES = {"en": EN, "ko": KO}

@@ -25,6 +25,7 @@ from convlens.functional.conv_arithmetic import resolve_padding
 from convlens.functional.padding import pad
 from convlens.functional.windows import sliding_windows
 from convlens.inspect.explain.blocks import Array, Block, Formula, Heading, Paragraph, Table
+from convlens.inspect.explain.graph_nodes import backward_formulas, forward_formula
 from convlens.inspect.explain.labels import labels
 from convlens.inspect.explain.numbers import (
     DIGITS,
@@ -60,13 +61,19 @@ class Narrator:
     """Builds the list of blocks for one :class:`StepTrace`."""
 
     def __init__(self, trace: StepTrace, lang: str = "en", max_values: int = 64,
-                 max_dot_products: int = 16) -> None:
+                 max_dot_products: int = 16, max_layers: int = 40) -> None:
         self.trace = trace
         self.lang = lang
         self.text = labels(lang)
         self.max_values = max_values
         self.max_dot_products = max_dot_products
+        self.max_layers = max_layers
         self.blocks: list[Block] = []
+        # graph models: which nodes read each tensor (a tensor read twice gets two entries)
+        self.readers: dict[str, list[str]] = {}
+        for record in trace.layers:
+            for name in record.inputs or []:
+                self.readers.setdefault(name, []).append(record.name)
 
     # -- helpers -------------------------------------------------------------------------
     def t(self, label: str, /, **values: Any) -> str:
@@ -115,14 +122,24 @@ class Narrator:
         n_params = sum(p.size for p in trace.model.parameters())
         if n_params > 4 * self.max_values or trace.x.size > self.max_values:
             self.add(Paragraph(self.t("big_model", max_values=self.max_values)))
+        big = len(trace.layers) > self.max_layers
+        if big:
+            self.add(Paragraph(self.t("big_graph", n=len(trace.layers),
+                                      max_layers=self.max_layers)))
         self.add(Heading(self.t("forward"), 2))
-        for layer in trace.layers:
-            self.forward(layer)
+        if big:
+            self.forward_table()
+        else:
+            for layer in trace.layers:
+                self.forward(layer)
         self.loss()
         self.add(Heading(self.t("backward"), 2))
         self.loss_gradient()
-        for layer in reversed(trace.layers):
-            self.backward(layer)
+        if big:
+            self.backward_table()
+        else:
+            for layer in reversed(trace.layers):
+                self.backward(layer)
         self.add(Heading(self.t("update"), 2))
         self.update_rule()
         for update in trace.updates:
@@ -130,11 +147,52 @@ class Narrator:
         self.compare()
         return self.blocks
 
+    # -- large models: one table per pass ----------------------------------------------------
+    def forward_table(self) -> None:
+        rows = [[layer.name, layer.type, ", ".join(layer.inputs or []), statistics(layer.y)]
+                for layer in self.trace.layers]
+        self.add(Table([self.t("col_layer"), self.t("col_type"), self.t("col_inputs"),
+                        self.t("output")], rows))
+
+    def backward_table(self) -> None:
+        rows = [[layer.name, layer.type, "" if layer.dy is None else statistics(layer.dy)]
+                for layer in reversed(self.trace.layers)]
+        self.add(Table([self.t("col_layer"), self.t("col_type"), self.t("dy")], rows))
+
+    # -- graph nodes ------------------------------------------------------------------------
+    @staticmethod
+    def input_names(layer: LayerTrace) -> list[str]:
+        if layer.inputs is not None:
+            return layer.inputs
+        count = len(layer.x) if isinstance(layer.x, tuple) else 1
+        return [f"x{i + 1}" for i in range(count)]
+
+    def merge_forward(self, layer: LayerTrace) -> None:
+        """A join of a graph (or a constant): its formula in the tensors' names, its inputs."""
+        names = self.input_names(layer)
+        self.add(Formula(forward_formula(layer.module, names, layer.x)))
+        for name, x in zip(names, layer.x):
+            self.array(name, x)
+
+    def merge_backward(self, layer: LayerTrace) -> None:
+        names = self.input_names(layer)
+        for line in backward_formulas(layer.module, names):
+            self.add(Formula(line))
+        for attr, grad in layer.grads.items():   # a trainable constant
+            self.array(f"dL/d{attr}", grad)
+        for name, dx in zip(names, layer.dx or ()):
+            if dx is not None:
+                self.array(f"dL/d{name}", dx)
+
     # -- forward ---------------------------------------------------------------------------
     def forward(self, layer: LayerTrace) -> None:
         m: Any = layer.module
         self.add(Heading(self.t("layer", name=layer.name, desc=self.describe(m)), 3))
-        if isinstance(m, _ConvNd):
+        if layer.inputs:
+            self.add(Paragraph(self.t("node_inputs", inputs=", ".join(layer.inputs))))
+        if m.num_inputs != 1:
+            self.merge_forward(layer)
+        elif isinstance(m, _ConvNd):
             self.conv_forward(layer)
         elif isinstance(m, ReLU):
             self.relu_forward(layer)
@@ -389,7 +447,14 @@ class Narrator:
         self.add(Heading(self.t("layer", name=layer.name, desc=self.describe(m)), 3))
         if layer.dy is None:
             return
+        readers = self.readers.get(layer.name, [])
+        if len(readers) > 1:   # fan-out: the chain rule adds what every reader sends back
+            self.add(Paragraph(self.t("fan_out", name=layer.name, n=len(readers),
+                                      nodes=", ".join(readers))))
         self.array(self.t("dy"), layer.dy)
+        if m.num_inputs != 1:
+            self.merge_backward(layer)
+            return
         if isinstance(m, Linear):
             self.linear_backward(layer)
         elif isinstance(m, _ConvNd):
@@ -577,6 +642,7 @@ class Narrator:
 
 
 def narrate(trace: StepTrace, lang: str = "en", max_values: int = 64,
-            max_dot_products: int = 16) -> list[Block]:
-    """The explanation of ``trace`` as blocks (see :mod:`.render` to turn them into text)."""
-    return Narrator(trace, lang, max_values, max_dot_products).narrate()
+            max_dot_products: int = 16, max_layers: int = 40) -> list[Block]:
+    """The explanation of ``trace`` as blocks (see :mod:`.render` to turn them into text).
+    With more than ``max_layers`` layer calls each pass becomes one table (a row per call)."""
+    return Narrator(trace, lang, max_values, max_dot_products, max_layers).narrate()

@@ -10,6 +10,7 @@ import html
 import re
 
 from convlens.inspect.explain.blocks import Array, Block, Formula, Heading, Paragraph, Table
+from convlens.notebook import html_table
 
 FORMATS = ("text", "markdown", "html")
 
@@ -101,9 +102,9 @@ font-family: ui-monospace, monospace; text-align: right; }
 """.strip()
 
 
-def to_html(blocks: list[Block], lang: str = "en") -> str:
+def html_fragment(blocks: list[Block]) -> str:
+    """The blocks as HTML elements, without a page around them (a notebook cell shows this)."""
     esc = html.escape
-    title = next((b.text for b in blocks if isinstance(b, Heading) and b.level == 1), "convlens")
     body: list[str] = []
     for block in blocks:
         if isinstance(block, Heading):
@@ -117,15 +118,18 @@ def to_html(blocks: list[Block], lang: str = "en") -> str:
             body.append(f'<div class="array"><div class="array-label">{esc(block.label)}</div>'
                         f"<pre>{esc(block.text)}</pre></div>")
         elif isinstance(block, Table):
-            head = "".join(f"<th>{esc(c)}</th>" for c in block.header)
-            rows = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>"
-                           for r in block.rows)
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+            body.append(html_table(block.header, block.rows, style=False))
+    return "\n".join(body)
+
+
+def to_html(blocks: list[Block], lang: str = "en") -> str:
+    esc = html.escape
+    title = next((b.text for b in blocks if isinstance(b, Heading) and b.level == 1), "convlens")
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{esc(lang)}">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{esc(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
-        + "\n".join(body)
+        + html_fragment(blocks)
         + "\n</body>\n</html>\n"
     )
 

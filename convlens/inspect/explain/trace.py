@@ -6,7 +6,8 @@ optimizer step) with forward and backward hooks on the layers, so the numbers re
 ones the layers computed, not a re-computation:
 
 * forward hook ``(module, x, y)``: copies of x and y, and the layer's cache (what it keeps
-  for backward: ReLU's mask, max pooling's winners, the convolution's im2col matrix);
+  for backward: ReLU's mask, max pooling's winners, the convolution's im2col matrix); a
+  merge layer of a graph model gets a tuple x, and its record names the tensors it reads;
 * backward hook ``(module, dy, dx)``: copies of dL/dy and dL/dx, and each of the layer's
   parameter gradients (this call's contribution, should a layer run twice);
 * around ``optimizer.step()``: each parameter before and after, and the optimizer's state
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from convlens.layers.container import Sequential
+from convlens.layers.graph import Graph, node_calls
 from convlens.layers.module import Module
 from convlens.losses.base import Loss
 from convlens.optim.optimizer import Optimizer
@@ -34,13 +36,14 @@ class LayerTrace:
     index: int
     name: str
     module: Module
-    x: np.ndarray
+    x: Any                    # an array; a tuple of arrays for a merge layer of a graph
     y: np.ndarray
     cache: Any
     params: dict[str, np.ndarray] = field(default_factory=dict)  # values used by forward
     dy: np.ndarray | None = None
-    dx: np.ndarray | None = None
+    dx: Any = None            # like x
     grads: dict[str, np.ndarray] = field(default_factory=dict)
+    inputs: list[str] | None = None   # a graph node: the tensors it reads
 
     @property
     def type(self) -> str:
@@ -85,8 +88,16 @@ class StepTrace:
 
 
 def _traced_modules(model: Module) -> dict[int, Module]:
-    """Every module except ``Sequential`` containers (they only chain their children)."""
-    return {id(m): m for m in model.modules() if not isinstance(m, Sequential)}
+    """Every module except ``Sequential`` and ``Graph`` containers (they only run their
+    children)."""
+    return {id(m): m for m in model.modules() if not isinstance(m, (Sequential, Graph))}
+
+
+def _copy(value: Any) -> Any:
+    """A copy of an array, or of each array of a tuple (a merge layer's inputs)."""
+    if isinstance(value, tuple):
+        return tuple(None if v is None else np.array(v, copy=True) for v in value)
+    return None if value is None else np.array(value, copy=True)
 
 
 def trace_step(model: Module, x: np.ndarray, target: np.ndarray, optimizer: Optimizer,
@@ -103,6 +114,8 @@ def trace_step(model: Module, x: np.ndarray, target: np.ndarray, optimizer: Opti
     names: dict[int, list[str]] = {}
     for name, module in model.named_modules():
         names.setdefault(id(module), []).append(name or type(module).__name__)
+    nodes = node_calls(model)     # graph layers: one record per node, under its name
+    names.update((key, [name for name, _ in calls]) for key, calls in nodes.items())
     modules = _traced_modules(model)
     layers: list[LayerTrace] = []
     open_calls: dict[int, list[LayerTrace]] = {}
@@ -116,8 +129,10 @@ def trace_step(model: Module, x: np.ndarray, target: np.ndarray, optimizer: Opti
         # parameters are copied now: the optimizer changes them in place after backward
         params = {attr: p.data.copy() for attr, p in vars(module).items()
                   if isinstance(p, Parameter)}
-        record = LayerTrace(len(layers), own[k % len(own)], module, np.array(x_in, copy=True),
-                            np.array(y_out, copy=True), getattr(module, "_cache", None), params)
+        node = nodes.get(id(module))
+        record = LayerTrace(len(layers), own[k % len(own)], module, _copy(x_in),
+                            np.array(y_out, copy=True), getattr(module, "_cache", None), params,
+                            inputs=None if node is None else node[k % len(node)][1])
         layers.append(record)
         open_calls.setdefault(id(module), []).append(record)
 
@@ -127,7 +142,7 @@ def trace_step(model: Module, x: np.ndarray, target: np.ndarray, optimizer: Opti
             return
         record = stack.pop()  # backward runs the calls in reverse order
         record.dy = np.array(dy, copy=True)
-        record.dx = None if dx is None else np.array(dx, copy=True)
+        record.dx = _copy(dx)
         for attr, p in vars(module).items():
             if isinstance(p, Parameter) and p.grad is not None:
                 previous = grad_seen.get(id(p))
