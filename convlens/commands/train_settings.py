@@ -24,6 +24,8 @@ MAX_SEED = 2**32 - 1
 # options that only change how a run is shown or run, not its numbers (not in config.json),
 # and --epochs: the only ones --resume accepts besides the folder
 RESUME_OPTIONS = ("resume", "profile", "engine", "epochs")
+# settings config.json may hold as null (everything else has a value in every run)
+NULLABLE = ("data_dir", "early_stopping", "limit_train", "limit_test", "init_from", "freeze")
 NEW_RUN_ONLY = ("init_from", "freeze")
 
 
@@ -190,7 +192,11 @@ def config_value(ctx: click.Context, param: click.Parameter, config: dict[str, A
     """``config[param.name]`` converted and checked as the option would be."""
     value = config[param.name]
     if value is None:
-        return None
+        if param.name in NULLABLE or (param.name == "momentum" and config.get("optimizer") != "sgd"):
+            return None
+        raise click.ClickException(
+            f'cannot resume: {path} has a bad "{param.name}": expected a {param.type.name}, received null'
+        )
     if param.name == "model" and isinstance(config.get("model_spec"), dict):
         if isinstance(value, str):
             return value  # a model of --init-from: its architecture is in model_spec
@@ -203,7 +209,8 @@ def config_value(ctx: click.Context, param: click.Parameter, config: dict[str, A
             isinstance(value, bool) and not isinstance(param.type, click.types.BoolParamType)
         ):
             raise click.BadParameter(f"expected a {param.type.name}, received {value!r}")
-        return param.type.convert(value, param, ctx)
+        converted = param.type.convert(value, param, ctx)
+        return param.callback(ctx, param, converted) if param.callback is not None else converted
     except click.BadParameter as err:
         raise click.ClickException(f'cannot resume: {path} has a bad "{param.name}": {err.message}') from None
 

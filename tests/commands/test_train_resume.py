@@ -249,9 +249,12 @@ CONFIG_DAMAGE = {
     "lr nan": ({"lr": float("nan")}, 'has a bad "lr": expected a finite number'),
     "epochs negative": ({"epochs": -3}, 'has a bad "epochs": -3 is not in the range'),
     "seed a list": ({"seed": [1]}, 'has a bad "seed": expected a integer'),
-    "model unknown": ({"model": 5}, 'has a bad "model": 5 is not one of'),
+    "model unknown": ({"model": 5}, 'has a bad "model": expected a zoo model (cnn1d'),
     "data_option a number": ({"data_option": 3}, 'has a bad "data_option": expected a list'),
     "momentum 2": ({"momentum": 2}, 'has a bad "momentum": 2.0 is not in the range 0<=x<1'),
+    "epochs null": ({"epochs": None}, 'has a bad "epochs": expected a integer range, received null'),
+    "lr null": ({"lr": None}, 'has a bad "lr": expected a finite float, received null'),
+    "momentum null for sgd": ({"momentum": None}, 'has a bad "momentum": expected a finite float, received null'),
 }
 
 
