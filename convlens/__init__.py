@@ -19,6 +19,7 @@ from convlens.io import load_weights, save_weights
 from convlens.io.formats import load
 from convlens.io.model_file import save_model_file as save
 from convlens.io.model_info import ModelInfo
+from convlens.io.pytorch import from_torch, to_torch
 from convlens.layers import *  # noqa: F403
 from convlens.layers import __all__ as _layers_all
 from convlens.losses import (
@@ -70,4 +71,5 @@ __all__ = [
     "TrainingInterrupted", "manual_seed", "get_rng", "save_weights", "load_weights", "summary",
     "Summary", "explain", "Explanation", "gradcheck", "GradcheckReport", "__version__",
     "save", "load", "ModelInfo", "predict", "Prediction",
+    "to_torch", "from_torch",
 ]

@@ -73,6 +73,7 @@ def _register_commands() -> None:
     for command in [*train_commands.COMMANDS, *inspect_commands.COMMANDS, *visualize_commands.COMMANDS]:
         main.add_command(command)
     main.add_command(importlib.import_module("convlens.commands.predict").predict)
+    main.add_command(importlib.import_module("convlens.commands.serve").serve)
 
 
 _register_commands()

@@ -27,7 +27,7 @@ def open_model(text: str, param_hint: str = "MODEL") -> Any:
 
     path = Path(text)
     try:
-        if is_definition_path(text) and (path.is_file() or not path.exists()):
+        if is_definition_path(text) and (path.is_file() or not path.exists()) and not _is_tfjs(path):
             return load_definition(path)
         if path.exists():
             return load(path)
@@ -36,6 +36,13 @@ def open_model(text: str, param_hint: str = "MODEL") -> Any:
     raise click.BadParameter(
         f"expected {MODEL_HELP}; received {text!r}, which is none of these (zoo models: "
         f"{', '.join(available_models())})", param_hint=param_hint)
+
+
+def _is_tfjs(path: Path) -> bool:
+    """A TensorFlow.js ``model.json`` is a model file, not a convlens definition."""
+    from convlens.io.keras.tfjs import is_tfjs_model
+
+    return path.is_file() and is_tfjs_model(path, b"")
 
 
 def reads_tokens(model: Any) -> bool:

@@ -32,6 +32,9 @@ Which layers do what:
   Adaptive pooling is a regular pooling when the output size divides the input size; when it
   does not, its windows differ in size and the whole input is reported (an upper bound).
 * ``Sequential``: one layer after the other.
+* ``Graph``: node by node in topological order; a node with several inputs (``Add``,
+  ``Concatenate``, …) sees what any of them sees (their union, as for ``Residual``);
+  constants see no input and add nothing.
 * ``Residual``: y = body(x) + shortcut(x) sees what either branch sees. We report the larger
   of the two fields; exactly, the bounding box of both, which is the larger one whenever the
   branches are centred alike (as in ResNet blocks). If the branches' jumps differ (they should

@@ -459,7 +459,8 @@ def summary(
             return
         own = names[id(module)]
         node = nodes.get(id(module))
-        first = inp[0] if isinstance(inp, tuple) and inp else inp   # a merge: its inputs
+        # a merge: its first input; a Constant (no inputs): its own value
+        first = (inp[0] if inp else out) if isinstance(inp, (tuple, list)) else inp
         calls.append({"module": module, "occurrence": k, "name": own[k % len(own)],
                       "x_shape": np.shape(first), "x": first, "y": out,
                       "cache": cached_arrays(module),

@@ -146,3 +146,9 @@ register_writer(Writer("convlens", "convlens.io.model_file:save_model_file", (".
 register_reader(Reader("run folder", "convlens.io.run_folder:load_run_folder",
                        sniff=lambda path, head: path.is_dir() and any(
                            (path / name).is_file() for name in ("model.convlens", "config.json"))))
+register_reader(Reader("keras", "convlens.io.keras.keras_file:load_keras", suffixes=(".keras",),
+                       extra="keras", requires=("h5py",)))
+register_reader(Reader("keras-h5", "convlens.io.keras.h5:load_h5", suffixes=(".h5", ".hdf5"),
+                       extra="keras", requires=("h5py",)))
+register_reader(Reader("tfjs-layers-model", "convlens.io.keras.tfjs:load_tfjs", sniff=lambda path, head:
+                       importlib.import_module("convlens.io.keras.tfjs").is_tfjs_model(path, head)))

@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from convlens.functional.engine import no_grad
+from convlens.inspect.hooks import eval_with_hooks
 from convlens.layers.graph import call_filter, node_calls
 from convlens.layers.module import Module
 from convlens.viz.cam import as_batch, resolve_layer
@@ -47,7 +48,7 @@ def feature_maps(model: Module, x: np.ndarray,
         layers = [layers]
     chosen = [resolve_layer(model, name) for name in layers]
     outputs: dict[str, np.ndarray] = {}
-    handles = []
+    hooks = []
     for name, module in chosen:
         mine = call_filter(model, name)  # a graph node: its own call of a shared layer
 
@@ -55,17 +56,9 @@ def feature_maps(model: Module, x: np.ndarray,
                    mine: Callable[[], bool] = mine) -> None:
             if mine():
                 outputs.setdefault(name, np.array(out, copy=True))  # a shared layer: its first call
-        handles.append(module.register_forward_hook(record))
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        model.eval()
-        with no_grad():  # nothing will run backward: keep no caches
-            model(xb)
-    finally:
-        for h in handles:
-            h.remove()
-        for m, mode in modes:
-            m.training = mode
+        hooks.append((module, record))
+    with eval_with_hooks(model, hooks), no_grad():  # nothing will run backward: keep no caches
+        model(xb)
     order = _call_order(model)
     missing = [name for name, _ in chosen if name not in outputs]
     if missing:

@@ -13,6 +13,7 @@ import pytest
 
 import convlens as cl
 from convlens.inspect.receptive_field import receptive_field, receptive_fields
+from convlens.inspect.summary import summary
 
 
 def positive(model, seed=0):
@@ -212,3 +213,25 @@ def test_graph_fields_per_node_and_whole_input_through_a_gate():
     scaled = cl.Multiply()(cl.Conv2d(2, 2, 3)(x), cl.Constant(np.full((2, 1, 1), 0.5))(),
                            name="scaled")
     assert receptive_field(cl.Graph(x, scaled), (2, 8, 8)).size == (3, 3)  # constants see nothing
+
+
+def test_a_graph_model_node_by_node():
+    """Branches of a Graph: a merge node sees what any input sees (the union); a Residual or
+    Sequential inside a node is followed; a constant adds nothing."""
+    x = cl.Input((1, 16, 16), name="image")
+    a = cl.Conv2d(1, 2, 3, padding=1)(x, name="a")                     # r 3
+    b = cl.Conv2d(1, 2, 5, padding=2)(x, name="b")                     # r 5
+    c = cl.Concatenate(dim=1)(a, b, name="cat")                         # union: r 5
+    d = cl.MaxPool2d(2)(c, name="pool")                                 # r 6, j 2
+    e = cl.Sequential(cl.Conv2d(4, 4, 3, padding=1), cl.ReLU())(d, name="block")   # r 6 + 2·2 = 10
+    s = cl.Add()(d, e, name="sum")                                      # union of 6 and 10: 10
+    k = cl.Multiply()(s, cl.Constant(np.full((4, 1, 1), 2.0, np.float32))(name="scale"), name="scaled")
+    model = cl.Graph(inputs=x, outputs=cl.Flatten()(k, name="flat"))
+    fields = {r.name: r.receptive_field for r in receptive_fields(model, (1, 16, 16))}
+    assert [fields[n].size for n in ("a", "b", "cat", "pool", "block", "sum", "scaled")] == \
+        [(3, 3), (5, 5), (5, 5), (6, 6), (10, 10), (10, 10), (10, 10)]
+    assert fields["pool"].jump == (2, 2) and fields["block.0"].size == (10, 10)
+    assert fields["scale"] is None and fields["flat"].whole_input and fields[""].whole_input
+    # the summary runs the graph and shows the same fields next to its rows
+    table = summary(model, (1, 16, 16), print_table=False)
+    assert table["sum"].receptive_field == (10, 10) and table["cat"].output_shape == (1, 4, 16, 16)

@@ -57,6 +57,37 @@ def _pairs(pads: Any) -> tuple[tuple[int, int], ...]:
     return tuple((int(lo), int(hi)) for lo, hi in pads)
 
 
+def conv_windows(layer: LayerTrace) -> tuple[np.ndarray, tuple[tuple[int, int], ...]]:
+    """Every window the kernel visits, (N, C, *O, *K), cut from the recorded input with the
+    convolution's own ``sliding_windows``; and the ``(before, after)`` padding per axis."""
+    m: Any = layer.module
+    pads = _pairs(resolve_padding(m.padding, layer.x.shape[2:], m.kernel_size, m.stride,
+                                  m.dilation))
+    xp = pad(layer.x, pads, m.padding_mode)
+    return sliding_windows(xp, m.kernel_size, m.stride, m.dilation), pads
+
+
+def pool_winners(layer: LayerTrace) -> tuple[np.ndarray, np.ndarray | None, Any]:
+    """(windows (N, C, *O, *K), flat index of each window's winning tap, pads) of a pooling
+    call; the winner is the one the layer kept in its cache when it kept one (``None`` for
+    average pooling)."""
+    m: Any = layer.module
+    cache = layer.cache
+    pads = getattr(cache, "pads", None)
+    if pads is None:
+        pads = tuple((p, p) for p in m.padding)
+    fill = {"max": -np.inf, "min": np.inf, "avg": 0.0}[m.kind]
+    xp = pad(layer.x, _pairs(pads), "zeros", value=fill)
+    windows = sliding_windows(xp, m.kernel_size, m.stride, m.dilation)
+    keep = (Ellipsis,) + tuple(slice(0, o) for o in layer.y.shape[2:]) + (slice(None),) * m.ndim
+    windows = windows[keep]
+    winner = getattr(cache, "winner", None)
+    if winner is None and m.kind != "avg":
+        flat = windows.reshape(*windows.shape[:2 + m.ndim], -1)
+        winner = flat.argmax(-1) if m.kind == "max" else flat.argmin(-1)
+    return windows, winner, pads
+
+
 class Narrator:
     """Builds the list of blocks for one :class:`StepTrace`."""
 
@@ -214,12 +245,7 @@ class Narrator:
         self.array(self.t("output"), layer.y)
 
     def conv_windows(self, layer: LayerTrace) -> tuple[np.ndarray, tuple[tuple[int, int], ...]]:
-        """Every window the kernel visits, (N, C, *O, *K), cut from the recorded input."""
-        m: Any = layer.module
-        pads = _pairs(resolve_padding(m.padding, layer.x.shape[2:], m.kernel_size, m.stride,
-                                      m.dilation))
-        xp = pad(layer.x, pads, m.padding_mode)
-        return sliding_windows(xp, m.kernel_size, m.stride, m.dilation), pads
+        return conv_windows(layer)
 
     def window_location(self, pos: tuple[int, ...], pads: Any, kernel: tuple[int, ...],
                         stride: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[str, ...]:
@@ -304,22 +330,7 @@ class Narrator:
                                       total=mask.size)))
 
     def pool_winners(self, layer: LayerTrace) -> tuple[np.ndarray, np.ndarray | None, Any]:
-        """(windows (N, C, *O, *K), flat index of each window's winning tap, pads)."""
-        m: Any = layer.module
-        cache = layer.cache
-        pads = getattr(cache, "pads", None)
-        if pads is None:
-            pads = tuple((p, p) for p in m.padding)
-        fill = {"max": -np.inf, "min": np.inf, "avg": 0.0}[m.kind]
-        xp = pad(layer.x, _pairs(pads), "zeros", value=fill)
-        windows = sliding_windows(xp, m.kernel_size, m.stride, m.dilation)
-        keep = (Ellipsis,) + tuple(slice(0, o) for o in layer.y.shape[2:]) + (slice(None),) * m.ndim
-        windows = windows[keep]
-        winner = getattr(cache, "winner", None)
-        if winner is None and m.kind != "avg":
-            flat = windows.reshape(*windows.shape[:2 + m.ndim], -1)
-            winner = flat.argmax(-1) if m.kind == "max" else flat.argmin(-1)
-        return windows, winner, pads
+        return pool_winners(layer)
 
     def where(self, pos: tuple[int, ...], tap_index: int, layer: LayerTrace, pads: Any) -> str:
         m: Any = layer.module

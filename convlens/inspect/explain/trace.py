@@ -100,27 +100,16 @@ def _copy(value: Any) -> Any:
     return None if value is None else np.array(value, copy=True)
 
 
-def trace_step(model: Module, x: np.ndarray, target: np.ndarray, optimizer: Optimizer,
-               loss_fn: Loss | None = None) -> StepTrace:
-    """Run one training step of ``model`` on ``(x, target)`` and record it.
-
-    The step is real: gradients are zeroed first, then the optimizer updates the model.
-    ``loss_fn`` defaults to ``CrossEntropyLoss()``.
-    """
-    if loss_fn is None:
-        from convlens.losses import CrossEntropyLoss
-
-        loss_fn = CrossEntropyLoss()
+def _forward_recorder(model: Module, layers: list[LayerTrace],
+                      open_calls: dict[int, list[LayerTrace]]) -> Any:
+    """A forward hook that appends one :class:`LayerTrace` per layer call to ``layers`` (and
+    to ``open_calls[id(module)]``, for the backward hook to find)."""
     names: dict[int, list[str]] = {}
     for name, module in model.named_modules():
         names.setdefault(id(module), []).append(name or type(module).__name__)
     nodes = node_calls(model)     # graph layers: one record per node, under its name
     names.update((key, [name for name, _ in calls]) for key, calls in nodes.items())
-    modules = _traced_modules(model)
-    layers: list[LayerTrace] = []
-    open_calls: dict[int, list[LayerTrace]] = {}
     calls: dict[int, int] = {}
-    grad_seen: dict[int, np.ndarray] = {}
 
     def on_forward(module: Module, x_in: np.ndarray, y_out: np.ndarray) -> None:
         k = calls.get(id(module), 0)
@@ -135,6 +124,42 @@ def trace_step(model: Module, x: np.ndarray, target: np.ndarray, optimizer: Opti
                             inputs=None if node is None else node[k % len(node)][1])
         layers.append(record)
         open_calls.setdefault(id(module), []).append(record)
+
+    return on_forward
+
+
+def trace_forward(model: Module, x: np.ndarray) -> list[LayerTrace]:
+    """Run ``model(x)`` in eval mode and record every layer call (input, output, cache and
+    parameters), as :func:`trace_step` does for its forward pass. Parameters and gradients
+    are untouched; the modules keep the caches of this pass (it runs with gradients enabled,
+    so the caches are those a training step keeps) and get their train/eval mode back.
+    """
+    from convlens.functional.engine import enable_grad
+    from convlens.inspect.hooks import eval_with_hooks
+
+    layers: list[LayerTrace] = []
+    on_forward = _forward_recorder(model, layers, {})
+    with eval_with_hooks(model, [(m, on_forward) for m in _traced_modules(model).values()]), enable_grad():
+        model(x)
+    return layers
+
+
+def trace_step(model: Module, x: np.ndarray, target: np.ndarray, optimizer: Optimizer,
+               loss_fn: Loss | None = None) -> StepTrace:
+    """Run one training step of ``model`` on ``(x, target)`` and record it.
+
+    The step is real: gradients are zeroed first, then the optimizer updates the model.
+    ``loss_fn`` defaults to ``CrossEntropyLoss()``.
+    """
+    if loss_fn is None:
+        from convlens.losses import CrossEntropyLoss
+
+        loss_fn = CrossEntropyLoss()
+    layers: list[LayerTrace] = []
+    open_calls: dict[int, list[LayerTrace]] = {}
+    on_forward = _forward_recorder(model, layers, open_calls)
+    modules = _traced_modules(model)
+    grad_seen: dict[int, np.ndarray] = {}
 
     def on_backward(module: Module, dy: np.ndarray, dx: np.ndarray | None) -> None:
         stack = open_calls.get(id(module))

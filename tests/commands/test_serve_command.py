@@ -1,0 +1,40 @@
+"""`convlens serve`: what it prints, where it listens, and its refusals (the server itself is
+started for real by tests/explorer/test_explorer_browser.py)."""
+
+from __future__ import annotations
+
+import uvicorn
+from click.testing import CliRunner
+
+from convlens.cli import main
+
+
+def _run(monkeypatch, *args):
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, log_level: started.update(app=app, host=host, port=port))
+    result = CliRunner().invoke(main, ["serve", *args])
+    return result, started
+
+
+def test_serves_on_localhost_by_default(monkeypatch):
+    result, started = _run(monkeypatch, "simple_cnn", "--port", "8123")
+    assert result.exit_code == 0, result.output
+    assert started["host"] == "127.0.0.1" and started["port"] == 8123
+    assert "convlens explorer: simple_cnn at http://127.0.0.1:8123/" in result.output
+    assert "warning" not in result.output
+    assert [r.path for r in started["app"].routes if "predict" in getattr(r, "path", "")] == ["/api/models/{name}/predict"]
+
+
+def test_warns_when_exposed_and_picks_a_free_port(monkeypatch):
+    result, started = _run(monkeypatch, "--host", "0.0.0.0", "--port", "0")
+    assert result.exit_code == 0, result.output
+    assert "warning: listening on 0.0.0.0, not 127.0.0.1: anyone who can reach this machine" in result.output
+    assert started["port"] > 0 and f":{started['port']}/" in result.output
+    assert "lenet5 at" in result.output            # no model named: LeNet-5 of the zoo
+
+
+def test_an_unknown_model_is_a_clear_error(monkeypatch):
+    result, started = _run(monkeypatch, "runs/does-not-exist")
+    assert result.exit_code == 1 and started == {}
+    assert "Error: 'runs/does-not-exist' is neither a file, a run folder (with config.json) nor a zoo model" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,38 @@
+"""Helpers of the explorer tests (tests/explorer): a run folder as `convlens train` writes it,
+and a digit-like input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import convlens as cl
+from convlens.io import save_weights, write_json
+
+
+def write_run(path: Path, model_name: str = "simple_cnn", status: str = "completed") -> cl.Module:
+    """A run folder as `convlens train` writes it (weights, config, metrics with a history and a
+    confusion matrix), with a model of seeded random weights."""
+    path.mkdir(parents=True, exist_ok=True)
+    cl.manual_seed(5)
+    model = cl.models.get_model(model_name)
+    save_weights(model, path / "weights.npz")
+    write_json(path / "config.json", {"model": model_name, "dataset": "mnist-5k", "data_dir": None,
+                                      "limit_train": 20, "limit_test": 12, "input_shape": [1, 28, 28],
+                                      "command": f"convlens train --model {model_name}"})
+    confusion = np.eye(10, dtype=int).tolist()
+    write_json(path / "metrics.json", {
+        "status": status, "test_accuracy": 0.5, "test_loss": 1.25, "epochs": 2,
+        "history": {"train_loss": [2.0, 1.5], "val_loss": [1.9, 1.4], "train_accuracy": [0.3, 0.45],
+                    "val_accuracy": [0.32, 0.5]},
+        "test_confusion_matrix": confusion})
+    return model.eval()
+
+
+
+def digit_input(seed: int = 0) -> np.ndarray:
+    """A stroke-like input of (1, 28, 28): a bright bar with noise."""
+    x = np.random.default_rng(seed).random((1, 28, 28)).astype(np.float32) * 0.2
+    x[0, 5:23, 12:16] = 1.0
+    return x
