@@ -12,19 +12,13 @@ import contextlib
 import importlib
 import signal
 import sys
-from importlib import metadata
 from typing import Any
 
 import click
 
+from convlens.commands.train_setup import version
+
 EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
-
-
-def _version() -> str:
-    try:
-        return metadata.version("convlens")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def _ignore_sigint() -> None:
@@ -59,7 +53,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(_version(), prog_name="convlens")
+@click.version_option(version(), prog_name="convlens")
 def main() -> None:
     """convlens: convolutional neural networks on NumPy, with every number visible."""
 
