@@ -233,6 +233,31 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return unflatten(document["state"], arrays)
 
 
+def read_checkpoint_tree(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The state's JSON tree without its arrays (each array left as ``{"__array__": key}``):
+    cheap to read, e.g. the history of a run that is still training.
+
+    Raises:
+        CheckpointError: as :func:`read_checkpoint`.
+    """
+    npz_path = checkpoint_file(path)
+    try:
+        with np.load(npz_path, allow_pickle=False) as data:
+            if _STATE not in data.files:
+                return read_checkpoint(path) if "__save_id__" in data.files else {}
+            raw = data[_STATE]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise CheckpointError(f"cannot read {npz_path}: {err or type(err).__name__}") from None
+    try:
+        document = json.loads(raw.tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"cannot read {npz_path}: its {_STATE} member is not JSON: {err}") from None
+    state = document.get("state") if isinstance(document, dict) else None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{npz_path} holds no training state")
+    return state
+
+
 def _legacy_document(npz_path: Path, json_path: Path, arrays: dict[str, np.ndarray]) -> Any:
     """The JSON half of a version-1 checkpoint (two files sharing a ``save_id``)."""
     if not json_path.is_file():

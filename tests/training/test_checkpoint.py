@@ -14,6 +14,7 @@ from convlens.training.checkpoint import (
     checkpoint_file,
     flatten,
     read_checkpoint,
+    read_checkpoint_tree,
     unflatten,
     write_checkpoint,
 )
@@ -150,3 +151,13 @@ def test_missing_damaged_and_foreign_files_are_explained(tmp_path):
     (tmp_path / "ckpt.npz").write_bytes(good[: len(good) // 2])  # truncated
     with pytest.raises(CheckpointError, match=r"cannot read .*ckpt.npz: .*\(the file is damaged"):
         read_checkpoint(tmp_path / "ckpt")
+
+
+def test_the_tree_alone_is_read_without_the_arrays(tmp_path):
+    write_checkpoint(tmp_path / "ckpt", _state())
+    tree = read_checkpoint_tree(tmp_path / "ckpt.npz")
+    assert tree["history"] == {"train_loss": [1.5, 0.25], "lr": [None, 0.1]}
+    assert tree["model"]["0.weight"] == {"__array__": "model/0.weight"}
+    (tmp_path / "ckpt.npz").write_bytes(b"")
+    with pytest.raises(CheckpointError, match="cannot read"):
+        read_checkpoint_tree(tmp_path / "ckpt.npz")
