@@ -21,6 +21,7 @@ from typing import Any
 import click
 import numpy as np
 
+from convlens.commands.guard import SEED, FiniteFloat, check_output_file, no_traceback
 from convlens.inspect.explain.labels import LANGUAGES
 from convlens.inspect.explain.render import FORMATS
 from convlens.layers.container import Sequential
@@ -48,7 +49,7 @@ def _parse_shape(ctx: click.Context, param: click.Parameter, value: str | None) 
         shape = tuple(int(v) for v in value.replace("x", ",").split(","))
     except ValueError:
         raise click.BadParameter(
-            f"expected comma-separated sizes such as 1,28,28 (C,H,W, no batch axis), "
+            f"expected comma-separated sizes such as 1,28,28 (C,H,W), "
             f"received {value!r}") from None
     if not shape or any(n < 1 for n in shape):
         raise click.BadParameter(f"sizes must be positive, received {value!r}")
@@ -70,13 +71,14 @@ def _refuse_tokens(name: str, command: str) -> None:
             f"inputs; `convlens summary {name} --input-shape L` shows its layers")
 
 
-def _build(name: str, input_shape: tuple[int, ...]) -> Module:
+def _build(name: str, input_shape: tuple[int, ...], option: str = "--input-shape") -> Module:
     from convlens.models import get_model, takes_tokens
 
     if takes_tokens(name) and len(input_shape) != 1:
         raise click.BadParameter(
             f"{name} reads token ids: expected one size L (the sequence length, e.g. 24), "
-            f"received {','.join(map(str, input_shape))}", param_hint="--input-shape")
+            f"received {','.join(map(str, input_shape))}", param_hint=option)
+    _check_rank(name, input_shape, option)
     try:
         if takes_tokens(name):
             return get_model(name)
@@ -85,6 +87,55 @@ def _build(name: str, input_shape: tuple[int, ...]) -> Module:
         return get_model(name)
     except (TypeError, ValueError) as err:
         raise click.ClickException(f"cannot build {name!r} for input {input_shape}: {err}") from err
+
+
+def _zoo_rank(name: str) -> int | None:
+    """Axes of the input zoo model ``name`` takes, batch included (4 for an image model)."""
+    from convlens.inspect.summary import input_rank
+    from convlens.models import get_model
+
+    return input_rank(get_model(name))
+
+
+def _check_rank(name: str, shape: tuple[int, ...], option: str = "--input-shape",
+                rank: int | None = None) -> None:
+    """Refuse an input size with the wrong number of axes before the model is built for it
+    (``rank``: the axes the model takes, batch included; default: zoo model ``name``'s)."""
+    rank = rank if rank is not None else _zoo_rank(name)
+    if rank is not None and len(shape) != rank - 1:
+        sizes = {1: "L", 2: "C,L", 3: "C,H,W", 4: "C,D,H,W"}.get(rank - 1, f"{rank - 1} sizes")
+        raise click.BadParameter(f"{name} takes inputs of {rank - 1} size{'s' if rank > 2 else ''} "
+                                 f"({sizes}, no batch axis), received {','.join(map(str, shape))}",
+                                 param_hint=option)
+
+
+def _split_batch(shape: tuple[int, ...], batch_size: int | None, rank: int | None
+                 ) -> tuple[tuple[int, ...], int]:
+    """``--input-shape`` N,C,H,W (as many sizes as the model's rank): the batch size comes
+    first; C,H,W: ``--batch-size`` or 1. Returns (shape without the batch axis, batch size)."""
+    if rank is not None and len(shape) == rank:
+        if batch_size is not None and batch_size != shape[0]:
+            raise click.BadParameter(
+                f"{','.join(map(str, shape))} starts with the batch size {shape[0]}, but "
+                f"--batch-size {batch_size} was given too", param_hint="--input-shape")
+        return shape[1:], shape[0]
+    return shape, batch_size or 1
+
+
+def _check_memory(model: Module, shape: tuple[int, ...], batch_size: int,
+                  dtype: Any = np.float32, option: str = "--input-shape") -> None:
+    """Refuse, before the forward pass, an input that would need more than half the memory
+    available (measured on a small probe, :func:`convlens.inspect.summary.estimate_bytes`)."""
+    from convlens.inspect.summary import LARGE_INPUT_VALUES, available_memory, estimate_bytes, format_bytes
+
+    typed = ",".join(map(str, shape))
+    if batch_size * int(np.prod(shape, dtype=np.float64)) > LARGE_INPUT_VALUES:
+        need, available = estimate_bytes(model, shape, batch_size, dtype), available_memory()
+        if available is not None and need > available // 2:
+            raise click.BadParameter(
+                f"{typed} with batch size {batch_size} would need about {format_bytes(need)} of "
+                f"memory, more than half of the {format_bytes(available)} available; choose a "
+                "smaller input", param_hint=option)
 
 
 def _model_and_shape(name: str, input_shape: tuple[int, ...] | None) -> tuple[Module, tuple[int, ...]]:
@@ -96,8 +147,12 @@ def _model_and_shape(name: str, input_shape: tuple[int, ...] | None) -> tuple[Mo
     if is_zoo_name(name):
         shape = input_shape or (1, 28, 28)
         return _build(name, shape), shape
+    from convlens.inspect.summary import input_rank
+
     model = open_model(name)
-    return model, input_shape or info_input_shape(model) or (1, 28, 28)
+    shape = input_shape or info_input_shape(model) or (1, 28, 28)
+    _check_rank(name, shape, rank=input_rank(model))
+    return model, shape
 
 
 def _write(text: str, out: Path | None) -> None:
@@ -121,17 +176,19 @@ _OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), de
 
 
 @click.command()
+@no_traceback
 @click.argument("model_name", metavar="MODEL")
 @click.option("--input-shape", default=None, callback=_parse_shape,
-              help="Input size C,H,W (no batch axis); L, the number of token ids, for a text "
-              "model.  [default: the input shape a model file or definition records, else "
-              "1,28,28; 24 for a text model]")
-@click.option("--batch-size", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Examples in the measured batch (memory grows with it).")
+              help="Input size C,H,W, or N,C,H,W with the batch size first; L, the number of "
+              "token ids, for a text model.  [default: the input shape a model file or definition "
+              "records, else 1,28,28; 24 for a text model]")
+@click.option("--batch-size", default=None, type=click.IntRange(min=1),
+              help="Examples in the measured batch (memory grows with it).  [default: N of "
+              "--input-shape, else 1]")
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(["text", "markdown"]), help="Table format.")
 @_OUT
-def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int, fmt: str,
+def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int | None, fmt: str,
             out: Path | None) -> None:
     """Per-layer table of MODEL: output shapes, parameters, receptive fields, mult-adds, memory.
 
@@ -147,26 +204,34 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
       convlens summary runs/my-run
     """
     from convlens.commands.model_arg import info_input_shape, is_zoo_name, open_model, reads_tokens
+    from convlens.inspect.summary import input_rank
     from convlens.inspect.summary import summary as build_summary
     from convlens.models import takes_tokens
 
+    check_output_file(out)
     if is_zoo_name(model_name):
         if input_shape is None:
             input_shape = TEXT_INPUT_SHAPE if takes_tokens(model_name) else (1, 28, 28)
+        input_shape, batch_size = _split_batch(input_shape, batch_size, _zoo_rank(model_name))
         model = _build(model_name, input_shape)
     else:
         model = open_model(model_name)
         if input_shape is None:
             fallback = TEXT_INPUT_SHAPE if reads_tokens(model) else (1, 28, 28)
             input_shape = info_input_shape(model) or fallback
+        input_shape, batch_size = _split_batch(input_shape, batch_size, input_rank(model))
+        _check_rank(model_name, input_shape, rank=input_rank(model))
+    _check_memory(model, input_shape, batch_size, np.int64 if reads_tokens(model) else np.float32)
     try:
         table = build_summary(model, input_shape, batch_size=batch_size, print_table=False)
-    except ValueError as err:
-        raise click.ClickException(str(err)) from err
+    except ValueError as err:  # named by the zoo name the user typed, not the class
+        message = str(err).replace(f"summary: {type(model).__name__} ", f"{model_name} ", 1)
+        raise click.ClickException(message) from err
     _write(str(table) + "\n" if fmt == "text" else table.to_markdown(), out)
 
 
 @click.command()
+@no_traceback
 @click.option("--model", "model_name", default=None, metavar="MODEL",
               help="A zoo model (" + ", ".join(_model_names()) + "), a model definition (.toml, .json), "
               "a .convlens model file or a run folder, with a random input (default: the worked "
@@ -175,16 +240,17 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
               help="Input size C,H,W for --model. [default: the input shape a model file or "
                    "definition records (a graph's Input), else 1,28,28]")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="A real input for --model: a .npy array (C,H,W) or (N,C,H,W).")
+              default=None, help="A real input for --model: a .npy array (C,H,W) or (N,C,H,W) "
+              "((C,L) or (N,C,L) for a signal model).")
 @click.option("--label", default=None, type=click.IntRange(min=0),
               help="Class of the input for --model. [default: a random class]")
 @click.option("--optimizer", default="sgd", show_default=True, type=click.Choice(_optimizer_names()),
               help="Update rule of the step.")
-@click.option("--lr", default=0.1, show_default=True, type=click.FloatRange(min=0),
+@click.option("--lr", default=0.1, show_default=True, type=FiniteFloat(0),
               help="Learning rate.")
-@click.option("--momentum", default=0.0, show_default=True, type=click.FloatRange(min=0, max=1),
+@click.option("--momentum", default=0.0, show_default=True, type=FiniteFloat(0, 1),
               help="Momentum (--optimizer sgd).")
-@click.option("--seed", default=0, show_default=True, type=int,
+@click.option("--seed", default=0, show_default=True, type=SEED,
               help="Seeds the model's weights and the random input.")
 @click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(FORMATS),
               help="Output format.")
@@ -216,6 +282,7 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
     from convlens.inspect.explain import explain as run_explain
     from convlens.inspect.explain import seed004_example
 
+    check_output_file(out)
     options: dict[str, Any] = {"lr": lr}
     if momentum:
         if optimizer != "sgd":
@@ -228,6 +295,7 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
         model, x, y, _ = seed004_example()
     else:
         from convlens.commands.model_arg import info_input_shape, is_zoo_name, open_model, reads_tokens
+        from convlens.inspect.summary import input_rank
 
         loaded = None
         if is_zoo_name(model_name):
@@ -240,14 +308,21 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
                     f"float inputs; `convlens summary {model_name}` shows its layers")
         rng = np.random.default_rng(seed)
         if input_file is not None:
-            x = np.load(input_file, allow_pickle=False)
-            x = x[None] if x.ndim == 3 else x
+            if input_shape is not None:
+                raise click.UsageError("--input gives the input shape: leave out --input-shape")
+            rank = _zoo_rank(model_name) if loaded is None else input_rank(loaded)
+            x = _load_input(input_file, rank or 4)
             input_shape = tuple(x.shape[1:])
         else:
             input_shape = input_shape or (loaded is not None and info_input_shape(loaded)) or (1, 28, 28)
-            x = rng.standard_normal((1, *input_shape))
+        option = "--input-shape" if input_file is None else "--input"
         cl.manual_seed(seed)
-        model = _build(model_name, input_shape) if loaded is None else loaded
+        model = _build(model_name, input_shape, option) if loaded is None else loaded
+        if loaded is not None:
+            _check_rank(model_name, input_shape, option, rank=input_rank(loaded))
+        _check_memory(model, input_shape, 1 if input_file is None else len(x), option=option)
+        if input_file is None:
+            x = rng.standard_normal((1, *input_shape))
         x = np.asarray(x, dtype=model.parameters()[0].dtype)
         try:
             classes = model(x).shape[1]
@@ -260,6 +335,42 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
     result = run_explain(model, x, y, opt, lang=lang, max_values=max_values, print_text=False,
                          max_layers=max_layers)
     _write(result.render(fmt), out)
+
+
+def _load_input(path: Path, rank: int) -> np.ndarray:
+    """The array of ``explain --input`` for a model of inputs with ``rank`` axes (batch
+    included): a ``.npy`` file of real numbers, one example or a batch; never unpickled."""
+    import zipfile
+
+    layout = {3: "(C,L) or (N,C,L)", 4: "(C,H,W) or (N,C,H,W)", 5: "(C,D,H,W) or (N,C,D,H,W)"}
+    expected = (f"expected a .npy file holding one array of real numbers "
+                f"{layout.get(rank, f'of {rank - 1} or {rank} axes')}")
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):
+        raise click.BadParameter(f"{expected}; {path} is not a NumPy file (it does not start with "
+                                 "the .npy signature)", param_hint="--input")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        reason = ("it holds Python objects (pickled data), which convlens never loads"
+                  if "pickle" in str(err) else f"it is not a NumPy file ({err})")
+        raise click.BadParameter(f"{expected}; {path}: {reason}", param_hint="--input") from None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        names = ", ".join(loaded.files) or "no arrays"
+        loaded.close()
+        raise click.BadParameter(f"{expected}; {path} is an .npz archive ({names}): save the one "
+                                 "array with np.save", param_hint="--input")
+    if loaded.dtype.kind not in "biuf":
+        raise click.BadParameter(f"{expected}; {path} holds an array of dtype {loaded.dtype} "
+                                 f"with shape {loaded.shape}", param_hint="--input")
+    if loaded.size == 0 or loaded.ndim not in (rank - 1, rank):
+        raise click.BadParameter(f"{expected}; {path} holds an array of shape {loaded.shape}",
+                                 param_hint="--input")
+    if not np.isfinite(loaded).all():
+        raise click.BadParameter(f"{expected}; {path} holds NaN or infinite values",
+                                 param_hint="--input")
+    return loaded[None] if loaded.ndim == rank - 1 else loaded
 
 
 def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, Any]]:
@@ -286,14 +397,15 @@ def _leaf_inputs(model: Module, x: np.ndarray) -> list[tuple[str, Module, Any]]:
 
 
 @click.command()
+@no_traceback
 @click.argument("model_name", metavar="MODEL")
 @_INPUT_SHAPE
 @click.option("--batch-size", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-checks", default=30, show_default=True, type=click.IntRange(min=1),
               help="Elements nudged per tensor.")
-@click.option("--tol", default=1e-6, show_default=True, type=click.FloatRange(min=0),
+@click.option("--tol", default=1e-6, show_default=True, type=FiniteFloat(0),
               help="Largest acceptable relative error (exit status 1 above it).")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEED)
 def gradcheck(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int,
               max_checks: int, tol: float, seed: int) -> None:
     """Check every layer's backward pass of MODEL against finite differences.
@@ -308,6 +420,7 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...] | None, batch_size: 
     cl.manual_seed(seed)
     model, input_shape = _model_and_shape(model_name, input_shape)
     model.double()
+    _check_memory(model, input_shape, batch_size, np.float64)
     for m in model.modules():
         if isinstance(m, Dropout):
             m.training = False  # random masks would differ between nudges
@@ -338,15 +451,16 @@ def gradcheck(model_name: str, input_shape: tuple[int, ...] | None, batch_size: 
 
 
 @click.command()
+@no_traceback
 @click.argument("model_name", metavar="MODEL")
 @_INPUT_SHAPE
 @click.option("--batch-size", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--dtype", default="float32", show_default=True,
               type=click.Choice(["float32", "float64"]))
-@click.option("--tol", default=None, type=click.FloatRange(min=0),
+@click.option("--tol", default=None, type=FiniteFloat(0),
               help="Largest acceptable relative difference. [default: 1e-5 float32, "
                    "1e-10 float64]")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEED)
 def parity(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int, dtype: str,
            tol: float | None, seed: int) -> None:
     """Compare MODEL's forward pass and gradients with PyTorch (when installed).
@@ -361,6 +475,7 @@ def parity(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int
     cl.manual_seed(seed)
     model, input_shape = _model_and_shape(model_name, input_shape)
     model.to(dtype)
+    _check_memory(model, input_shape, batch_size, dtype)
     x = np.random.default_rng(seed).standard_normal((batch_size, *input_shape)).astype(dtype)
     try:
         report = run_parity(model, x, seed=seed)
@@ -376,6 +491,7 @@ def parity(model_name: str, input_shape: tuple[int, ...] | None, batch_size: int
 
 
 @click.command()
+@no_traceback
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(["text", "markdown"]), help="Table format.")
 def models(fmt: str) -> None:

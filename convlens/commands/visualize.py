@@ -22,6 +22,8 @@ from typing import Any
 import click
 import numpy as np
 
+from convlens.commands.guard import check_output_folder, no_traceback
+
 KINDS = ("filters", "feature-maps", "seed003", "grad-cam", "saliency", "curves", "confusion",
          "misclassified")
 # a model of token ids (text_cnn): the other pictures draw inputs as images or signals
@@ -225,6 +227,7 @@ _DRAW: dict[str, Callable[[_Run, _Writer, dict[str, Any]], None]] = {
 
 
 @click.command()
+@no_traceback
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--what", "what", multiple=True, default=("all",), show_default=True,
               type=click.Choice(("all",) + KINDS),
@@ -277,6 +280,7 @@ def visualize(run_dir: Path, what: tuple[str, ...], out: Path | None, fmt: str, 
             raise click.BadParameter(str(err), param_hint="--layer") from err
     default = run_dir.with_name(f"{run_dir.stem}-figures") if run_dir.is_file() else run_dir / "figures"
     out_dir = out if out is not None else default
+    check_output_folder(out_dir)
     save = _Writer(out_dir, fmt)
     opts = {"index": index, "target": target, "layer": layer, "max_examples": max_examples}
     try:

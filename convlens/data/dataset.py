@@ -39,6 +39,23 @@ _KINDS = {2: "tokens", 3: "signals", 4: "images", 5: "volumes"}
 PAD, UNK = "<pad>", "<unk>"
 
 
+#: the most classes a data file may name with integer labels: a label is a class index, so a
+#: label of 10**12 would mean 10**12 classes; it is refused (with this bound) before any
+#: per-class list is built
+MAX_CLASSES = 100_000
+
+
+def check_class_count(largest_label: float, where: str) -> int:
+    """``largest_label + 1`` classes, or a ValueError naming the bound :data:`MAX_CLASSES`."""
+    if largest_label >= MAX_CLASSES:
+        text = f"{largest_label:g}" if isinstance(largest_label, float) else str(largest_label)
+        raise ValueError(
+            f"{where}: label {text} is too large to be a class index: expected labels "
+            f"0 <= label < {MAX_CLASSES:,} (class k is label k); real-valued targets need "
+            "task='regression'")
+    return int(largest_label) + 1
+
+
 @dataclass(eq=False)
 class Dataset:
     """Inputs and targets split into a training and a test set.
@@ -112,6 +129,7 @@ class Dataset:
                 f"{self.name}: a vocabulary belongs to (N, L) token ids, received {self.kind} "
                 f"of shape {self.x_train.shape}"
             )
+        self._check_classes()
 
     def _check_tokens(self, part: str, x: np.ndarray) -> None:
         if not self.vocabulary:
@@ -128,6 +146,13 @@ class Dataset:
                 f"{self.name}: expected {what} in [0, {count - 1}] ({count} {of}), received {array} in "
                 f"[{values.min()}, {values.max()}]"
             )
+
+    def _check_classes(self) -> None:
+        if self.task == "classification" and len(self.class_names) < 2:
+            raise ValueError(
+                f"{self.name}: expected at least 2 classes to tell apart, received "
+                f"{len(self.class_names)} ({', '.join(map(repr, self.class_names)) or 'none'}); a "
+                "one-class model has nothing to learn: add examples of another class")
 
     def _check_labels(self, part: str, y: np.ndarray) -> None:
         if y.ndim != 1:
@@ -194,13 +219,16 @@ class Dataset:
         if task is None:
             task = "regression" if np.issubdtype(y.dtype, np.floating) else "classification"
         if class_names is None and task != "regression":
-            count = 2 if task == "binary" else (int(y.max()) + 1 if y.size else 0)
+            count = 2 if task == "binary" else (check_class_count(y.max().item(), name) if y.size else 0)
             class_names = tuple(str(k) for k in range(count))
         if len(x) != len(y):
             raise ValueError(
                 f"{name}: expected as many targets as inputs, received {len(x)} inputs and {len(y)} targets"
             )
-        train, test = split_indices(y, test_fraction, seed)
+        try:
+            train, test = split_indices(y, test_fraction, seed)
+        except ValueError as err:
+            raise ValueError(f"{name}: {err}") from None
         return cls(
             x[train], y[train], x[test], y[test], class_names or (), name, description, task, target_names,
             vocabulary,

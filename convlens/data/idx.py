@@ -13,8 +13,10 @@ what the file holds, so a truncated download or a wrong file is recognised at on
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +44,7 @@ def _read_bytes(path: Path) -> bytes:
         try:
             with gzip.open(path, "rb") as handle:
                 return handle.read()
-        except (OSError, EOFError) as err:  # BadGzipFile is an OSError
+        except (OSError, EOFError, zlib.error) as err:  # BadGzipFile is an OSError
             raise IDXError(f"{path}: cannot decompress gzip data ({err})") from err
     return path.read_bytes()
 
@@ -78,7 +80,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         )
     shape = struct.unpack(f">{ndim}I", raw[4:header_size])
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: a header may claim 2**96 bytes
     received = len(raw) - header_size
     if received != expected:
         what = "truncated" if received < expected else "has trailing bytes"

@@ -13,6 +13,10 @@ They are looked for, in order, in
 
 and the first folder holding all four wins. If none does, the missing ``.gz`` files are
 downloaded into the cache folder (with ``data_dir`` given, that is ``data_dir/<name>``).
+
+A ``data_dir`` that holds some of the four files but not all is an error naming the missing
+ones when another folder holds a full copy: the user pointed at that copy, so another one is
+never used in its place silently.
 """
 
 from __future__ import annotations
@@ -89,6 +93,21 @@ def find_local(folders: Sequence[Path]) -> tuple[dict[str, Path] | None, list[st
     return None, report
 
 
+def _check_complete(release: IDXRelease, data_dir: Path) -> None:
+    """Refuse a ``data_dir`` (or its ``<name>`` sub-folder) holding some of the files, not all."""
+    for folder in (data_dir, data_dir / release.name):
+        if not folder.is_dir():
+            continue
+        found = {stem: _find_file(folder, stem) for stem in STEMS.values()}
+        missing = [f"{stem}[.gz]" for stem, path in found.items() if path is None]
+        if missing and len(missing) < len(found):
+            present = ", ".join(path.name for path in found.values() if path is not None)
+            raise FileNotFoundError(
+                f"{folder} holds an incomplete copy of {release.title}: it has {present} but not "
+                f"{', '.join(missing)}; add the missing file(s), or point --data-dir at a folder "
+                "with all four (convlens does not use another copy in place of the one given)")
+
+
 def locate(
     release: IDXRelease,
     data_dir: Path | None,
@@ -106,6 +125,8 @@ def locate(
     """
     found, report = find_local(search_folders(release, data_dir, system_dirs))
     if found is not None:
+        if data_dir is not None and found["x_train"].parent not in (data_dir, data_dir / release.name):
+            _check_complete(release, data_dir)  # found elsewhere: not in place of a partial copy
         return found
     folder = cache_dir(data_dir) / release.name
     by_name = fetch_files(

@@ -18,11 +18,12 @@ targets mean regression (``task=`` overrides). The file is read with
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from convlens.data.dataset import TASKS, Dataset
+from convlens.data.dataset import MAX_CLASSES, TASKS, Dataset, check_class_count
 from convlens.data.registry import register_source
 
 SPLIT_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -42,17 +43,22 @@ def _read(path: Path) -> dict[str, np.ndarray]:
             arrays = {}
             for key in data.files:
                 try:
-                    arrays[key] = data[key]
+                    value = data[key]
                 except ValueError as err:
                     if "allow_pickle" not in str(err):
-                        raise
+                        raise ValueError(
+                            f"{path}: member {key!r} is not a readable .npy array ({err})") from None
                     raise ValueError(
                         f"{path}: array {key!r} holds Python objects, which load only by unpickling; "
                         "convlens never unpickles files: save plain numeric arrays (and class_names "
                         "as a string array, np.array(names, dtype=str))"
                     ) from None
+                if not isinstance(value, np.ndarray):  # NpzFile hands back other members as bytes
+                    raise ValueError(f"{path}: member {key!r} is not a .npy array; expected a zip of .npy "
+                                     "arrays only, as np.savez writes")
+                arrays[key] = value
             return arrays
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
         raise ValueError(f"{path}: not a readable .npz file ({err})") from err
 
 
@@ -65,8 +71,8 @@ def _inputs(path: Path, key: str, x: np.ndarray) -> np.ndarray:
         )
     if x.dtype == np.uint8:
         return x.astype(np.float32) / np.float32(255.0)
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-        raise ValueError(f"{path}: expected numbers in {key}, received dtype {x.dtype}")
+    if x.dtype.kind not in "biuf":  # complex too: never cut silently to its real part
+        raise ValueError(f"{path}: expected real numbers in {key}, received dtype {x.dtype}")
     x = x.astype(np.float32)
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{path}: {key} holds {int(np.sum(~np.isfinite(x)))} non-finite values (nan or inf)")
@@ -75,8 +81,8 @@ def _inputs(path: Path, key: str, x: np.ndarray) -> np.ndarray:
 
 def _targets(path: Path, key: str, y: np.ndarray, task: str) -> np.ndarray:
     if task == "regression":
-        if not np.issubdtype(y.dtype, np.number):
-            raise ValueError(f"{path}: expected numeric targets in {key}, received dtype {y.dtype}")
+        if y.dtype.kind not in "biuf":
+            raise ValueError(f"{path}: expected real-valued targets in {key}, received dtype {y.dtype}")
         return y.astype(np.float32)
     if np.issubdtype(y.dtype, np.floating):
         if not np.all(np.isfinite(y) & (y == np.round(y))):
@@ -88,6 +94,11 @@ def _targets(path: Path, key: str, y: np.ndarray, task: str) -> np.ndarray:
         raise ValueError(f"{path}: expected integer class labels in {key}, received dtype {y.dtype}")
     if y.ndim != 1:
         raise ValueError(f"{path}: expected class labels of shape (N,) in {key}, received {y.shape}")
+    if y.size and y.max() >= MAX_CLASSES:  # before int64 conversion (1e300) or a name per class
+        check_class_count(y.max().item(), f"{path}: {key}")
+    if y.size and y.min() < 0:
+        raise ValueError(f"{path}: {key} holds the negative label {int(y.min())}; expected class "
+                         "indices 0, 1, …")
     return y.astype(np.int64)
 
 
@@ -131,7 +142,8 @@ def load_npz(path: Path, task: str | None = None, test_fraction: float = 0.2, sp
         class_names = tuple(str(n) for n in names)
     elif task != "regression":
         top = max(int(v.max()) for v in y.values() if v.size)
-        class_names = tuple(str(k) for k in range(2 if task == "binary" else top + 1))
+        count = 2 if task == "binary" else check_class_count(top, str(path))
+        class_names = tuple(str(k) for k in range(count))
     if keys == SINGLE_KEYS:
         return Dataset.from_arrays(
             x["x"],

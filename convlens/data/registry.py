@@ -24,6 +24,7 @@ option a loader does not take is an error that lists the ones it does.
 from __future__ import annotations
 
 import inspect
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -160,15 +161,49 @@ def dataset_info(name: str) -> DatasetInfo:
     return parse_dataset_spec(name)[0]
 
 
+#: bounds of the loaders' numeric options, checked before anything is read or allocated (an
+#: option name means the same in every loader): ``image_size=100000`` would ask for 10¹⁰ pixels
+#: per image
+OPTION_BOUNDS: dict[str, tuple[float, float]] = {
+    "image_size": (1, 4096),
+    "split_seed": (0, 2**32 - 1),
+    "seed": (0, 2**32 - 1),
+    "length": (1, 100_000),
+    "num_samples": (1, 1_000_000),
+    "train_per_language": (1, 1_000_000),
+    "test_per_language": (1, 1_000_000),
+    "frames": (1, 1024),
+    "size": (1, 1024),
+    "min_count": (1, 10**9),
+}
+
+
+def _check_value(where: str, key: str, value: Any) -> None:
+    """One option against :data:`OPTION_BOUNDS` (the loaders check types and their own lower
+    bounds, with their own messages; the upper bounds, which none checks, are here)."""
+    if key == "test_fraction" and isinstance(value, float) and not 0 < value < 1:
+        raise ValueError(f"{where}: expected test_fraction a number strictly between 0 and 1, "
+                         f"received {value!r}")
+    numbers = value if isinstance(value, (tuple, list)) else [value]
+    low, high = OPTION_BOUNDS.get(key, (-math.inf, math.inf))
+    for number in numbers:
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            continue
+        if number > high or (key.endswith("seed") and number < low):
+            raise ValueError(f"{where}: expected {key} in [{low:,}, {high:,}], received {value!r}")
+
+
 def _check_options(info: DatasetInfo, options: dict[str, Any]) -> None:
     params = inspect.signature(info.loader).parameters.values()
     if any(p.kind == p.VAR_KEYWORD for p in params):
         return
     unknown = sorted(set(options) - set(info.options()))
+    what = "source" if info.is_source else "dataset"
     if unknown:
         accepted = ", ".join(info.options()) or "none"
-        what = "source" if info.is_source else "dataset"
         raise ValueError(f"{what} {info.name!r} takes no option {', '.join(unknown)}; it accepts: {accepted}")
+    for key, value in options.items():
+        _check_value(f"{what} {info.name!r}, option {key}", key, value)
 
 
 def parse_options(items: list[str] | tuple[str, ...]) -> dict[str, Any]:

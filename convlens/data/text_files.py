@@ -185,7 +185,10 @@ def load_text(
     targets = [np.asarray([index[label] for label in labels], dtype=np.int64) for _, labels, _ in parts]
     how = f"{tokens}{', lowercased' if lowercase else ''}"
     if len(files) == 1:
-        train, test = split_indices(targets[0], test_fraction, split_seed)
+        try:
+            train, test = split_indices(targets[0], test_fraction, split_seed)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
         return token_dataset(
             ([token_lists[0][i] for i in train], targets[0][train]),
             ([token_lists[0][i] for i in test], targets[0][test]),

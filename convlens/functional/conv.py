@@ -61,6 +61,7 @@ from convlens.functional.conv_arithmetic import (
 )
 from convlens.functional.padding import pad, pad_backward
 from convlens.functional.windows import sliding_windows, window_offsets
+from convlens.validate import user_stacklevel
 
 
 @dataclass
@@ -174,7 +175,7 @@ def conv_forward(
     stride_t, dilation_t, pads, out, note = conv_geometry(
         name, x.shape[2:], kernel, hashable(stride), hashable(padding), hashable(dilation))
     if note:
-        warnings.warn(note, UserWarning, stacklevel=3)
+        warnings.warn(note, UserWarning, stacklevel=user_stacklevel())
 
     n = x.shape[0]
     c_out, c_group = weight.shape[:2]

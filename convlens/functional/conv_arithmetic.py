@@ -173,16 +173,22 @@ def output_shape(
     pads: Pairs,
     dilation: Sequence[int] | None = None,
     ceil_mode: bool = False,
+    max_padding: Sequence[int] | None = None,
 ) -> tuple[int, ...]:
     """Output spatial shape, or a ``ValueError`` that shows the formula with the numbers.
 
-    The message names the layer, the axis, every term of ⌊(n + 2p − k)/s⌋ + 1 and the
-    smallest padding that would make the window fit.
+    The message names the layer, the axis, every term of ⌊(n + 2p − k)/s⌋ + 1 and only the
+    fixes that are possible: the smallest padding that makes the window fit (unless it
+    exceeds ``max_padding``, pooling's limit of half the kernel), the largest kernel that
+    fits, a larger input.
     """
     dilation = dilation or (1,) * len(spatial)
     names = axis_names(len(spatial))
     out = []
     for axis, (n, k, s, pad, d) in enumerate(zip(spatial, kernel, stride, pads, dilation)):
+        if n < 1:
+            raise ValueError(f"{layer}: expected an input {names[axis]} of at least 1, received "
+                             f"{n}: there is nothing to slide the window over")
         size = output_size(n, k, s, pad, d, ceil_mode)
         if size < 1:
             k_eff = d * (k - 1) + 1
@@ -193,13 +199,19 @@ def output_shape(
                            f"⌊({n} + {pad[0]} + {pad[1]} − {k_eff})/{s}⌋ + 1")
             need = math.ceil((k_eff - n) / 2)
             kernel_note = f" (kernel {k} with dilation {d} spans {k_eff})" if d != 1 else ""
+            # the largest kernel_size whose span d·(k − 1) + 1 fits the padded input (>= 1)
+            largest = (n + pad[0] + pad[1] - 1) // d + 1
+            fixes = [f"a kernel of at most {largest} along {names[axis]}", "a larger input"]
+            if max_padding is None or need <= max_padding[axis]:
+                fixes.insert(0, f"padding >= {need}")
+            advice = (f"Use {fixes[0]} (or {', or '.join(fixes[1:])})." if len(fixes) == 3
+                      else f"Use {fixes[0]} (padding cannot exceed {max_padding[axis]} here; "  # type: ignore[index]
+                      f"or {fixes[1]}).")
             raise ValueError(
                 f"{layer}: the window does not fit the input {names[axis]}: input {names[axis]} "
                 f"n={n}, kernel k={k_eff}{kernel_note}, stride s={s}, padding p={pad[0]}"
                 f"{'' if pad[0] == pad[1] else f'+{pad[1]}'}: output size {formula} = "
-                f"{(n + pad[0] + pad[1] - k_eff) // s + 1} < 1. "
-                f"Use padding >= {need} (or a kernel of at most {n + pad[0] + pad[1]} "
-                f"along {names[axis]}, or a larger input)."
+                f"{(n + pad[0] + pad[1] - k_eff) // s + 1} < 1. {advice}"
             )
         out.append(size)
     return tuple(out)

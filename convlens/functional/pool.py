@@ -83,7 +83,8 @@ def _pool_geometry(
             )
     pads = tuple((p, p) for p in padding_t)
     spatial = shape[2:]
-    out = output_shape(name, spatial, kernel, stride_t, pads, dilation_t, ceil_mode)
+    out = output_shape(name, spatial, kernel, stride_t, pads, dilation_t, ceil_mode,
+                       max_padding=tuple(k // 2 for k in kernel))
     # ceil_mode: the last window may run past the padded input; pad a little more after
     full = []
     for n, k, s, d, (lo, hi), o in zip(spatial, kernel, stride_t, dilation_t, pads, out):

@@ -29,6 +29,7 @@ gradient is computed. A model that starts with an ``Embedding`` (``text_cnn``) r
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import Iterator, Sequence
@@ -43,12 +44,12 @@ from convlens.inspect.receptive_field import ReceptiveField, receptive_fields
 from convlens.layers.container import Sequential
 from convlens.layers.conv import _ConvNd
 from convlens.layers.embedding import Embedding
-from convlens.layers.global_pool import _AdaptivePoolNd
+from convlens.layers.global_pool import _AdaptivePoolNd, _GlobalPoolNd
 from convlens.layers.graph import Graph, node_calls
 from convlens.layers.linear import Linear
 from convlens.layers.merge import MatMul
 from convlens.layers.module import Module
-from convlens.layers.normalization import _BatchNorm
+from convlens.layers.normalization import _BatchNorm, _ChannelNorm
 from convlens.layers.pool import _PoolNd
 from convlens.notebook import in_notebook
 from convlens.parameter import Parameter
@@ -376,12 +377,137 @@ def _is_row(module: Module) -> bool:
     return not isinstance(module, (Sequential, Graph))
 
 
+def _failure(model: Module, typed: str, err: Exception) -> str:
+    """The message for a forward pass that failed: the size as given, then the failing layer."""
+    failed = getattr(err, "failed_module", None)
+    where = ""
+    if failed is not None and failed is not model:
+        name = next((n for n, m in model.named_modules() if m is failed), "")
+        where = f" at layer {name!r} ({type(failed).__name__})" if name else f" at {type(failed).__name__}"
+    return f"summary: {type(model).__name__} cannot take the input size {typed}: it fails{where}: {err}"
+
+
 def _first_layer(model: Module) -> Module:
     """The first module without children: the one the input reaches first in a Sequential."""
     for _, module in model.named_modules():
         if next(module.children(), None) is None:
             return module
     return model
+
+
+def input_rank(model: Module) -> int | None:
+    """The number of axes, batch included, of the input ``model`` takes, when its first layer
+    says so (4 for a ``Conv2d``, 2 for ``Linear`` or ``Embedding``); else None."""
+    first = _first_layer(model)
+    if isinstance(first, (_ConvNd, _PoolNd, _GlobalPoolNd, _AdaptivePoolNd)):
+        return first.ndim + 2
+    if isinstance(first, _ChannelNorm):
+        ranks = first._accepted_ranks()
+        return ranks[0] if len(ranks) == 1 else None
+    if isinstance(first, (Linear, Embedding)):
+        return 2
+    return None
+
+
+def split_batch(model: Module, input_size: Sequence[int], batch_size: int | None
+                ) -> tuple[tuple[int, ...], int]:
+    """``(shape without the batch axis, batch size)`` from a size given with or without the
+    batch axis: ``(1, 28, 28)`` or, as torchinfo takes it, ``(1, 1, 28, 28)``.
+
+    Which one is read from the rank the model's first layer takes; when it does not say, the
+    size has no batch axis.
+    """
+    try:
+        shape = tuple(int(n) for n in input_size)
+    except (TypeError, ValueError):
+        raise TypeError(f"summary: expected the input size as a tuple of ints such as (1, 28, 28), "
+                        f"received {input_size!r}") from None
+    typed = str(shape)
+    if len(shape) < 1 or any(n < 1 for n in shape):
+        raise ValueError(
+            f"summary: expected positive sizes (C, *spatial) without the batch axis, e.g. (1, 28, 28), "
+            f"or (N, C, *spatial) with it; received {typed}")
+    rank = input_rank(model)
+    if rank is not None and len(shape) not in (rank - 1, rank):
+        first = _first_layer(model)
+        layout = first.input_layout
+        raise ValueError(
+            f"summary: {type(model).__name__} starts with {type(first).__name__}, which takes "
+            f"{layout}: expected an input size of {rank - 1} numbers (without the batch axis N) or "
+            f"{rank} (with it), received {typed} ({len(shape)} numbers)")
+    if rank is not None and len(shape) == rank:
+        if batch_size is not None and batch_size != shape[0]:
+            raise ValueError(f"summary: the input size {typed} holds the batch size {shape[0]}, "
+                             f"but batch_size={batch_size} was given too")
+        return shape[1:], shape[0]
+    return shape, 1 if batch_size is None else batch_size
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+#: inputs with more values than this get their memory estimated before they are allocated
+LARGE_INPUT_VALUES = 2**22
+
+
+@contextlib.contextmanager
+def left_as_it_was(model: Module) -> Iterator[None]:
+    """Restore ``model``'s buffers (batch norm statistics) and every module's private state
+    (the caches a forward pass leaves) on leaving."""
+    unique = {id(m): m for m in model.modules()}
+    saved_state = model.state_dict()
+    saved_private = {key: {k: v for k, v in vars(m).items() if k.startswith("_") and k not in _NOT_CACHE}
+                     for key, m in unique.items()}
+    try:
+        yield
+    finally:
+        model.load_state_dict(saved_state)
+        for key, private in saved_private.items():
+            for attr, value in private.items():
+                setattr(unique[key], attr, value)
+
+
+def estimate_bytes(model: Module, shape: tuple[int, ...], batch_size: int, dtype: Any) -> int:
+    """Memory a forward pass over ``(batch_size, *shape)`` keeps (outputs and caches), measured
+    on one example whose axes are cut to at most 32 and scaled by the number of values.
+
+    Convolutions, pooling and element-wise layers keep memory proportional to their input, so
+    the scaled figure is close for them; a layer that fails on the small probe ends the
+    measurement (what it would have kept is then not counted).
+    """
+    probe = tuple(min(n, 32) for n in shape)
+    first = _first_layer(model)
+    if isinstance(first, Embedding):
+        x = np.zeros((1, *probe), np.int64)
+    else:
+        x = np.zeros((1, *probe), dtype)
+    kept = [x.nbytes]
+
+    def hook(module: Module, inp: np.ndarray, out: np.ndarray) -> None:
+        if next(module.children(), None) is None:
+            kept.append(getattr(out, "nbytes", 0) + sum(a.nbytes for a in cached_arrays(module)))
+
+    with left_as_it_was(model):
+        handles = [m.register_forward_hook(hook) for m in model.modules()]
+        try:
+            with enable_grad():
+                model(x)
+        except (ValueError, TypeError, ArithmeticError):
+            pass  # measured up to the failing layer; the real pass will report it
+        finally:
+            for handle in handles:
+                handle.remove()
+    scale = batch_size * math.prod(shape) / math.prod(probe)
+    return int(sum(kept) * scale)
 
 
 def _other_graph_inputs(model: Module, x: np.ndarray, seed: int) -> list[np.ndarray]:
@@ -397,7 +523,7 @@ def _other_graph_inputs(model: Module, x: np.ndarray, seed: int) -> list[np.ndar
 def summary(
     model: Module,
     input_shape: Sequence[int],
-    batch_size: int = 1,
+    batch_size: int | None = None,
     dtype: Any = None,
     print_table: bool | None = None,
     seed: int = 0,
@@ -406,10 +532,11 @@ def summary(
 
     Args:
         model: any convlens module (a network or a single layer).
-        input_shape: ``(C, *spatial)`` without the batch axis, e.g. ``(1, 28, 28)``; ``(L,)``
-            token ids for a model that starts with an ``Embedding``.
+        input_shape: ``(C, *spatial)`` without the batch axis, e.g. ``(1, 28, 28)``, or with
+            it as torchinfo takes it, ``(1, 1, 28, 28)`` (the first layer's rank tells which);
+            ``(L,)`` token ids for a model that starts with an ``Embedding``.
         batch_size: examples in the measured batch (memory scales with it; mult-adds are
-            reported per example).
+            reported per example). Default: the batch axis of ``input_shape``, else 1.
         dtype: input dtype (default: the model's parameter dtype, else float32; int64 for
             token ids).
         print_table: print ``str(summary)``; by default yes, except in a Jupyter notebook,
@@ -419,18 +546,25 @@ def summary(
     Returns:
         A :class:`Summary`: ``.rows`` (one :class:`LayerRow` per layer call),
         ``.total_params``, ``.trainable_params``, ``.total_mult_adds``, ``.to_markdown()``.
+
+    Raises:
+        ValueError: a size the model cannot take, naming the size as given and the layer that
+            failed; an input whose forward pass would need more memory than is available.
     """
-    shape = tuple(int(n) for n in input_shape)
-    if len(shape) < 1 or any(n < 1 for n in shape):
-        raise ValueError(
-            f"input_shape must be positive sizes (C, *spatial) without the batch axis, e.g. "
-            f"(1, 28, 28); received {tuple(input_shape)!r}"
-        )
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, received {batch_size}")
+    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+        raise ValueError(f"summary: batch_size must be an int >= 1, received {batch_size!r}")
+    shape, batch_size = split_batch(model, input_shape, batch_size)
+    typed = str(tuple(int(n) for n in input_shape))
     params = list(model.named_parameters())
     if dtype is None:
         dtype = params[0][1].dtype if params else np.float32
+    if batch_size * math.prod(shape) > LARGE_INPUT_VALUES:
+        need, available = estimate_bytes(model, shape, batch_size, dtype), available_memory()
+        if available is not None and need > available // 2:
+            raise ValueError(
+                f"summary: input size {typed} would need about {format_bytes(need)} for the forward "
+                f"pass, more than half of the {format_bytes(available)} of memory available; "
+                "use a smaller input size")
     first = _first_layer(model)
     if isinstance(first, Embedding):  # token ids: random ids of the vocabulary
         dtype = np.int64
@@ -466,25 +600,25 @@ def summary(
                       "cache": cached_arrays(module),
                       "inputs": None if node is None else node[k % len(node)][1]})
 
-    saved_state = model.state_dict()
-    saved_private = {key: {k: v for k, v in vars(m).items()
-                           if k.startswith("_") and k not in _NOT_CACHE}
-                     for key, m in unique.items()}
     handles = [m.register_forward_hook(hook) for m in unique.values()]
     # a batch of one example has no batch variance: batch norm in training mode refuses it,
     # so those layers are measured with their running statistics (their eval mode)
     switched = [m for m in unique.values()
                 if batch_size == 1 and isinstance(m, _BatchNorm) and m.training]
-    try:
-        for module in switched:
-            module.training = False
-        with enable_grad():  # measure what a training step keeps, even inside cl.no_grad()
-            model(x, *_other_graph_inputs(model, x, seed))
-    finally:
-        for module in switched:
-            module.training = True
-        for handle in handles:
-            handle.remove()
+    # the model is left as it was: buffers (batch norm statistics) and caches
+    with left_as_it_was(model):
+        try:
+            for module in switched:
+                module.training = False
+            with enable_grad():  # measure what a training step keeps, even inside cl.no_grad()
+                model(x, *_other_graph_inputs(model, x, seed))
+        except (ValueError, TypeError) as err:
+            raise ValueError(_failure(model, typed, err)) from None
+        finally:
+            for module in switched:
+                module.training = True
+            for handle in handles:
+                handle.remove()
 
     fields = {(id(r.module), r.occurrence): r.receptive_field
               for r in receptive_fields(model, shape)} if len(shape) >= 2 else {}
@@ -549,12 +683,6 @@ def summary(
         trainable += p.size if p.requires_grad else 0
         non_trainable += 0 if p.requires_grad else p.size
         param_bytes += ledger.add([p.data])
-
-    # leave the model as it was: buffers (batch norm statistics) and caches
-    model.load_state_dict(saved_state)
-    for key, private in saved_private.items():
-        for attr, value in private.items():
-            setattr(unique[key], attr, value)
 
     result = Summary(
         model_type=type(model).__name__, input_shape=(batch_size, *shape),

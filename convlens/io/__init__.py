@@ -71,9 +71,39 @@ def save_arrays(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> 
 
 
 def load_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Load named arrays from an ``.npz`` file (never unpickles)."""
-    with np.load(path, allow_pickle=False) as data:
-        return {name: data[name] for name in data.files}
+    """Load named arrays from an ``.npz`` file (never unpickles).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: naming the file, for anything that is not a zip of plain ``.npy`` arrays:
+            an empty, truncated or corrupt file (bad CRC), a member that is not an array, an
+            array of Python objects.
+    """
+    import zipfile
+    import zlib
+
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            raise ValueError(f"{path}: expected an .npz archive of named arrays, received a single "
+                             ".npy array")
+        with data:
+            for name in data.files:
+                value = data[name]
+                if not isinstance(value, np.ndarray):  # NpzFile gives other members as bytes
+                    raise ValueError(f"{path}: member {name!r} is not a .npy array")
+                arrays[name] = value
+    except (zipfile.BadZipFile, EOFError, zlib.error) as err:
+        raise ValueError(f"{path}: not a readable .npz file ({err or 'empty or truncated'})") from None
+    except ValueError as err:
+        if "pickle" in str(err):
+            raise ValueError(f"{path}: holds Python objects (pickled data), which convlens never "
+                             "loads") from None
+        if str(path) in str(err):
+            raise
+        raise ValueError(f"{path}: not a readable .npz file ({err})") from None
+    return arrays
 
 
 def save_weights(model: Any, path: str | os.PathLike[str]) -> None:

@@ -147,6 +147,16 @@ class Softmax(_Activation):
         super().__init__()
         self.dim = int(dim)
 
+    @property
+    def input_layout(self) -> str:  # type: ignore[override]
+        return f"(N, …) with an axis {self.dim} to normalize over"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if not -x.ndim <= self.dim < x.ndim:
+            raise ValueError(f"{type(self).__name__}(dim={self.dim}) expects an input with an axis "
+                             f"{self.dim} to normalize over, received shape {x.shape} ({x.ndim}-D)")
+        return super().forward(x)
+
     def _forward(self, x):
         return F.softmax_forward(x, self.dim)
 

@@ -17,11 +17,19 @@ import numpy as np
 from convlens.layers.module import Module
 
 
-def _backward_with(layer: Module, cache: object, dy: np.ndarray,
+def call_state(layer: Module) -> tuple[object, object]:
+    """What one forward call of ``layer`` left for its backward: its cache and the shape of its
+    output (which ``backward`` checks ``dy`` against). Record it right after the call."""
+    return getattr(layer, "_cache", None), layer.__dict__.get("_output_shape")
+
+
+def backward_with(layer: Module, state: tuple[object, object], dy: np.ndarray,
                    need_input_grad: bool) -> np.ndarray | None:
-    """Run ``layer``'s backward with the cache of the forward call being undone."""
+    """Run ``layer``'s backward with the state (:func:`call_state`) of the forward call being undone."""
+    cache, output_shape = state
     if hasattr(layer, "_cache"):
         layer._cache = cache
+    layer._output_shape = output_shape
     return layer.run_backward(dy, need_input_grad)
 
 
@@ -82,7 +90,7 @@ class Sequential(Module):
         caches = []
         for layer in self.layers:
             x = layer(x)
-            caches.append(getattr(layer, "_cache", None))
+            caches.append(call_state(layer))
         self._cache = caches
         return x
 
@@ -90,7 +98,7 @@ class Sequential(Module):
         caches = self._cached()
         grad: np.ndarray | None = dy
         for i in range(len(self.layers) - 1, -1, -1):
-            grad = _backward_with(self.layers[i], caches[i], grad, need_input_grad or i > 0)
+            grad = backward_with(self.layers[i], caches[i], grad, need_input_grad or i > 0)
         return grad
 
 
@@ -109,9 +117,9 @@ class Residual(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         main = self.body(x)
-        body_cache = getattr(self.body, "_cache", None)
+        body_state = call_state(self.body)
         skip = x if self.shortcut is None else self.shortcut(x)
-        self._cache = (body_cache, getattr(self.shortcut, "_cache", None))
+        self._cache = (body_state, None if self.shortcut is None else call_state(self.shortcut))
         if main.shape != skip.shape:
             raise ValueError(
                 f"Residual: body output {main.shape} and shortcut output {skip.shape} must "
@@ -140,12 +148,12 @@ class Residual(Module):
         return ""
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        body_cache, shortcut_cache = self._cached()
-        d_main = _backward_with(self.body, body_cache, dy, need_input_grad)
+        body_state, shortcut_state = self._cached()
+        d_main = backward_with(self.body, body_state, dy, need_input_grad)
         if self.shortcut is None:
             d_skip = dy if need_input_grad else None
         else:
-            d_skip = _backward_with(self.shortcut, shortcut_cache, dy, need_input_grad)
+            d_skip = backward_with(self.shortcut, shortcut_state, dy, need_input_grad)
         if not need_input_grad:
             return None
         return d_main + d_skip  # type: ignore[operator]
@@ -174,7 +182,7 @@ class Concat(Module):
         outputs, caches = [], []
         for branch in self.branches:
             outputs.append(branch(x))
-            caches.append(getattr(branch, "_cache", None))
+            caches.append(call_state(branch))
         self._cache = ([y.shape[self.dim] for y in outputs], caches)
         try:
             return np.concatenate(outputs, axis=self.dim)
@@ -187,7 +195,7 @@ class Concat(Module):
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         sizes, caches = self._cached()
         parts = np.split(dy, np.cumsum(sizes)[:-1], axis=self.dim)
-        grads = [_backward_with(branch, cache, part, need_input_grad)
+        grads = [backward_with(branch, cache, part, need_input_grad)
                  for branch, part, cache in zip(self.branches, parts, caches)]
         if not need_input_grad:
             return None

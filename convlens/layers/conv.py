@@ -16,6 +16,7 @@ from convlens.functional.conv_arithmetic import (
     PaddingSpec,
     as_tuple,
     check_padding_spec,
+    layout,
 )
 from convlens.functional.loops import LoopConvCache, conv_backward_loops, conv_forward_loops
 from convlens.functional.padding import check_padding_mode
@@ -105,6 +106,10 @@ class _ConvNd(Module):
 
     def reset_parameters(self) -> None:
         initialize(self.weight, self.bias, self.weight_init, self.bias_init)
+
+    @property
+    def input_layout(self) -> str:  # type: ignore[override]
+        return f"{layout(self.ndim)} with C={self.in_channels}"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         forward = conv_forward_loops if engine.loops_enabled() else conv_forward

@@ -98,6 +98,9 @@ class Embedding(Module):
         layer.weight.requires_grad = not freeze
         return layer
 
+    def expected_input(self) -> str:
+        return f"an array (N, L) of integer token ids in [0, {self.num_embeddings})"
+
     def forward(self, ids: np.ndarray) -> np.ndarray:
         name = f"{type(self).__name__}({self.num_embeddings}, {self.embedding_dim})"
         ids = check_ids(name, ids, self.num_embeddings)
@@ -105,13 +108,7 @@ class Embedding(Module):
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> None:
-        cache = self._cached()
-        expected = (*cache.ids.shape, self.embedding_dim)
-        if dy.shape != expected:
-            raise ValueError(
-                f"{type(self).__name__}.backward expects dy of the output's shape {expected}, "
-                f"received {dy.shape}"
-            )
+        cache = self._cached()  # (dy's shape is checked by Module: convlens/validate.py)
         self.weight.accumulate_grad(embedding_backward(dy, cache))
         return None
 

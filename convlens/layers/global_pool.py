@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from convlens.functional.conv_arithmetic import layout
 from convlens.functional.global_pool import (
     AdaptivePoolCache,
     GlobalPoolCache,
@@ -33,6 +34,10 @@ class _GlobalPoolNd(Module):
 
     ndim = 2
     kind = "avg"
+
+    @property
+    def input_layout(self) -> str:  # type: ignore[override]
+        return layout(self.ndim)
 
     def __init__(self, keepdims: bool = False) -> None:
         super().__init__()
@@ -62,6 +67,10 @@ class _AdaptivePoolNd(Module):
 
     ndim = 2
     kind = "avg"
+
+    @property
+    def input_layout(self) -> str:  # type: ignore[override]
+        return layout(self.ndim)
 
     def __init__(self, output_size: int | None | tuple[int | None, ...]) -> None:
         super().__init__()
@@ -105,6 +114,10 @@ class GlobalAvgPool2d(_GlobalPoolNd):
     ndim = 2
     kind = "avg"
 
+    @property
+    def input_layout(self) -> str:  # type: ignore[override]
+        return layout(self.ndim)
+
 
 class GlobalAvgPool3d(_GlobalPoolNd):
     """Mean of each channel: (N, C, D, H, W) -> (N, C)."""
@@ -146,6 +159,10 @@ class AdaptiveAvgPool2d(_AdaptivePoolNd):
 
     ndim = 2
     kind = "avg"
+
+    @property
+    def input_layout(self) -> str:  # type: ignore[override]
+        return layout(self.ndim)
 
 
 class AdaptiveAvgPool3d(_AdaptivePoolNd):

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from convlens.functional import engine
+from convlens.layers.container import backward_with, call_state
 from convlens.layers.module import Module
 
 _node_counters: dict[str, itertools.count] = defaultdict(lambda: itertools.count(1))
@@ -155,7 +156,8 @@ def _infer(layer: Module, xs: Sequence[SymbolicTensor], name: str) -> np.ndarray
     """Run ``layer`` on zeros of the inputs' shapes; every mode and cache is put back (a
     model being drawn may be in the middle of a training step)."""
     modes = [(m, m.training) for m in layer.modules()]
-    caches = [(m, m._cache) for m in layer.modules() if hasattr(m, "_cache")]
+    caches = [(m, m._cache, m.__dict__.get("_output_shape")) for m in layer.modules()
+              if hasattr(m, "_cache")]
     layer.eval()
     try:
         with engine.no_grad(), np.errstate(all="ignore"):
@@ -167,8 +169,9 @@ def _infer(layer: Module, xs: Sequence[SymbolicTensor], name: str) -> np.ndarray
     finally:
         for module, mode in modes:
             module.training = mode
-        for module, cache in caches:
+        for module, cache, output_shape in caches:
             module._cache = cache
+            module._output_shape = output_shape
     if not isinstance(y, np.ndarray):
         raise TypeError(f"node {name!r} ({type(layer).__name__}) must return one array, "
                         f"returned {type(y).__name__}")
@@ -278,7 +281,7 @@ class Graph(Module):
         for node, free in zip(self.nodes, self._free_after):
             self.running_node = node
             y = node.layer.run_forward(*(values[t] for t in node.inputs))
-            caches[node.name] = getattr(node.layer, "_cache", None)
+            caches[node.name] = call_state(node.layer)  # its cache and output shape
             values[node.output] = y
             for t in free:
                 del values[t]
@@ -309,11 +312,9 @@ class Graph(Module):
             if g is None:
                 continue  # nothing downstream of this node reaches the loss
             layer = node.layer
-            if hasattr(layer, "_cache"):
-                layer._cache = caches[node.name]
             wanted = [needed[t] for t in node.inputs]
             self.running_node = node
-            result = layer.run_backward(g, any(wanted))
+            result = backward_with(layer, caches[node.name], g, any(wanted))
             self.running_node = None
             parts = (result,) if getattr(layer, "num_inputs", 1) == 1 else tuple(result)
             for t, part, want in zip(node.inputs, parts, wanted):

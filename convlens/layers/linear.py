@@ -34,6 +34,10 @@ class Linear(Module):
         self.reset_parameters()
         self._cache = None
 
+    @property
+    def input_layout(self) -> str:  # type: ignore[override]
+        return f"(N, {self.in_features})"
+
     def reset_parameters(self) -> None:
         initialize(self.weight, self.bias, self.weight_init, self.bias_init)
 

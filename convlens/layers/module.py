@@ -7,10 +7,18 @@ returns the gradient with respect to its input. Backpropagation is explicit, as 
 
     y = layer(x)            # forward; the layer keeps what backward needs
     dx = layer.backward(dy) # fills layer.weight.grad, layer.bias.grad; returns dL/dx
+
+Every ``forward`` and ``backward`` of every subclass (convlens's layers and yours) is wrapped
+once, when the class is defined, by the checks of :mod:`convlens.validate`: inputs that are
+lists, PyTorch CPU tensors or other array-likes become arrays, anything else (None, strings,
+complex or object dtypes, empty batches) gets one message naming the expected layout and what
+was received, and ``backward(dy)`` refuses a ``dy`` whose shape is not the forward output's.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -20,6 +28,7 @@ import numpy as np
 
 from convlens.functional import engine
 from convlens.parameter import Parameter
+from convlens.validate import as_array, check_grad, output_shapes
 
 
 class HookHandle:
@@ -49,6 +58,50 @@ class HookHandle:
 _LAYER_CLASSES: dict[str, type] = {}
 
 
+def check_input(module: Module, x: Any) -> np.ndarray:
+    """``x`` as an array ``module`` can take (:func:`convlens.validate.as_array`).
+
+    Modules with several inputs (``num_inputs`` other than 1) may receive constants: single
+    numbers and empty arrays pass there.
+    """
+    if type(x) is np.ndarray and x.dtype.kind in "fiu" and x.size and x.ndim:
+        return x  # the common case, kept cheap (this runs on every layer call)
+    several = getattr(module, "num_inputs", 1) != 1
+    x = as_array(x, type(module).__name__, module.expected_input(), allow_scalar=several,
+                 allow_empty=several)
+    return x.astype(np.float32) if x.dtype == bool else x  # (NumPy has no arithmetic on bools)
+
+
+def _checked_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
+    """``forward`` with its inputs checked and its output shape recorded for ``backward``."""
+
+    @functools.wraps(forward)
+    def checked(self: Module, *inputs: Any, **kwargs: Any) -> Any:
+        inputs = tuple(check_input(self, x) for x in inputs)
+        try:
+            y = forward(self, *inputs, **kwargs)
+        except Exception as err:
+            if not hasattr(err, "failed_module"):  # the innermost module names itself
+                with contextlib.suppress(AttributeError, TypeError):
+                    err.failed_module = self  # type: ignore[attr-defined]
+            raise
+        self._output_shape = output_shapes(y)
+        return y
+
+    return checked
+
+
+def _checked_backward(backward: Callable[..., Any]) -> Callable[..., Any]:
+    """``backward`` with ``dy`` checked against the shape the last forward returned."""
+
+    @functools.wraps(backward)
+    def checked(self: Module, dy: Any, *args: Any, **kwargs: Any) -> Any:
+        dy = check_grad(type(self).__name__, dy, self.__dict__.get("_output_shape"))
+        return backward(self, dy, *args, **kwargs)
+
+    return checked
+
+
 def layer_class_name(cls: type) -> str:
     """The name a spec gives ``cls``: the class name for convlens's own layers,
     ``"module:QualName"`` for a layer defined elsewhere."""
@@ -71,6 +124,8 @@ class Module:
     """
 
     training: bool = True
+    #: the layout ``forward`` takes, shown in error messages (layers override it)
+    input_layout: str = "(N, …)"
     #: how many tensors ``forward`` takes: 1 for ordinary layers, 0 for ``Constant``, n for
     #: merge layers, ``None`` for any number (``Add``, ``Concatenate``). A layer with
     #: ``num_inputs != 1`` returns a tuple from ``backward``, one gradient per input.
@@ -79,6 +134,11 @@ class Module:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _LAYER_CLASSES[layer_class_name(cls)] = cls  # so specs can name it (layers/spec.py)
+        # input and gradient checks (module docstring); each class wraps only what it defines
+        if "forward" in cls.__dict__:
+            cls.forward = _checked_forward(cls.__dict__["forward"])  # type: ignore[method-assign]
+        if "backward" in cls.__dict__:
+            cls.backward = _checked_backward(cls.__dict__["backward"])  # type: ignore[method-assign]
 
     def __init__(self) -> None:
         self.training = True
@@ -98,6 +158,14 @@ class Module:
         """
         raise NotImplementedError
 
+    def expected_input(self) -> str:
+        """What ``forward`` takes, for error messages: layout and dtype. A container without a
+        layout of its own takes what its first child takes."""
+        first = next(self.children(), None)
+        if first is not None and type(self).input_layout == Module.input_layout:
+            return first.expected_input()
+        return f"an array of real numbers {self.input_layout}"
+
     def __call__(self, *xs: Any, name: str | None = None) -> Any:
         """Run the layer on arrays (``layer(x)``, ``merge(a, b)``), or, called on symbolic
         tensors (``cl.Input``), add a node to a graph model and return its output tensor;
@@ -115,6 +183,7 @@ class Module:
 
     def run_forward(self, *xs: np.ndarray) -> np.ndarray:
         """``forward`` on arrays followed by the forward hooks (what ``__call__`` runs)."""
+        xs = tuple(check_input(self, x) for x in xs)  # so forward hooks see the arrays too
         y = self.forward(*xs)
         if not engine.grad_enabled() and getattr(self, "_cache", None) is not None:
             self._cache = None  # inside cl.no_grad(): keep nothing for a backward pass

@@ -137,6 +137,12 @@ class _ChannelNorm(Module):
     def _accepted_ranks(self) -> tuple[int, ...]:
         return (self.ndim + 2,)
 
+    @property
+    def input_layout(self) -> str:  # type: ignore[override]
+        layouts = " or ".join("(N, C)" if r == 2 else _LAYOUTS.get(r - 2, f"(N, C, …{r - 2} axes)")
+                              for r in self._accepted_ranks())
+        return f"{layouts} with C={self.num_features}"
+
     def _check_input(self, x: np.ndarray) -> np.ndarray:
         name = type(self).__name__
         c = self.num_features
@@ -374,6 +380,10 @@ class GroupNorm(Module):
     def reset_parameters(self) -> None:
         _reset_affine(self.weight, self.bias)
 
+    @property
+    def input_layout(self) -> str:  # type: ignore[override]
+        return f"(N, C, *) with C={self.num_channels}"
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         name = type(self).__name__
         c, g = self.num_channels, self.num_groups
@@ -443,6 +453,10 @@ class LayerNorm(Module):
 
     def reset_parameters(self) -> None:
         _reset_affine(self.weight, self.bias)
+
+    @property
+    def input_layout(self) -> str:  # type: ignore[override]
+        return f"(N, …, {', '.join(map(str, self.normalized_shape))})"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         name = type(self).__name__

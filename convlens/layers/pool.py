@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from convlens.functional import engine
-from convlens.functional.conv_arithmetic import as_tuple
+from convlens.functional.conv_arithmetic import as_tuple, layout
 from convlens.functional.loops import LoopPoolCache, pool_backward_loops, pool_forward_loops
 from convlens.functional.pool import pool_backward, pool_forward
 from convlens.layers.module import Module
@@ -52,6 +52,10 @@ class _PoolNd(Module):
         self.ceil_mode = bool(ceil_mode)
         self.count_include_pad = bool(count_include_pad)
         self._cache = None
+
+    @property
+    def input_layout(self) -> str:  # type: ignore[override]
+        return layout(self.ndim)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         forward = pool_forward_loops if engine.loops_enabled() else pool_forward

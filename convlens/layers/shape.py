@@ -50,10 +50,12 @@ class Reshape(Module):
         try:
             return x.reshape(x.shape[0], *self.shape)
         except ValueError:
+            known = int(np.prod([n for n in self.shape if n != -1]))
+            need = f"a multiple of {known}" if -1 in self.shape else str(known)
             raise ValueError(
-                f"Reshape{self.shape}: cannot reshape an input of shape {x.shape} "
-                f"({int(np.prod(x.shape[1:]))} values per example) to (N, "
-                f"{', '.join(map(str, self.shape))})"
+                f"Reshape{self.shape}: expected an input with {need} values per example to reshape "
+                f"to (N, {', '.join(map(str, self.shape))}), received shape {x.shape} "
+                f"({int(np.prod(x.shape[1:]))} values per example)"
             ) from None
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:

@@ -3,15 +3,42 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from convlens.validate import as_array
+
 REDUCTIONS = ("mean", "sum", "none")
+
+
+def _checked_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
+    """``forward`` with prediction and target checked by :func:`convlens.validate.as_array`
+    (array-likes converted; None, strings, complex or object dtypes and empty batches refused)."""
+
+    @functools.wraps(forward)
+    def checked(self: Loss, prediction: Any, target: Any, *args: Any, **kwargs: Any) -> Any:
+        name = type(self).__name__
+        prediction = as_array(prediction, f"{name}: prediction", self.expected_prediction)
+        target = as_array(target, f"{name}: target", self.expected_target)
+        return forward(self, prediction, target, *args, **kwargs)
+
+    return checked
 
 
 class Loss:
     """Args: reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (one value per element)."""
+
+    #: what ``forward`` takes, for error messages (subclasses say more)
+    expected_prediction = "an array (N, …) of real-valued predictions"
+    expected_target = "an array of targets with the prediction's shape"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__:  # every loss checks its inputs the same way
+            cls.forward = _checked_forward(cls.__dict__["forward"])  # type: ignore[method-assign]
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in REDUCTIONS:

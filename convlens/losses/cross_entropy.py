@@ -40,6 +40,10 @@ def _from_rows(rows: np.ndarray, like: np.ndarray) -> np.ndarray:
 
 
 class _ClassificationLoss(Loss):
+    expected_prediction = "an array (N, K) or (N, K, d1, …) of real-valued class scores"
+    expected_target = ("integer class labels (N,) / (N, d1, …), or class probabilities with the "
+                       "scores' shape")
+
     def __init__(self, weight: np.ndarray | None = None, ignore_index: int = -100,
                  reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)

@@ -69,6 +69,24 @@ def takes_tokens(name: str) -> bool:
     return takes_argument(name, "vocab_size")
 
 
+def model_arguments(name: str) -> dict[str, Any]:
+    """The keyword arguments zoo model ``name`` takes, with their defaults."""
+    return {arg: p.default for arg, p in inspect.signature(model_info(name).builder).parameters.items()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
 def get_model(name: str, **kwargs: Any) -> Module:
-    """Build the zoo model ``name`` (keyword arguments go to its builder)."""
+    """Build the zoo model ``name`` (keyword arguments go to its builder).
+
+    Raises:
+        ValueError: an unknown model name (the message lists the zoo).
+        TypeError: a keyword the model does not take (the message lists those it takes).
+    """
+    accepted = model_arguments(name)
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        takes = ", ".join(f"{arg}={default!r}" for arg, default in accepted.items()) or "none"
+        raise TypeError(f"get_model({name!r}) received unknown keyword argument"
+                        f"{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                        f"{name} takes: {takes}")
     return model_info(name).builder(**kwargs)

@@ -158,3 +158,53 @@ def test_parity(runner, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
     missing = runner.invoke(parity, ["lenet5"])
     assert missing.exit_code == 1 and "pip install torch" in missing.output
+
+
+def test_options_are_validated_before_any_work(runner, monkeypatch):
+    import convlens.inspect.summary as summary_module
+
+    tol = runner.invoke(gradcheck, ["lenet5", "--tol", "nan"])
+    assert tol.exit_code == 2 and "'--tol': expected a finite number, received 'nan'" in tol.output
+    assert runner.invoke(parity, ["lenet5", "--tol", "inf"]).exit_code == 2
+    seed = runner.invoke(explain, ["--model", "lenet5", "--seed", "-1"])
+    assert seed.exit_code == 2 and "-1 is not in the range 0<=x<=4294967295" in seed.output
+    monkeypatch.setattr(summary_module, "available_memory", lambda: 8 * 2**30)
+    huge = runner.invoke(summary, ["lenet5", "--input-shape", "1,20000,20000"])
+    assert huge.exit_code == 2, huge.output
+    assert "1,20000,20000 with batch size 1 would need about" in huge.output
+    assert "GiB of memory, more than half of the 8.0 GiB available" in huge.output.replace("\n", " ")
+    rank = runner.invoke(gradcheck, ["lenet5", "--input-shape", "28,28"])
+    assert rank.exit_code == 2
+    assert "lenet5 takes inputs of 3 sizes (C,H,W, no batch axis), received 28,28" in rank.output
+
+
+def test_summary_takes_the_batch_axis_and_names_the_model_not_python(runner):
+    with_batch = runner.invoke(summary, ["lenet5", "--input-shape", "4,1,28,28"])
+    assert with_batch.exit_code == 0, with_batch.output
+    assert "Input: (4, 1, 28, 28)" in with_batch.output
+    both = runner.invoke(summary, ["lenet5", "--input-shape", "4,1,28,28", "--batch-size", "2"])
+    assert both.exit_code == 2 and "starts with the batch size 4, but --batch-size 2" in both.output
+    small = runner.invoke(summary, ["lenet5", "--input-shape", "1,20,20"])
+    assert small.exit_code == 1
+    assert "lenet5 cannot take the input size (1, 20, 20): it fails at layer '7' (Linear)" in small.output
+    assert "x[None]" not in small.output and "Traceback" not in small.output
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda f: np.savez(f, x=np.zeros((1, 28, 28))), "is an .npz archive (x): save the one array with np.save"),
+    (lambda f: f.write(bytes(range(256)) * 3), "is not a NumPy file (it does not start with the .npy "
+                                               "signature)"),
+    (lambda f: np.save(f, np.full((1, 28, 28), "a")), "holds an array of dtype <U1 with shape (1, 28, 28)"),
+    (lambda f: np.save(f, np.array([1, "a"], dtype=object), allow_pickle=True),
+     "it holds Python objects (pickled data), which convlens never loads"),
+    (lambda f: np.save(f, np.zeros((28, 28))), "holds an array of shape (28, 28)"),
+    (lambda f: np.save(f, np.full((1, 28, 28), np.nan)), "holds NaN or infinite values"),
+])
+def test_explain_input_that_is_not_a_real_array_is_refused(runner, tmp_path, make, message):
+    path = tmp_path / "input.npy"  # whatever it holds, named as the option asks
+    with open(path, "wb") as handle:
+        make(handle)
+    result = runner.invoke(explain, ["--model", "lenet5", "--input", str(path)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output.replace("\n", " ")
+    assert "Traceback" not in result.output

@@ -167,3 +167,25 @@ def test_a_text_run_draws_curves_and_confusion_only(tmp_path):
 
 def test_commands_list_for_the_main_group():
     assert COMMANDS == [visualize] and visualize.name == "visualize"
+
+
+@pytest.mark.parametrize("weights, message", [
+    (b"PK\x03\x04 not a zip", "weights.npz: not a readable .npz file (File is not a zip file)"),
+    (b"", "weights.npz: not a readable .npz file (No data left in file)"),
+    ("npy", "expected an .npz archive of named arrays, received a single .npy array"),
+])
+def test_a_corrupt_weights_file_is_one_message_not_a_traceback(tmp_path, weights, message):
+    run = tmp_path / "run"
+    run.mkdir()
+    write_json(run / "config.json", {"model": "simple_cnn", "dataset": "mnist-5k"})
+    if weights == "npy":
+        np.save(run / "weights.npy", np.zeros(2))
+        (run / "weights.npy").rename(run / "weights.npz")
+    else:
+        (run / "weights.npz").write_bytes(weights)
+    write_json(run / "metrics.json", {})
+    result = CliRunner().invoke(visualize, [str(run)])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert "please report" not in result.output
+    assert sorted(p.name for p in run.iterdir()) == ["config.json", "metrics.json", "weights.npz"]

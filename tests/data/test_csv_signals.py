@@ -44,8 +44,9 @@ def test_word_labels_become_sorted_class_names(tmp_path):
 
 def test_blank_lines_and_comments_are_skipped(tmp_path):
     path = _write(tmp_path / "a.csv", "# recorded 2024\n1,2,0\n\n3,4,1\n  \n5,6,0\n7,8,1\n9,10,0\n")
-    values, labels, lines = read_csv_rows(path)
+    values, labels, lines, header = read_csv_rows(path)
     assert values.shape == (5, 2) and labels == ["0", "1", "0", "1", "0"] and lines == [2, 4, 6, 7, 8]
+    assert header is None
 
 
 def test_ragged_row_names_its_line(tmp_path):
@@ -115,3 +116,30 @@ def test_empty_and_too_narrow_files(tmp_path):
         CSVFormatError, match=r"line 1: expected at least two fields \(values..., label\), received 1"
     ):
         load_dataset(f"csv:{narrow}", header=False)
+
+
+def test_a_header_is_a_line_with_no_number_and_the_choice_is_reported(tmp_path):
+    _, body = _rows(10, 2, labels=[str(i % 2) for i in range(10)])
+    with_header = load_dataset(f"csv:{_write(tmp_path / 'h.csv', 't0,t1,label' + chr(10) + body)}")
+    assert len(with_header.y_train) + len(with_header.y_test) == 10
+    assert "line 1 of h.csv read as a header (t0, t1, label)" in with_header.description
+    assert "no header in n.csv" in load_dataset(f"csv:{_write(tmp_path / 'n.csv', body)}").description
+    # a malformed number beside numbers is a broken data line, not a header
+    with pytest.raises(CSVFormatError, match=r"m.csv, line 1, field 1: expected a number, received "
+                                             r"'0\.1\.2' \(a header line has no number in any field; "
+                                             r"pass header=True if this line is one\)"):
+        load_dataset(f"csv:{_write(tmp_path / 'm.csv', '0.1.2,0.5,1' + chr(10) + body)}")
+
+
+def test_nul_bytes_binary_files_and_huge_labels_are_refused(tmp_path):
+    _, body = _rows(10, 2, labels=[str(i % 2) for i in range(10)])
+    with pytest.raises(CSVFormatError, match=r"z.csv, line 1, field 2: expected text, received a NUL "
+                                             r"byte in '2\\x00' \(is this a binary file\?\)"):
+        load_dataset(f"csv:{_write(tmp_path / 'z.csv', '1,2' + chr(0) + ',0' + chr(10) + body)}")
+    (tmp_path / "b.csv").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(CSVFormatError, match=r"b.csv: expected UTF-8 text, received byte 0x89 at byte 0"):
+        load_dataset(f"csv:{tmp_path / 'b.csv'}")
+    big = _write(tmp_path / "big.csv", body + "1,1,1000000000000\n")
+    with pytest.raises(ValueError, match=r"big.csv, line 11: label 1000000000000 is too large to be a "
+                                         r"class index: expected labels 0 <= label < 100,000"):
+        load_dataset(f"csv:{big}")

@@ -157,3 +157,16 @@ def test_option_strings_become_loader_options():
     assert parse_options([]) == {}
     with pytest.raises(ValueError, match="expected KEY=VALUE, received 'tokens'"):
         parse_options(["tokens"])
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"image_size": 100000}, r"source 'folder', option image_size: expected image_size in \[1, 4,096\], "
+                             r"received 100000"),
+    ({"image_size": (28, 10**6)}, r"expected image_size in \[1, 4,096\], received \(28, 1000000\)"),
+    ({"split_seed": -1}, r"expected split_seed in \[0, 4,294,967,295\], received -1"),
+    ({"test_fraction": float("nan")}, r"expected test_fraction a number strictly between 0 and 1, "
+                                      r"received nan"),
+])
+def test_absurd_loader_options_are_refused_with_their_bounds_before_reading(tmp_path, options, message):
+    with pytest.raises(ValueError, match=message):
+        load_dataset(f"folder:{tmp_path / 'never-read'}", **options)

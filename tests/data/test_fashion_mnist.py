@@ -1,6 +1,7 @@
 """fashion-mnist: found in the Debian location, in data_dir, or a helpful error."""
 
 import gzip
+import re
 import shutil
 
 import numpy as np
@@ -75,3 +76,17 @@ def test_labels_file_in_place_of_images_is_reported(tmp_path):
     shutil.copy(tmp_path / "train-labels-idx1-ubyte.gz", tmp_path / "train-images-idx3-ubyte.gz")
     with pytest.raises(ValueError, match=r"expected uint8 images of shape \(N, 28, 28\), received"):
         load_dataset("fashion-mnist", data_dir=tmp_path)
+
+
+def test_an_incomplete_data_dir_is_reported_not_replaced_by_another_copy(tmp_path, monkeypatch):
+    _fake_files(tmp_path / "system")
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "system")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    shutil.copy(tmp_path / "system" / "train-images-idx3-ubyte.gz", mine)
+    with pytest.raises(FileNotFoundError, match=(
+            rf"{re.escape(str(mine))} holds an incomplete copy of Fashion-MNIST: it has "
+            r"train-images-idx3-ubyte.gz but not train-labels-idx1-ubyte\[.gz\], "
+            r"t10k-images-idx3-ubyte\[.gz\], t10k-labels-idx1-ubyte\[.gz\]")):
+        load_dataset("fashion-mnist", data_dir=mine)
+    assert load_dataset("fashion-mnist", data_dir=tmp_path / "elsewhere").num_classes == 10

@@ -115,3 +115,19 @@ def test_missing_file(tmp_path):
 def test_write_refuses_unsupported_dtype(tmp_path):
     with pytest.raises(TypeError, match="expected a dtype IDX can store .* received int64"):
         write_idx(tmp_path / "x", np.zeros(3, dtype=np.int64))
+
+
+def test_an_absurd_header_gives_a_true_byte_count(tmp_path):
+    # (2**32 - 1)**3 uint8 values: about 2**96 bytes, beyond int64 (a negative count before)
+    path = tmp_path / "huge"
+    path.write_bytes(bytes([0, 0, 0x08, 3]) + struct.pack(">3I", *(2**32 - 1,) * 3) + b"\x00" * 10)
+    with pytest.raises(IDXError, match=rf"expected {(2**32 - 1) ** 3} data bytes, received 10 \(file "
+                                       r"truncated\)"):
+        read_idx(path)
+    path.write_bytes(bytes([0, 0, 0x08, 1]) + struct.pack(">I", 2) + b"\x00" * 5)
+    with pytest.raises(IDXError, match=r"expected 2 data bytes, received 5 \(file has trailing bytes\)"):
+        read_idx(path)
+    gz = tmp_path / "bad.gz"
+    gz.write_bytes(gzip.compress(b"\x00" * 100)[:-12] + b"\xff" * 12)
+    with pytest.raises(IDXError, match=r"bad.gz: cannot decompress gzip data"):
+        read_idx(gz)

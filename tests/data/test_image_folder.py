@@ -154,3 +154,10 @@ def test_layout_errors(tmp_path):
         load_dataset(f"folder:{tmp_path / 'd'}")
     with pytest.raises(ValueError, match=r"expected color in \('auto', 'gray', 'rgb'\), received 'cmyk'"):
         load_dataset(f"folder:{tmp_path / 'd'}", color="cmyk")
+
+
+def test_a_one_class_folder_is_refused(tmp_path):
+    _make(tmp_path / "one", classes=("cat",))
+    with pytest.raises(ValueError, match=r"one: expected at least 2 classes to tell apart, received 1 "
+                                         r"\('cat'\); a one-class model has nothing to learn"):
+        load_dataset(f"folder:{tmp_path / 'one'}")

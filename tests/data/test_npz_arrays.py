@@ -78,3 +78,39 @@ def test_wrong_keys_rank_and_values(tmp_path):
         load_dataset(f"npz:{tmp_path / 'z.npz'}")
     with pytest.raises(FileNotFoundError, match="no such file"):
         load_dataset(f"npz:{tmp_path / 'absent.npz'}")
+
+
+def test_complex_object_and_string_arrays_and_non_npy_members_are_refused(tmp_path):
+    import zipfile
+
+    labels = np.arange(10) % 2
+    for name, x, message in (
+            ("c.npz", np.zeros((10, 1, 4, 4), complex), r"c.npz: expected real numbers in x, received "
+                                                         r"dtype complex128"),
+            ("s.npz", np.full((10, 1, 4, 4), "a"), r"s.npz: expected real numbers in x, received dtype <U1")):
+        np.savez(tmp_path / name, x=x, y=labels)
+        with pytest.raises(ValueError, match=message):
+            load_dataset(f"npz:{tmp_path / name}")
+    np.savez(tmp_path / "o.npz", x=np.array([None] * 10, dtype=object), y=labels)
+    with pytest.raises(ValueError, match=r"array 'x' holds Python objects, which load only by unpickling"):
+        load_dataset(f"npz:{tmp_path / 'o.npz'}")
+    with zipfile.ZipFile(tmp_path / "t.npz", "w") as archive:
+        archive.writestr("x.txt", "hello")
+    with pytest.raises(ValueError, match=r"t.npz: member 'x.txt' is not a .npy array; expected a zip of "
+                                         r".npy arrays only"):
+        load_dataset(f"npz:{tmp_path / 't.npz'}")
+
+
+def test_labels_too_large_to_be_class_indices_are_refused_with_the_bound(tmp_path):
+    x = np.zeros((10, 1, 4, 4), np.float32)
+    np.savez(tmp_path / "a.npz", x=x, y=np.array([0] * 9 + [10**12]))
+    with pytest.raises(ValueError, match=r"a.npz: y: label 1000000000000 is too large to be a class "
+                                         r"index: expected labels 0 <= label < 100,000"):
+        load_dataset(f"npz:{tmp_path / 'a.npz'}")
+    np.savez(tmp_path / "f.npz", x=x, y=np.array([0.0] * 9 + [1e300]))
+    with pytest.raises(ValueError, match=r"label 1e\+300 is too large to be a class index"):
+        load_dataset(f"npz:{tmp_path / 'f.npz'}", task="classification")
+    np.savez(tmp_path / "one.npz", x=x, y=np.zeros(10, int))
+    with pytest.raises(ValueError, match=r"one: expected at least 2 classes to tell apart, received 1 "
+                                         r"\('0'\)"):
+        load_dataset(f"npz:{tmp_path / 'one.npz'}")

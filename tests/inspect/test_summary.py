@@ -1,6 +1,7 @@
 """`cl.summary`: hand counts from the seeds, shared parameters, memory of the actual arrays."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -203,6 +204,50 @@ def test_batch_norm_after_flatten_is_measured_at_batch_size_one():
     assert all(np.array_equal(before[k], after[k]) for k in before)  # running stats untouched
     with pytest.raises(ValueError, match="more than 1 value"):
         model(np.zeros((1, 1, 28, 28), np.float32))  # the layer itself still refuses
+
+
+def test_the_input_size_may_hold_the_batch_axis_as_in_torchinfo():
+    model = cl.models.get_model("lenet5")
+    without = summary(model, (1, 28, 28), print_table=False)
+    with_batch = summary(model, (1, 1, 28, 28), print_table=False)
+    assert with_batch.input_shape == without.input_shape == (1, 1, 28, 28)
+    assert [r.output_shape for r in with_batch.rows] == [r.output_shape for r in without.rows]
+    assert summary(model, (3, 1, 28, 28), print_table=False).rows[-1].output_shape == (3, 10)
+    assert summary(model, (3, 1, 28, 28), batch_size=3, print_table=False).input_shape[0] == 3
+    with pytest.raises(ValueError, match=r"holds the batch size 3, but batch_size=2 was given too"):
+        summary(model, (3, 1, 28, 28), batch_size=2, print_table=False)
+    tokens = summary(cl.models.get_model("text_cnn"), (2, 24), print_table=False)
+    assert tokens.input_shape == (2, 24) and tokens.dtype == "int64"
+
+
+def test_errors_name_the_size_as_given_and_the_failing_layer():
+    model = cl.models.get_model("lenet5")
+    with pytest.raises(ValueError, match=re.escape(
+            "summary: Sequential cannot take the input size (1, 1, 20, 20): it fails at layer '7' "
+            "(Linear): ")) as info:
+        summary(model, (1, 1, 20, 20), print_table=False)
+    assert "x[None]" not in str(info.value)
+    with pytest.raises(ValueError, match=re.escape(
+            "summary: Sequential starts with Conv2d, which takes (N, C, H, W) with C=1: expected an "
+            "input size of 3 numbers (without the batch axis N) or 4 (with it), received (28, 28) "
+            "(2 numbers)")):
+        summary(model, (28, 28), print_table=False)
+    with pytest.raises(TypeError, match=r"expected the input size as a tuple of ints .* received 'abc'"):
+        summary(model, "abc", print_table=False)
+
+
+def test_an_input_too_large_for_memory_is_refused_before_it_is_allocated(monkeypatch):
+    import convlens.inspect.summary as module
+
+    monkeypatch.setattr(module, "available_memory", lambda: 2**30)  # 1 GiB
+    model = cl.models.get_model("lenet5")
+    need = module.estimate_bytes(model, (1, 20000, 20000), 1, np.float32)
+    # the conv's output and im2col alone: 6·(4·10⁸)·4 B and 25·(4·10⁸)·4 B
+    assert need > (6 + 25) * 4 * 20000 * 20000
+    with pytest.raises(ValueError, match=r"summary: input size \(1, 20000, 20000\) would need about "
+                                         r"\d+\.\d GiB for the forward pass, more than half of the 1\.0 "
+                                         r"GiB of memory available"):
+        summary(model, (1, 20000, 20000), print_table=False)
 
 
 # -- graph models -------------------------------------------------------------------------------

@@ -123,8 +123,8 @@ def test_backward_checks_dy_shape_and_order():
     with pytest.raises(RuntimeError, match=r"Embedding\.backward\(\) was called before forward"):
         layer.backward(np.zeros((2, D)))
     layer(np.array([[1, 2, 3]]))
-    with pytest.raises(ValueError, match=r"expects dy of the output's shape \(1, 3, 5\), "
-                                         r"received \(1, 5, 3\)"):
+    with pytest.raises(ValueError, match=r"Embedding\.backward: expected dy of shape \(1, 3, 5\) \(the "
+                                         r"output of forward\), received \(1, 5, 3\)"):
         layer.backward(np.zeros((1, 5, 3)))
     assert repr(Embedding(10, 4, padding_idx=0)) == (
         "Embedding(num_embeddings=10, embedding_dim=4, padding_idx=0)")

@@ -49,8 +49,8 @@ def test_shape_gradcheck(layer):
 
 def test_reshape_error_names_the_sizes():
     with pytest.raises(ValueError, match=re.escape(
-            "Reshape(5, 5): cannot reshape an input of shape (2, 3, 4) (12 values per example) "
-            "to (N, 5, 5)")):
+            "Reshape(5, 5): expected an input with 25 values per example to reshape to (N, 5, 5), "
+            "received shape (2, 3, 4) (12 values per example)")):
         cl.Reshape(5, 5)(np.zeros((2, 3, 4)))
 
 
