@@ -28,6 +28,7 @@ import click
 
 import convlens as cl
 from convlens.commands import train_setup as setup
+from convlens.commands.guard import no_traceback
 from convlens.commands.train_resume import resume_trainer
 from convlens.commands.train_settings import (
     MAX_COUNT,
@@ -269,6 +270,7 @@ def new_run_folder(parent: Path, stem: str) -> RunFolder:
     is_flag=True,
     help="After training, print each layer's forward and backward time per step and its share of the step.",
 )
+@no_traceback  # the net under everything: an unexpected error is one line, exit status 1
 def train(**options: Any) -> None:
     """Train a model and write weights, metrics, config, log and curves to a run folder.
 

@@ -128,3 +128,17 @@ def test_generated_combinations_of_bad_and_good_options(place):
 def test_messages_for_the_cases_of_issue_10(place, args, expected):
     result = CliRunner().invoke(main, ["train", *BASE, *args])
     assert result.exit_code == 2 and expected in result.output, result.output
+
+
+def test_an_unexpected_error_is_one_line_and_leaves_no_folder(place, monkeypatch):
+    from convlens.commands import train_setup
+
+    def broken(settings):
+        raise RuntimeError("a bug in a data loader")
+
+    monkeypatch.setattr(train_setup, "load_data", broken)
+    before = _snapshot(place)
+    result = CliRunner().invoke(main, ["train", *BASE, "--out", str(place / "run")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output == "Error: a bug in a data loader\n"
+    assert _snapshot(place) == before
