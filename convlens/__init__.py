@@ -8,6 +8,7 @@
     opt = cl.optim.SGD(model.parameters(), lr=0.1, momentum=0.9); opt.step(); opt.zero_grad()
 """
 
+from convlens import _startup  # noqa: F401, I001  first: Ctrl-C during the command's start-up exits quietly
 from convlens import functional, init, models, optim, training
 from convlens.functional.engine import enable_grad, no_grad, use_loops
 from convlens.gradcheck import GradcheckReport, gradcheck
@@ -18,6 +19,7 @@ from convlens.io import load_weights, save_weights
 from convlens.io.formats import load
 from convlens.io.model_file import save_model_file as save
 from convlens.io.model_info import ModelInfo
+from convlens.io.onnx import export_onnx, from_onnx
 from convlens.io.pytorch import from_torch, to_torch
 from convlens.layers import *  # noqa: F403
 from convlens.layers import __all__ as _layers_all
@@ -71,4 +73,5 @@ __all__ = [
     "Summary", "explain", "Explanation", "gradcheck", "GradcheckReport", "__version__",
     "save", "load", "ModelInfo", "predict", "Prediction",
     "to_torch", "from_torch",
+    "from_onnx", "export_onnx",
 ]

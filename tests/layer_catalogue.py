@@ -79,6 +79,17 @@ LAYERS: dict[str, tuple[Callable[[], cl.Module], tuple[int, ...], str]] = {
     "Graph": (lambda: _graph(), (2, 2, 5, 5), "float32"),
     "Concat": (lambda: cl.Concat(cl.Conv1d(2, 2, 3, padding=1), cl.Conv1d(2, 3, 1)), (2, 2, 6),
                "float32"),
+    # layers of ONNX networks (more_activation, local_response_norm, shape_ops)
+    "Hardtanh": (lambda: cl.Hardtanh(-0.5, 2.0), (2, 5), "float32"),
+    "ReLU6": (lambda: cl.ReLU6(), (2, 5), "float32"),
+    "HardSigmoid": (lambda: cl.HardSigmoid(), (2, 5), "float32"),
+    "HardSwish": (lambda: cl.HardSwish(), (2, 5), "float32"),
+    "SELU": (lambda: cl.SELU(), (2, 5), "float32"),
+    "PReLU": (lambda: cl.PReLU(3), (2, 3, 4), "float32"),
+    "LocalResponseNorm": (lambda: cl.LocalResponseNorm(3), (2, 4, 3, 3), "float32"),
+    "Pad": (lambda: cl.Pad([(1, 0), (0, 2)]), (2, 3, 4, 4), "float32"),
+    "Slice": (lambda: cl.Slice([slice(0, 2), None, slice(1, None)]), (2, 3, 4, 5), "float32"),
+    "Gather": (lambda: cl.Gather([2, 0], 1), (2, 3, 4), "float32"),
 }
 
 

@@ -152,3 +152,7 @@ register_reader(Reader("keras-h5", "convlens.io.keras.h5:load_h5", suffixes=(".h
                        extra="keras", requires=("h5py",)))
 register_reader(Reader("tfjs-layers-model", "convlens.io.keras.tfjs:load_tfjs", sniff=lambda path, head:
                        importlib.import_module("convlens.io.keras.tfjs").is_tfjs_model(path, head)))
+register_reader(Reader("onnx", "convlens.io.onnx:from_onnx", suffixes=(".onnx",),
+                       sniff=None, extra="onnx", requires=("onnx",)))
+register_writer(Writer("onnx", "convlens.io.onnx:export_onnx", suffixes=(".onnx",),
+                       extra="onnx", requires=("onnx",)))

@@ -34,6 +34,7 @@ from convlens.layers.global_pool import (
 )
 from convlens.layers.graph import Graph, GraphNode, Input, SymbolicTensor
 from convlens.layers.linear import Dense, Linear
+from convlens.layers.local_response_norm import LocalResponseNorm
 from convlens.layers.merge import (
     Add,
     Concatenate,
@@ -46,6 +47,7 @@ from convlens.layers.merge import (
     Subtract,
 )
 from convlens.layers.module import Module
+from convlens.layers.more_activation import SELU, HardSigmoid, HardSwish, Hardtanh, PReLU, ReLU6
 from convlens.layers.normalization import (
     BatchNorm1d,
     BatchNorm2d,
@@ -70,6 +72,7 @@ from convlens.layers.pool import (
 )
 from convlens.layers.shape import Flatten, Reshape
 from convlens.layers.shape_extra import Permute
+from convlens.layers.shape_ops import Gather, Pad, Slice
 
 __all__ = [
     "Module", "Sequential", "Residual", "Concat",
@@ -89,4 +92,7 @@ __all__ = [
     "LogSoftmax", "Identity",
     "Graph", "GraphNode", "Input", "SymbolicTensor", "Constant",
     "Add", "Subtract", "Multiply", "Divide", "Concatenate", "MatMul", "Maximum", "Minimum", "Mean",
+    # activations and normalization of ONNX networks (more_activation, local_response_norm)
+    "Hardtanh", "ReLU6", "HardSigmoid", "HardSwish", "SELU", "PReLU", "LocalResponseNorm",
+    "Pad", "Slice", "Gather",
 ]

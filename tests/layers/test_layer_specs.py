@@ -46,6 +46,17 @@ CASES = {
     "Identity": (lambda: L.Identity(), (2, 3)),
     "Concat": (lambda: L.Concat(L.Identity(), L.Tanh(), dim=2), (2, 3, 4)),
     "Residual": (lambda: L.Residual(L.Sigmoid(), L.ReLU()), (2, 3)),
+    # layers of ONNX networks (more_activation, local_response_norm, shape_ops)
+    "Hardtanh": (lambda: L.Hardtanh(-0.5, 2.0), (2, 5)),
+    "ReLU6": (lambda: L.ReLU6(), (2, 5)),
+    "HardSigmoid": (lambda: L.HardSigmoid(0.2, 0.4), (2, 5)),
+    "HardSwish": (lambda: L.HardSwish(), (2, 5)),
+    "SELU": (lambda: L.SELU(alpha=1.5, scale=1.1), (2, 5)),
+    "PReLU": (lambda: L.PReLU(3, init=0.1), (2, 3, 4)),
+    "LocalResponseNorm": (lambda: L.LocalResponseNorm(3, alpha=0.01, beta=0.7, k=2.0), (2, 5, 3, 3)),
+    "Pad": (lambda: L.Pad([(1, 0), (2, 1)], "reflect"), (2, 3, 4, 4)),
+    "Slice": (lambda: L.Slice([slice(0, 2), None, slice(None, None, -1)]), (2, 3, 4, 5)),
+    "Gather": (lambda: L.Gather([[2, 0], [1, 1]], 1), (2, 3, 4)),
 }
 
 

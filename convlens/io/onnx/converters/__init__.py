@@ -1,0 +1,19 @@
+"""One converter per ONNX operator family; importing this package registers them all.
+
+    activation.py     Relu, LeakyRelu, PRelu, Elu, Selu, Sigmoid, Tanh, HardSigmoid, HardSwish,
+                      Clip, Softmax, LogSoftmax, Gelu, Dropout, Identity
+    conv.py           Conv, Gemm, MatMul
+    pool.py           MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, LRN
+    normalization.py  BatchNormalization, InstanceNormalization, LayerNormalization,
+                      GroupNormalization
+    arithmetic.py     Add, Sub, Mul, Div, Sum, Neg
+    shape.py          Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Concat, Pad, Slice,
+                      Gather, Shape, DepthToSpace, SpaceToDepth, Split
+    reduce.py         ReduceMean, ReduceMax over the spatial axes (global pooling)
+"""
+
+from convlens.io.onnx.converters import activation, arithmetic, conv, normalization, pool, reduce, shape
+from convlens.io.onnx.converters.registry import CONVERTERS, converter, find_converter, supported_operators
+
+__all__ = ["activation", "arithmetic", "conv", "normalization", "pool", "reduce", "shape", "CONVERTERS",
+           "converter", "find_converter", "supported_operators"]

@@ -1,0 +1,83 @@
+"""Batch, instance, layer and group normalization (inference)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import convlens.layers as L
+from convlens.io.onnx.converters.registry import Node, converter
+
+_BATCH = {3: L.BatchNorm1d, 2: L.BatchNorm1d, 4: L.BatchNorm2d, 5: L.BatchNorm3d}
+_INSTANCE = {3: L.InstanceNorm1d, 4: L.InstanceNorm2d, 5: L.InstanceNorm3d}
+
+
+def _set(parameter, value: np.ndarray) -> None:
+    parameter.data = np.ascontiguousarray(np.asarray(value, dtype=parameter.data.dtype))
+
+
+@converter("BatchNormalization")
+def convert_batch_norm(node: Node):
+    x = node.input(0)
+    rank = node.rank(x)
+    if rank not in _BATCH:
+        raise node.fail(f"a rank-{rank} input (batch normalization of (N, C, *S) with 0-3 spatial axes)")
+    if node.attr("training_mode", 0) or node.num_outputs > 1:
+        raise node.fail("training mode (running statistics as outputs) is not supported; export in eval mode")
+    scale, bias = node.constant(1, "scale"), node.constant(2, "bias")
+    mean, var = node.constant(3, "running mean"), node.constant(4, "running variance")
+    layer = _BATCH[rank](scale.shape[0], eps=float(node.attr("epsilon", 1e-5)), dtype=scale.dtype)
+    layer.eval()
+    _set(layer.weight, scale)
+    _set(layer.bias, bias)
+    layer.running_mean[...] = mean
+    layer.running_var[...] = var
+    return node.apply(layer, x)
+
+
+@converter("InstanceNormalization")
+def convert_instance_norm(node: Node):
+    x = node.input(0)
+    rank = node.rank(x)
+    if rank not in _INSTANCE:
+        raise node.fail(f"a rank-{rank} input (instance normalization of (N, C, *S), 1-3 spatial axes)")
+    scale, bias = node.constant(1, "scale"), node.constant(2, "bias")
+    layer = _INSTANCE[rank](scale.shape[0], eps=float(node.attr("epsilon", 1e-5)), affine=True,
+                            track_running_stats=False)
+    _set(layer.weight, scale)
+    _set(layer.bias, bias)
+    return node.apply(layer, x)
+
+
+@converter("LayerNormalization", opsets=(17, None))
+def convert_layer_norm(node: Node):
+    x = node.input(0)
+    if node.num_outputs > 1:
+        raise node.fail("the Mean and InvStdDev outputs are not supported")
+    rank = node.rank(x)
+    axis = node.axis(node.attr("axis", -1), rank)
+    node.refuse_batch_axis([axis], "normalizing over")
+    shape = tuple(int(s) for s in node.shape(x)[axis:])
+    scale = np.broadcast_to(node.constant(1, "scale"), shape)
+    bias = node.constant(2, "bias")
+    layer = L.LayerNorm(shape, eps=float(node.attr("epsilon", 1e-5)), bias=bias is not None,
+                        dtype=scale.dtype)
+    _set(layer.weight, scale)
+    if bias is not None:
+        _set(layer.bias, np.broadcast_to(bias, shape))
+    return node.apply(layer, x)
+
+
+@converter("GroupNormalization", opsets=(18, None))
+def convert_group_norm(node: Node):
+    """Opset 18 gives one scale and bias per group, 21 one per channel: both become GroupNorm's
+    per-channel γ, β (a group's value repeated over its channels)."""
+    x = node.input(0)
+    groups = int(node.attr("num_groups"))
+    channels = int(node.shape(x)[1])
+    scale, bias = node.constant(1, "scale"), node.constant(2, "bias")
+    if scale.size == groups and groups != channels:
+        scale, bias = np.repeat(scale, channels // groups), np.repeat(bias, channels // groups)
+    layer = L.GroupNorm(groups, channels, eps=float(node.attr("epsilon", 1e-5)), dtype=scale.dtype)
+    _set(layer.weight, scale)
+    _set(layer.bias, bias)
+    return node.apply(layer, x)

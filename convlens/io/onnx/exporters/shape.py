@@ -1,0 +1,48 @@
+"""Layers that only move values: Flatten, Reshape, Permute, PixelShuffle/Unshuffle."""
+
+from __future__ import annotations
+
+import convlens.layers as L
+from convlens.io.onnx.exporter import OnnxWriter, Tensor, exporter
+
+
+def reshape_to(w: OnnxWriter, x: str, per_example: tuple[int, ...], name: str) -> str:
+    """Reshape keeping the (dynamic) batch axis: ONNX's 0 copies the input's size there."""
+    return w.node("Reshape", [x, w.ints(f"{name}.shape", [0, *per_example])], name)
+
+
+@exporter(L.Flatten)
+def export_flatten(w: OnnxWriter, layer, xs: list[Tensor], name: str) -> str:
+    rank = xs[0].example.ndim
+    start, end = layer.start_dim % rank, layer.end_dim % rank
+    if start == 1 and end == rank - 1:
+        return w.node("Flatten", [xs[0].name], name, axis=1)
+    out = layer(xs[0].example)
+    return reshape_to(w, xs[0].name, out.shape[1:], name)
+
+
+@exporter(L.Reshape)
+def export_reshape(w, layer, xs, name):
+    return reshape_to(w, xs[0].name, layer.shape, name)
+
+
+@exporter(L.Permute)
+def export_permute(w, layer, xs, name):
+    return w.node("Transpose", [xs[0].name], name, perm=list(layer.dims))
+
+
+@exporter(L.PixelShuffle)
+def export_pixel_shuffle(w, layer, xs, name):
+    # PyTorch's channel order c·r² + i·r + j is DepthToSpace's column-row-depth mode
+    return w.node("DepthToSpace", [xs[0].name], name, blocksize=layer.upscale_factor, mode="CRD")
+
+
+@exporter(L.PixelUnshuffle)
+def export_pixel_unshuffle(w, layer, xs, name):
+    """SpaceToDepth orders channels (i·r + j)·C + c, PyTorch c·r² + i·r + j: reshape and
+    transpose instead (N, C, H/r, r, W/r, r) -> (N, C, r, r, H/r, W/r)."""
+    _, c, h, width = xs[0].example.shape
+    r = layer.downscale_factor
+    split = reshape_to(w, xs[0].name, (c, h // r, r, width // r, r), name)
+    moved = w.node("Transpose", [split], name, perm=[0, 1, 3, 5, 2, 4])
+    return reshape_to(w, moved, (c * r * r, h // r, width // r), name)
