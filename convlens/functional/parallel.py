@@ -1,4 +1,4 @@
-"""Both cores for the element-wise work: a small thread pool over blocks of an array.
+"""More cores for the element-wise work (opt-in): a small thread pool over blocks of an array.
 
 NumPy runs element-wise operations (ReLU, masks, pooling taps, batch-norm passes) and copies
 (im2col, col2im, transposes) on one thread; only the matrix products use the BLAS threads.
@@ -11,7 +11,8 @@ run at the same time. :func:`run` splits ``range(n)`` into one block per thread 
     work(0, n/T), work(n/T, 2n/T), …, on T threads     # the same numbers, block by block
 
 Each block writes only its own part of the outputs, so the result is the same bit for bit
-whatever the thread count (tests run every op with 1 and 2 threads).
+whatever the thread count (tests/functional/test_parallel.py runs every op serially and on 3
+threads with blocks forced on tiny arrays, and compares).
 
 Thread count: ``CONVLENS_NUM_THREADS`` (read once, on first use; :func:`set_num_threads`
 changes it), 1 when unset. Work smaller than :data:`MIN_ELEMENTS` values stays on the
