@@ -46,7 +46,6 @@ EXCLUDED: dict[str, str] = {
     r"^test_layer_normalization_.*_cpu$": "the Mean and InvStdDev outputs of LayerNormalization",
     r"^test_identity_(sequence|opt)_cpu$": "sequence and optional types",
     r"^test_constant_cpu$": "a model with no input",
-    r"^test_matmul_(1d_1d|1d_3d|4d_1d)_cpu$": "MatMul of a 1-D tensor inside a batch",
     r"^test_reduce_(max|mean)_.*_cpu$": "ReduceMean/ReduceMax over axes other than all spatial axes",
     r"^test_reshape_allowzero_reordered_cpu$": "Reshape with allowzero and a zero-size axis",
     r"^test_split_zero_size_splits_opset\d+_cpu$": "zero-size tensors",
