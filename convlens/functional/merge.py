@@ -81,10 +81,11 @@ def multiply_backward(dy: np.ndarray, xs: Sequence[np.ndarray]) -> tuple[np.ndar
 def divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a / b``; integer tensors divide as integers, rounding toward zero (ONNX's ``Div``, C's
     ``/``, ``torch.div(..., rounding_mode="trunc")``): −7 / 2 = −3, exact for every int64."""
-    if not (np.issubdtype(np.asarray(a).dtype, np.integer) and np.issubdtype(np.asarray(b).dtype, np.integer)):
+    a, b = np.asarray(a), np.asarray(b)
+    if not (np.issubdtype(a.dtype, np.integer) and np.issubdtype(b.dtype, np.integer)):
         return a / b
     quotient = np.floor_divide(a, b)
-    inexact = (np.remainder(a, b) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0))
+    inexact = (np.remainder(a, b) != 0) & ((a < 0) != (b < 0))
     return quotient + inexact.astype(quotient.dtype)
 
 
