@@ -58,13 +58,19 @@ class _PoolNd(Module):
         return layout(self.ndim)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Max/min pooling of integers (ONNX's uint8 MaxPool) keeps their dtype: it pools in a
+        float type that holds them exactly (float64 for 32-bit integers; 64-bit ones are exact up
+        to 2**53) and casts back; average pooling returns floats."""
+        integer, integer_dtype = x.dtype.kind in "iu" and self.kind != "avg", x.dtype
+        if integer:
+            x = x.astype(np.float32 if x.dtype.itemsize <= 2 else np.float64)
         forward = pool_forward_loops if engine.loops_enabled() else pool_forward
         y, self._cache = forward(
             x, self.kind, self.kernel_size, self.stride, self.padding, self.dilation,
             self.ceil_mode, self.count_include_pad, nd=self.ndim, name=type(self).__name__,
             **({} if forward is pool_forward_loops else {"need_backward": engine.grad_enabled()}),
         )
-        return y
+        return y.astype(integer_dtype) if integer else y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         cache = self._cached()

@@ -194,3 +194,16 @@ def test_string_padding_gets_a_readable_error():
 def test_backward_before_forward():
     with pytest.raises(RuntimeError, match=re.escape("MaxPool2d.backward() was called before")):
         cl.MaxPool2d(2).backward(np.zeros((1, 1, 2, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, np.uint32])
+def test_max_pooling_of_integers_keeps_their_dtype_and_values(dtype):
+    """ONNX's uint8 MaxPool: integers pool exactly, at their full range, in their dtype."""
+    import torch
+
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(1).integers(info.min, info.max, size=(2, 3, 6, 7), dtype=dtype, endpoint=True)
+    y = cl.MaxPool2d(3, stride=2, padding=1)(x)
+    assert y.dtype == dtype
+    expected = torch.nn.functional.max_pool2d(torch.from_numpy(x.astype(np.float64)), 3, 2, 1).numpy()
+    np.testing.assert_array_equal(y, expected.astype(dtype))

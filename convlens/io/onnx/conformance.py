@@ -40,7 +40,6 @@ EXCLUDED: dict[str, str] = {
     r"^test_batchnorm_.*_training_mode_cpu$": "batch normalization in training mode (statistics as outputs)",
     r"^test_(training_)?dropout.*mask.*_cpu$|^test_training_dropout.*_cpu$":
         "dropout in training mode or with its mask output",
-    r"^test_maxpool_2d_uint8_cpu$": "max pooling of uint8 tensors (convlens pools floating point)",
     r"^test_maxpool_with_argmax_.*_cpu$": "the Indices output of MaxPool",
     r"^test_layer_normalization_.*_cpu$": "the Mean and InvStdDev outputs of LayerNormalization",
     r"^test_identity_(sequence|opt)_cpu$": "sequence and optional types",
