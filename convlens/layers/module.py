@@ -68,7 +68,7 @@ def check_input(module: Module, x: Any) -> np.ndarray:
         return x  # the common case, kept cheap (this runs on every layer call)
     several = getattr(module, "num_inputs", 1) != 1
     x = as_array(x, type(module).__name__, module.expected_input(), allow_scalar=several,
-                 allow_empty=several)
+                 allow_empty=several or module.takes_empty)
     return x.astype(np.float32) if x.dtype == bool else x  # (NumPy has no arithmetic on bools)
 
 
@@ -130,6 +130,10 @@ class Module:
     #: merge layers, ``None`` for any number (``Add``, ``Concatenate``). A layer with
     #: ``num_inputs != 1`` returns a tuple from ``backward``, one gradient per input.
     num_inputs: int | None = 1
+    #: every layer refuses an array with no values (an empty batch, a zero-size axis), unless
+    #: this is set: a Graph with a zero-size Input, and the nodes the ONNX importer builds on
+    #: zero-size tensors (ONNX allows them); not part of the config
+    takes_empty: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -45,8 +45,6 @@ EXCLUDED: dict[str, str] = {
     r"^test_identity_(sequence|opt)_cpu$": "sequence and optional types",
     r"^test_constant_cpu$": "a model with no input",
     r"^test_reduce_(max|mean)_.*_cpu$": "ReduceMean/ReduceMax over axes other than all spatial axes",
-    r"^test_reshape_allowzero_reordered_cpu$": "Reshape with allowzero and a zero-size axis",
-    r"^test_split_zero_size_splits_opset\d+_cpu$": "zero-size tensors",
     r"^test_PReLU_\dd_multiparam_cpu$":
         "opset-6 PRelu's per-channel slope of shape (C,), which the version converter keeps as (C,)",
     r"^test_operator_(view|addmm|index|chunk|reduced_mean|reduced_mean_keepdim)_cpu$":

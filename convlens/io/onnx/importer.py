@@ -194,6 +194,8 @@ class Importer:
                 value = cl.Constant(value, trainable=bool(trainable))(
                     name=self._unique(label or f"{name}_const{k}"))
             symbolic.append(value)
+        if any(0 in v.shape for v in symbolic):  # ONNX allows zero-size tensors: this node takes them
+            layer.takes_empty = True
         return layer(*symbolic, name=self._unique(name))
 
     # -- checks and names ------------------------------------------------------------------
