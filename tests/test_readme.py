@@ -77,3 +77,12 @@ def test_seed_notes_are_explained_before_they_are_named():
     first = re.search(r"[Ss]eed notes?\b(?! \(the| compute)", README)
     assert first and README.index("## The seed notes") <= first.start(), README[first.start() - 80:first.end()]
     assert not re.search(r"\bseeds? \d{3}\b", README)  # never a bare "seed 004": a note, or a random seed
+
+
+def test_every_link_to_a_section_finds_its_heading():
+    def anchor(heading: str) -> str:  # GitHub's rule: lower case, punctuation dropped, spaces to -
+        return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+    headings = {anchor(h) for h in re.findall(r"^#{2,3} (.+)$", README, flags=re.M)}
+    links = set(re.findall(r"\]\(#([^)]+)\)", README))
+    assert len(links) >= 10 and links <= headings, links - headings
