@@ -6,8 +6,9 @@ or any model file :func:`convlens.io.formats.load` reads. Each becomes a :class:
 the model, the shape of one input, the class names, and (for a run) its folder.
 
 Requests run in a thread pool, and a forward pass with hooks or a backward pass changes a
-module's caches, so each worker thread gets its own copy of the model (:meth:`ServedModel.local`);
-one slow request never waits for another's lock.
+module's caches, so each request borrows a copy of the model of its own from a small pool
+(:meth:`ServedModel.borrow`): copies are made only when every existing one is busy, at most
+:data:`POOL_SIZE` of them; a slow request holds one copy and the others keep working.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import copy
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +35,9 @@ ZOO_INPUTS: dict[str, tuple[tuple[int, ...], str]] = {
 DEFAULT_INPUT: tuple[tuple[int, ...], str] = ((1, 28, 28), "mnist-5k")
 # A model file that does not record its input: a size per number of spatial axes
 GUESSED_SPATIAL = {1: (40,), 2: (28, 28), 3: (16, 20, 20)}
+# Copies of one model that requests may hold at once (the server's thread pool is larger: a
+# request beyond these waits for a copy to come back)
+POOL_SIZE = 4
 
 
 class ModelOpenError(ValueError):
@@ -45,7 +51,7 @@ class ServedModel:
     Attributes:
         name: the name the page and the API use (``lenet5``, the run folder's name, ...).
         kind: ``"zoo"``, ``"run"`` or ``"file"``.
-        model: the model as opened (each request thread works on its own copy: :meth:`local`).
+        model: the model as opened (each request works on a copy: :meth:`borrow`).
         input_shape: one example without the batch axis, ``(C, *S)``.
         class_names: one name per output (``"0"``, ``"1"``, … when unknown).
         dataset: the dataset its examples come from (``None``: no examples).
@@ -65,8 +71,10 @@ class ServedModel:
     run_dir: Path | None = None
     config: dict[str, Any] = field(default_factory=dict)
     info: Any = None
-    _local: threading.local = field(default_factory=threading.local, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    pool_size: int = POOL_SIZE
+    _idle: list[tuple[int, Module]] = field(default_factory=list, repr=False)
+    _made: int = 0
+    _lock: threading.Condition = field(default_factory=threading.Condition, repr=False)
     _version: int = 0
     _weights_stamp: float | None = None
 
@@ -74,15 +82,39 @@ class ServedModel:
     def spatial_dims(self) -> int:
         return len(self.input_shape) - 1
 
-    def local(self) -> Module:
-        """This thread's own copy of the model (made on first use, and again after
-        :meth:`refresh` loaded newer weights)."""
-        held = getattr(self._local, "held", None)
-        if held is None or held[0] != self._version:
+    @contextmanager
+    def borrow(self) -> Iterator[Module]:
+        """A copy of the model that no other request uses until the block ends. An idle copy
+        of the current weights is reused; a new one is made while fewer than
+        :attr:`pool_size` exist; otherwise the request waits for one to come back. Copies of
+        weights older than :meth:`refresh` loaded are dropped."""
+        with self._lock:
+            while True:
+                stale = [c for c in self._idle if c[0] != self._version]
+                self._idle = [c for c in self._idle if c[0] == self._version]
+                self._made -= len(stale)
+                if self._idle:
+                    held = self._idle.pop()
+                    break
+                if self._made < self.pool_size:
+                    self._made += 1
+                    held = (self._version, copy.deepcopy(self.model))
+                    break
+                self._lock.wait()
+        try:
+            yield held[1]
+        finally:
             with self._lock:
-                held = (self._version, copy.deepcopy(self.model))
-            self._local.held = held
-        return held[1]
+                if held[0] == self._version:
+                    self._idle.append(held)
+                else:
+                    self._made -= 1
+                self._lock.notify()
+
+    @property
+    def copies(self) -> int:
+        """How many copies of the model exist now (idle or borrowed)."""
+        return self._made
 
     @cached_property
     def data(self) -> Any:
@@ -131,6 +163,7 @@ class ServedModel:
             self.model.eval()
             self._weights_stamp = stamp
             self._version += 1
+            self._lock.notify_all()        # a waiting request may now make a fresh copy
         return True
 
 

@@ -336,19 +336,22 @@ def test_garbage_never_gives_a_500(client):
 
 
 def test_a_slow_request_does_not_block_others(served):
-    """A model whose forward pass sleeps 1.5 s is asked first; LeNet's predictions meanwhile
-    are answered at once (the handlers run in a thread pool, each thread on its own copy)."""
+    """A forward pass that sleeps 1.5 s on a bright input is asked first; the same model's
+    predictions of a dark input, and another model's, are answered meanwhile (the handlers run
+    in a thread pool, each request on a copy of the model from the model's pool)."""
     from convlens.explorer.app import create_app
     from convlens.explorer.models import ServedModel
 
     class Slow(cl.Module):
         def forward(self, x):
-            time.sleep(1.5)
+            if x.max() > 0.5:
+                time.sleep(1.5)
             return x.reshape(len(x), -1)[:, :10]
 
     slow = ServedModel("slow", "zoo", cl.Sequential(Slow()), (1, 28, 28), tuple("0123456789"))
     app = create_app({"slow": slow, "simple_cnn": served["simple_cnn"]})
     x = digit_input().tolist()
+    dark = np.zeros((1, 28, 28)).tolist()
 
     async def scenario():
         transport = httpx.ASGITransport(app=app)
@@ -357,14 +360,16 @@ def test_a_slow_request_does_not_block_others(served):
             slow_task = asyncio.create_task(c.post("/api/models/slow/predict", json={"input": x}))
             await asyncio.sleep(0.1)
             for _ in range(5):
-                r = await c.post("/api/models/simple_cnn/predict", json={"input": x})
-                assert r.status_code == 200
+                for name, body in (("simple_cnn", x), ("slow", dark)):
+                    r = await c.post(f"/api/models/{name}/predict", json={"input": body})
+                    assert r.status_code == 200
             fast_done = time.perf_counter() - started
             assert (await slow_task).status_code == 200
             return fast_done, time.perf_counter() - started
 
     fast_done, slow_done = asyncio.run(scenario())
     assert fast_done < 1.2 < slow_done, (fast_done, slow_done)
+    assert slow.copies == 2           # the slow request's copy and one for all the fast ones
 
 
 def test_json_answers_have_no_nan(client):
