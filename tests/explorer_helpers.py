@@ -31,6 +31,16 @@ def write_run(path: Path, model_name: str = "simple_cnn", status: str = "complet
 
 
 
+def branches_graph() -> cl.Graph:
+    """A graph model: two convolutions side by side, concatenated, then a shortcut sum."""
+    x = cl.Input((1, 28, 28), name="image")
+    a = cl.ReLU()(cl.Conv2d(1, 4, 3, padding=1)(x, name="narrow"), name="narrow_relu")
+    b = cl.ReLU()(cl.Conv2d(1, 4, 5, padding=2)(x, name="wide"), name="wide_relu")
+    c = cl.MaxPool2d(2)(cl.Concatenate(dim=1)(a, b, name="cat"), name="pool")
+    s = cl.Add()(c, cl.Conv2d(8, 8, 3, padding=1)(c, name="refine"), name="sum")
+    return cl.Graph(inputs=x, outputs=cl.Linear(8, 10)(cl.Flatten()(cl.GlobalAvgPool2d()(s)), name="logits"))
+
+
 def digit_input(seed: int = 0) -> np.ndarray:
     """A stroke-like input of (1, 28, 28): a bright bar with noise."""
     x = np.random.default_rng(seed).random((1, 28, 28)).astype(np.float32) * 0.2

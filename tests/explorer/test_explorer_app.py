@@ -13,7 +13,7 @@ import time
 import httpx
 import numpy as np
 import pytest
-from explorer_helpers import digit_input
+from explorer_helpers import branches_graph, digit_input
 from PIL import Image
 
 import convlens as cl
@@ -377,3 +377,33 @@ def test_json_answers_have_no_nan(client):
     text = post(client, "activations", input=x).text
     json.loads(text)   # strict JSON: NaN would not parse in a browser
     assert "NaN" not in text
+
+
+def test_cell_of_merge_layers_shows_each_input_and_the_operation(tmp_path):
+    """A graph's Concatenate and Add: the cell names the tensors the layer reads, gives each
+    one's value at the cell (for the concatenation, only the input the cell is copied from, at
+    its own channel) and the operation; the values are convlens's own feature maps."""
+    from fastapi.testclient import TestClient
+
+    from convlens.explorer.app import create_app
+    from convlens.explorer.models import open_models
+
+    cl.manual_seed(3)
+    graph = branches_graph()
+    cl.save(graph, tmp_path / "branches.convlens", input_shape=(1, 28, 28))
+    served = open_models([str(tmp_path / "branches.convlens")])
+    x = digit_input(5)
+    maps = feature_maps(graph, x, ["narrow_relu", "wide_relu", "pool", "refine", "sum", "cat"])
+    with TestClient(create_app(served)) as client:
+        nodes = {n["name"]: n["index"] for n in client.get("/api/models/branches.convlens/network").json()["nodes"]}
+        cat = post(client, "cell", "branches.convlens", input=x.tolist(), layer=nodes["cat"], index=[6, 9, 11]).json()
+        add = post(client, "cell", "branches.convlens", input=x.tolist(), layer=nodes["sum"], index=[2, 4, 5]).json()
+    assert cat["detail"]["operation"] == "concat" and cat["input_shape"] == [4, 28, 28]
+    assert [(i["name"], i["value"], i["index"]) for i in cat["detail"]["inputs"]] == [
+        ("narrow_relu", None, None), ("wide_relu", pytest.approx(float(maps["wide_relu"][2, 9, 11])), [2, 9, 11])]
+    assert cat["value"] == pytest.approx(float(maps["cat"][6, 9, 11]))
+    terms = add["detail"]["inputs"]
+    assert add["detail"]["operation"] == "+" and [t["name"] for t in terms] == ["pool", "refine"]
+    assert terms[0]["value"] == pytest.approx(float(maps["pool"][2, 4, 5]))
+    assert terms[1]["value"] == pytest.approx(float(maps["refine"][2, 4, 5]))
+    assert add["value"] == pytest.approx(terms[0]["value"] + terms[1]["value"], rel=1e-6)

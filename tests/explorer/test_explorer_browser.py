@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from explorer_helpers import write_run
+from explorer_helpers import branches_graph, write_run
 from playwright.sync_api import expect, sync_playwright
 
 import convlens as cl
@@ -45,19 +45,9 @@ def server(tmp_path_factory):
         run = str(tmp_path_factory.mktemp("browser") / "digits")
         write_run(Path(run))
     graph = tmp_path_factory.mktemp("graph") / "branches.convlens"
-    cl.save(_branches(), graph, input_shape=(1, 28, 28), class_names=tuple("0123456789"))
+    cl.save(branches_graph(), graph, input_shape=(1, 28, 28), class_names=tuple("0123456789"))
     with serving([run, "cnn1d", "resnet_small", str(graph)]) as url:
         yield url, run
-
-
-def _branches() -> cl.Graph:
-    """A graph model: two convolutions side by side, concatenated, then a shortcut sum."""
-    x = cl.Input((1, 28, 28), name="image")
-    a = cl.ReLU()(cl.Conv2d(1, 4, 3, padding=1)(x, name="narrow"), name="narrow_relu")
-    b = cl.ReLU()(cl.Conv2d(1, 4, 5, padding=2)(x, name="wide"), name="wide_relu")
-    c = cl.MaxPool2d(2)(cl.Concatenate(dim=1)(a, b, name="cat"), name="pool")
-    s = cl.Add()(c, cl.Conv2d(8, 8, 3, padding=1)(c, name="refine"), name="sum")
-    return cl.Graph(inputs=x, outputs=cl.Linear(8, 10)(cl.Flatten()(cl.GlobalAvgPool2d()(s)), name="logits"))
 
 
 @pytest.fixture(scope="module")
