@@ -101,7 +101,7 @@ def test_errors_name_what_was_expected(tmp_path):
         open_model(tmp_path / "notes.txt")
     (tmp_path / "empty-run").mkdir()
     (tmp_path / "empty-run" / "config.json").write_text('{"model": "simple_cnn"}')
-    with pytest.raises(ModelOpenError, match=r"has neither weights.npz nor checkpoint.npz"):
+    with pytest.raises(ModelOpenError, match=r"empty-run.: it has neither model.convlens, weights.npz nor checkpoint.npz: the run has not finished an epoch yet"):
         open_model(tmp_path / "empty-run")
 
 
