@@ -46,3 +46,16 @@ def digit_input(seed: int = 0) -> np.ndarray:
     x = np.random.default_rng(seed).random((1, 28, 28)).astype(np.float32) * 0.2
     x[0, 5:23, 12:16] = 1.0
     return x
+
+
+def onnx_digits_cnn(path: Path):
+    """A small PyTorch CNN for 28×28 digits, exported to ONNX at ``path``; returns the module."""
+    import torch
+
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                              torch.nn.Conv2d(4, 6, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                              torch.nn.Linear(6 * 12 * 12, 10)).eval()
+    torch.onnx.export(net, (torch.zeros(1, 1, 28, 28),), str(path), dynamo=False, input_names=["image"],
+                      dynamic_axes={"image": {0: "batch"}})
+    return net
