@@ -8,6 +8,7 @@
     opt = cl.optim.SGD(model.parameters(), lr=0.1, momentum=0.9); opt.step(); opt.zero_grad()
 """
 
+from convlens import _startup  # noqa: F401, I001  first: Ctrl-C during the command's start-up exits quietly
 from convlens import functional, init, models, optim, training
 from convlens.functional.engine import enable_grad, no_grad, use_loops
 from convlens.gradcheck import GradcheckReport, gradcheck

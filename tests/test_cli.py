@@ -8,8 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 import convlens as cl
-from convlens import cli
-from convlens.cli import DEFAULTS, main, new_run_dir
+from convlens.cli import main
+from convlens.commands import train_setup
+from convlens.commands.train import DEFAULTS, new_run_folder
 from convlens.data import fashion_mnist, load_dataset, write_idx
 from convlens.io import load_arrays, load_weights
 from convlens.training import evaluate
@@ -46,7 +47,7 @@ def test_help_on_every_command():
 
 def test_defaults_train_lenet5_on_mnist_5k():
     assert DEFAULTS["model"] == "lenet5" and DEFAULTS["dataset"] == "mnist-5k"
-    assert cli.DEFAULT_LR["sgd"] == 0.05
+    assert train_setup.DEFAULT_LR["sgd"] == 0.05
 
 
 def test_train_writes_a_complete_run_folder(tmp_path):
@@ -56,18 +57,21 @@ def test_train_writes_a_complete_run_folder(tmp_path):
     assert "mnist-5k: 400 train / 100 test images" in result.output
     assert "epoch 1/1  loss " in result.output and "test_acc" in result.output
     assert (
-        f"wrote {out}/: weights.npz, metrics.json, config.json, curves.png, log.csv, "
-        "checkpoint.npz, checkpoint.json" in result.output
+        f"wrote {out}/: weights.npz, model.convlens, log.csv, curves.png, metrics.json, config.json, "
+        "checkpoint.npz" in result.output
     )
-    assert sorted(p.name for p in out.iterdir()) == [
-        "checkpoint.json",
+    assert sorted(p.name for p in out.iterdir()) == [  # the lock file is gone once the run ends
         "checkpoint.npz",
         "config.json",
         "curves.png",
         "log.csv",
         "metrics.json",
+        "model.convlens",
         "weights.npz",
     ]
+    model = cl.load(out)  # the run folder opens as a model, with what predict needs
+    assert model.info.name == "lenet5" and model.info.class_names == tuple(str(d) for d in range(10))
+    assert model.info.preprocessing.polarity == "light-on-dark" and model.info.metrics["test_accuracy"] > 0
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["epochs"] == 1
@@ -118,10 +122,11 @@ def test_default_run_folders_are_new_and_never_reused(tmp_path, monkeypatch):
     assert all((p / "weights.npz").is_file() for p in runs)
 
 
-def test_new_run_dir_appends_a_number_when_taken(tmp_path):
-    assert new_run_dir(tmp_path, "run").name == "run"
-    assert new_run_dir(tmp_path, "run").name == "run-2"
-    assert new_run_dir(tmp_path, "run").name == "run-3"
+def test_new_run_folder_appends_a_number_when_taken(tmp_path):
+    folders = [new_run_folder(tmp_path, "run") for _ in range(3)]
+    assert [f.path.name for f in folders] == ["run", "run-2", "run-3"]
+    for folder in folders:
+        folder.release()
 
 
 def test_an_existing_run_is_never_overwritten(tmp_path):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from convlens import cli
 from convlens.cli import main
+from convlens.commands import train as cli
 from convlens.data import Compose, RandomCrop, RandomHorizontalFlip, load_dataset, make_augment, parse_augment
 from convlens.data.signal_augment import GaussianNoise, RandomScale, RandomTimeShift
 from convlens.io import load_arrays

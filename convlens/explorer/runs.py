@@ -1,14 +1,13 @@
 """A run folder's training record: status, curves, test metrics, confusion matrix, filters.
 
 Read from the files ``convlens train`` writes: ``metrics.json`` when the run has finished,
-otherwise the history in ``checkpoint.json`` (written after every epoch), so the page can
+otherwise the history in ``checkpoint.npz`` (written after every epoch), so the page can
 follow a run that is still training. The first layer's filters are those of the newest
 weights (:meth:`ServedModel.refresh` loads them).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from convlens.explorer.models import ServedModel
@@ -19,15 +18,16 @@ TEST_KEYS = ("test_accuracy", "test_loss", "test_top_k_accuracy", "test_precisio
 
 
 def _checkpoint_history(served: ServedModel) -> dict[str, Any] | None:
-    path = served.run_dir / "checkpoint.json" if served.run_dir else None
+    from convlens.training.checkpoint import CheckpointError, read_checkpoint_tree
+
+    path = served.run_dir / "checkpoint.npz" if served.run_dir else None
     if path is None or not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None  # being replaced right now: the next poll reads it
-    state = data.get("state") if isinstance(data, dict) else None   # see convlens.training.checkpoint
-    history = state.get("history") if isinstance(state, dict) else None
+        state = read_checkpoint_tree(path)
+    except CheckpointError:
+        return None  # unreadable: the next poll tries again
+    history = state.get("history")
     return history if isinstance(history, dict) else None
 
 

@@ -297,14 +297,19 @@ class CSVLogger(Callback):
         self.path = Path(path)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> bool | None:
-        header, rows = history_rows(trainer.history)
-        text = _io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows([["" if v is None else v for v in row] for row in rows])
-        with atomic_write(self.path, "w") as handle:
-            handle.write(text.getvalue())
+        write_history_csv(self.path, trainer.history)
         return None
+
+
+def write_history_csv(path: str | os.PathLike[str], history: Any) -> None:
+    """Write ``history`` as CSV (one row per epoch), atomically."""
+    header, rows = history_rows(history)
+    text = _io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    with atomic_write(path, "w") as handle:
+        handle.write(text.getvalue())
 
 
 class JSONLogger(Callback):

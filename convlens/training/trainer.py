@@ -14,7 +14,7 @@ stops the run and puts back the last weights that gave a finite loss.
 
 Checkpoints and exact resume
 ----------------------------
-With ``checkpoint=PATH`` the trainer writes ``PATH.npz`` + ``PATH.json`` (atomically) when
+With ``checkpoint=PATH`` the trainer writes ``PATH.npz`` (one file, atomically) when
 training starts, after every epoch and when it is interrupted. A checkpoint holds everything
 the rest of the run depends on: weights and buffers, the optimizer's state (momentum, Adam
 moments, step counts), every callback's state (the schedule, early stopping's best weights),
@@ -48,7 +48,7 @@ import numpy as np
 from convlens.training.callbacks import Callback, LearningRateSchedule, as_callback
 from convlens.training.checkpoint import (
     CheckpointError,
-    checkpoint_paths,
+    checkpoint_file,
     find_generators,
     generator_states,
     read_checkpoint,
@@ -123,6 +123,10 @@ class _LastGood:
             self.optimizer.load_state_dict(self.optimizer_state)
 
 
+def _parameters_finite(model: Any) -> bool:
+    return all(bool(np.isfinite(p.data).all()) for p in model.parameters() if p.requires_grad)
+
+
 def _gradients_finite(model: Any) -> bool:
     return all(p.grad is None or bool(np.isfinite(p.grad).all()) for p in model.parameters())
 
@@ -182,7 +186,7 @@ class Trainer:
             ``f(epoch, history)`` called after every epoch; ``True`` stops training.
         task: ``"classification"``, ``"binary"`` or ``"regression"``; by default implied by the loss
             (:func:`~convlens.training.tasks.get_task`).
-        checkpoint: ``PATH`` to write ``PATH.npz`` and ``PATH.json`` (see the module doc).
+        checkpoint: ``PATH`` to write ``PATH.npz`` (see the module doc).
         metadata: JSON-ready facts saved in checkpoints and compared on loading (e.g. the
             model's name): a checkpoint whose metadata differs is refused.
         verbose: progress output (``None``: shown; tqdm's widget in a Jupyter notebook).
@@ -223,7 +227,7 @@ class Trainer:
         self.scheduler = scheduler
         schedule = [LearningRateSchedule(scheduler)] if scheduler is not None else []
         self.callbacks: list[Callback] = schedule + [as_callback(c) for c in callbacks]
-        self.checkpoint = None if checkpoint is None else checkpoint_paths(checkpoint)[0].with_suffix("")
+        self.checkpoint = None if checkpoint is None else checkpoint_file(checkpoint).with_suffix("")
         self.metadata = dict(metadata or {})
         self.verbose = resolve_verbose(verbose)
         self.out = sys.stdout if file is None else file
@@ -385,7 +389,7 @@ class Trainer:
         if self.checkpoint is None:
             message = f"training interrupted {where}; no checkpoint was asked for, so nothing is saved"
         elif consistent:
-            saved, _ = self.save_checkpoint()
+            saved = self.save_checkpoint()
             message = (
                 f"training interrupted {where}; checkpoint saved to {saved}: resuming continues from there"
             )
@@ -428,6 +432,7 @@ class Trainer:
             )
         pos = self._position
         self._at_boundary = True
+        self.model.train()  # before the callbacks: one may keep some layers in eval mode
         for callback in self.callbacks:
             callback.on_epoch_begin(self, pos.epoch)
         progress = EpochProgress(
@@ -477,7 +482,6 @@ class Trainer:
         model, loss_fn, optimizer, task = self.model, self.loss_fn, self.optimizer, self.task
         last_good = self._last_good or _LastGood(model, optimizer)
         batches = self._batches(pos)
-        model.train()
         seconds_before, start = pos.seconds, time.perf_counter()
         while True:
             self._at_boundary = False
@@ -500,6 +504,9 @@ class Trainer:
                 raise _NonFinite(f"the gradients became NaN/inf (loss {loss:.4g})", number, loss)
             optimizer.step()
             optimizer.zero_grad()
+            if not _parameters_finite(model):  # e.g. a huge rate: caught before anything uses them
+                last_good.restore()
+                raise _NonFinite(f"the weights became NaN/inf in the update (loss {loss:.4g})", number, loss)
 
             for key, value in task.batch_sums(outputs, targets).items():
                 pos.sums[key] = pos.sums.get(key, 0) + value
@@ -572,20 +579,29 @@ class Trainer:
             CheckpointError: the state comes from another model (names the keys and shapes
                 that differ), optimizer, task, callbacks, data size or metadata.
         """
-        self._check_compatible(state)
-        callbacks = self._stateful_callbacks()
-        self.model.load_state_dict(state["model"]["state"])
-        if state["optimizer"] is not None:
-            self.optimizer.load_state_dict(state["optimizer"])
-        for (callback, _), saved in zip(callbacks, state["callbacks"]):
-            callback.load_state_dict(saved["state"])
-        set_generator_states(find_generators(self.model, self.loader), state["generators"])
-        self.history = History.from_dict(state["history"])
-        self.epoch = int(state["epoch"])
-        self.stop_training = bool(state["stopped"])
-        self.train_time = float(state["train_time"])
-        position = state["position"]
-        self._position = None if position is None else _Position(**position)
+        try:
+            self._check_compatible(state)
+            history = History.from_dict(state["history"])
+            position = state["position"]
+            position = None if position is None else _Position(**position)
+            epoch, stopped = int(state["epoch"]), bool(state["stopped"])
+            train_time = float(state["train_time"])
+            callbacks = self._stateful_callbacks()
+            self.model.load_state_dict(state["model"]["state"])
+            if state["optimizer"] is not None:
+                self.optimizer.load_state_dict(state["optimizer"])
+            for (callback, _), saved in zip(callbacks, state["callbacks"]):
+                callback.load_state_dict(saved["state"])
+            set_generator_states(find_generators(self.model, self.loader), state["generators"])
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError, OverflowError) as err:
+            raise CheckpointError(
+                f"the checkpoint's content is not what convlens writes ({type(err).__name__}: {err}); "
+                "it was edited or damaged"
+            ) from None
+        self.history, self.epoch, self.stop_training, self.train_time = history, epoch, stopped, train_time
+        self._position = position
         self._replay = self._position is not None
 
     def _check_compatible(self, state: dict[str, Any]) -> None:
@@ -609,6 +625,16 @@ class Trainer:
             for k in own
             if k in saved_model and tuple(saved_model[k]) != tuple(own[k])
         ]
+        not_numbers = [
+            f"{k} ({np.asarray(v).dtype})"
+            for k, v in state["model"]["state"].items()
+            if not np.issubdtype(np.asarray(v).dtype, np.number)
+        ]
+        if not_numbers:
+            raise CheckpointError(
+                "the checkpoint's weights must be numeric arrays; these are not: "
+                + ", ".join(not_numbers[:5])
+            )
         if missing or unexpected or shapes:
             parts = []
             if missing:
@@ -657,13 +683,13 @@ class Trainer:
                 f"run has {sorted(names)} (a layer or loader built with or without its own seed?)"
             )
 
-    def save_checkpoint(self, path: str | Path | None = None) -> tuple[Path, Path]:
-        """Write the state to ``PATH.npz`` + ``PATH.json`` (default: the ``checkpoint`` path)."""
+    def save_checkpoint(self, path: str | Path | None = None) -> Path:
+        """Write the state to ``PATH.npz`` (default: the ``checkpoint`` path); returns that file."""
         target = self._checkpoint_path(path)
         return write_checkpoint(target, self.state_dict())
 
     def load_checkpoint(self, path: str | Path | None = None) -> None:
-        """Restore the state from ``PATH.npz`` + ``PATH.json`` (default: ``checkpoint``).
+        """Restore the state from ``PATH.npz`` (default: ``checkpoint``).
 
         Raises:
             CheckpointError: files missing or unreadable, or from an incompatible setup.

@@ -167,6 +167,22 @@ def test_huge_learning_rate_diverges_and_leaves_finite_working_weights():
     assert all(np.isfinite(p.data).all() for p in model.parameters())
 
 
+def test_an_update_that_makes_the_weights_non_finite_is_caught_even_on_the_last_step():
+    # one batch, one epoch: no later loss would ever show the damage
+    x, y = _problem(n=16)
+    model = _linear()
+    start = model.state_dict()
+    opt = cl.optim.SGD(model.parameters(), lr=1e300)
+    with pytest.raises(
+        TrainingDiverged,
+        match=r"training diverged: the weights became NaN/inf in the update \(loss [\d.]+\) at epoch 1, "
+        r"batch 1 of 1\. The model keeps the last weights that gave a finite loss",
+    ):
+        fit(model, cl.CrossEntropyLoss(), opt, DataLoader(x, y, 16, seed=0), 1, verbose=False)
+    assert _weights_equal(model.state_dict(), start)
+    assert all(np.isfinite(p.data).all() for p in model.parameters())
+
+
 def test_labels_beyond_the_outputs_are_refused_before_training():
     x, y = _problem()
     y = y.copy()

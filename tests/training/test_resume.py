@@ -235,13 +235,13 @@ def test_a_full_disk_while_checkpointing_stops_clearly_and_the_previous_checkpoi
     first = _trainer(data, seed=0, checkpoint=tmp_path / "ckpt", extra=[FillDiskAfterEpoch1()])
     with pytest.raises(
         CheckpointSaveError,
-        match=r"could not write the checkpoint ckpt.npz/ckpt.json in .*: No space "
+        match=r"could not write the checkpoint ckpt.npz in .*: No space "
         r"left on device. The previous checkpoint there \(if any\) is intact",
     ):
         first.fit(EPOCHS)
     assert first.status == "failed" and first.epoch == 2
     monkeypatch.undo()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.json", "ckpt.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.npz"]
     resumed = _trainer(data, seed=2, checkpoint=tmp_path / "ckpt")
     resumed.load_checkpoint()
     assert resumed.describe_position() == "the end of epoch 1"
