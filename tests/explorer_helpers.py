@@ -1,5 +1,5 @@
 """Helpers of the explorer tests (tests/explorer): a run folder as `convlens train` writes it,
-and a digit-like input."""
+a digit-like input, a graph model, a small ONNX model, and drawing on the page."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ import numpy as np
 
 import convlens as cl
 from convlens.io import save_weights, write_json
+
+# Debian's Chromium, headless, for the browser tests (no browser download)
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def write_run(path: Path, model_name: str = "simple_cnn", status: str = "completed") -> cl.Module:
@@ -59,3 +64,15 @@ def onnx_digits_cnn(path: Path):
     torch.onnx.export(net, (torch.zeros(1, 1, 28, 28),), str(path), dynamo=False, input_names=["image"],
                       dynamic_axes={"image": {0: "batch"}})
     return net
+
+
+def draw_stroke(page) -> None:
+    """Draw a "7" on the explorer's canvas with the mouse (a Playwright page)."""
+    page.locator("#draw-canvas").scroll_into_view_if_needed()    # the mouse reaches only what is in view
+    box = page.locator("#draw-canvas").bounding_box()
+    x0, y0 = box["x"] + 150, box["y"] + 40
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for k in range(1, 25):                      # a "7": across, then down to the left
+        page.mouse.move(x0 - 60 + 5 * k if k < 13 else x0 - (k - 13) * 6, y0 if k < 13 else y0 + (k - 12) * 17)
+    page.mouse.up()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from explorer_helpers import branches_graph, onnx_digits_cnn, write_run
+from explorer_helpers import ARGS, CHROMIUM, branches_graph, draw_stroke, onnx_digits_cnn, write_run
 from playwright.sync_api import expect, sync_playwright
 
 import convlens as cl
@@ -35,9 +35,6 @@ from convlens.functional.conv_arithmetic import resolve_padding
 from convlens.viz.feature_maps import feature_maps
 
 pytestmark = pytest.mark.debian("chromium")      # Debian's browser: .ci/run installs it
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -105,19 +102,8 @@ def _shot(page, tmp_path: Path, name: str, selector: str | None = None) -> None:
         shutil.copy(path, Path(target) / path.name)
 
 
-def _draw_stroke(page) -> None:
-    page.locator("#draw-canvas").scroll_into_view_if_needed()    # the mouse reaches only what is in view
-    box = page.locator("#draw-canvas").bounding_box()
-    x0, y0 = box["x"] + 150, box["y"] + 40
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for k in range(1, 25):                      # a "7": across, then down to the left
-        page.mouse.move(x0 - 60 + 5 * k if k < 13 else x0 - (k - 13) * 6, y0 if k < 13 else y0 + (k - 12) * 17)
-    page.mouse.up()
-
-
 def test_draw_predict_feature_maps_and_one_cell(page, server, tmp_path):
-    _draw_stroke(page)
+    draw_stroke(page)
     expect(page.locator("#bars .bar")).to_have_count(10)
     expect(page.locator("[data-testid=node-0] canvas")).to_have_count(8 if server[1].endswith("digits") else 6)
     ms = float(page.locator("#round-trip").get_attribute("data-ms"))
@@ -208,7 +194,7 @@ def test_a_run_shows_its_record_and_a_1d_model_shows_lines(page, tmp_path):
 def test_a_residual_network_is_drawn_as_a_graph(page, tmp_path):
     page.locator("[data-testid=model-picker]").select_option("resnet_small")
     expect(page.locator("#draw-area")).to_be_visible(timeout=30_000)
-    _draw_stroke(page)
+    draw_stroke(page)
     page.wait_for_function("window.explorer.acts && window.explorer.acts.input.max > 0", timeout=30_000)
     expect(page.locator("[data-testid=node-30] canvas")).to_have_count(1)   # the logits
     nodes = page.evaluate("window.explorer.net.nodes")
@@ -244,7 +230,7 @@ def _pick(page, name: str) -> None:
 
 def test_a_merge_cell_shows_each_input_and_the_operation(page, server):
     _pick(page, "branches.convlens")
-    _draw_stroke(page)
+    draw_stroke(page)
     page.wait_for_function("window.explorer.acts.input.max > 0", timeout=30_000)
     nodes = {n["name"]: n["index"] for n in page.evaluate("window.explorer.net.nodes")}
     canvas = page.locator(f"[data-testid=node-{nodes['sum']}] canvas").nth(5)
@@ -286,7 +272,7 @@ def test_a_3d_model_shows_slices_and_a_cell_of_the_chosen_slice(page, server, tm
 
 def test_clicking_a_bar_writes_out_the_softmax(page, server):
     _pick(page, "small.onnx")
-    _draw_stroke(page)
+    draw_stroke(page)
     page.wait_for_function("window.explorer.acts.input.max > 0 && window.explorer.pred", timeout=30_000)
     page.locator("#bars .bar").nth(4).click()
     expect(page.locator("[data-testid=softmax]")).to_be_visible()
@@ -305,7 +291,7 @@ def test_an_onnx_model_opens_like_any_other(page, server):
 
     _pick(page, "small.onnx")
     expect(page.locator("#draw-area")).to_be_visible()
-    _draw_stroke(page)
+    draw_stroke(page)
     page.wait_for_function("window.explorer.acts.input.max > 0 && window.explorer.pred", timeout=30_000)
     types = [n["type"] for n in page.evaluate("window.explorer.net.nodes")]
     assert types == ["Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "Flatten", "Linear"]
