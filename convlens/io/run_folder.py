@@ -6,9 +6,9 @@ model its config names is rebuilt and the weights loaded (:func:`convlens.viz.ru
 A run still training has only ``config.json`` and its checkpoint (``checkpoint.npz``, rewritten
 after every epoch): the model gets the checkpoint's weights, those of the last finished epoch.
 Without a model file, ``model.info`` is filled from ``config.json`` and ``metrics.json``
-(classes, input shape, normalization, vocabulary, test metrics); the pictures' polarity and framing are those of
-convlens's own data set the config names (mnist-5k: light digits on black, centred as MNIST),
-unknown for other data.
+(classes, input shape, normalization, vocabulary, test metrics); the pictures' polarity and
+framing are those of convlens's own data set the config names (mnist-5k: light digits on black,
+centred as MNIST), unknown for other data.
 """
 
 from __future__ import annotations
