@@ -228,7 +228,7 @@ def _pick(page, name: str) -> None:
                            " && window.explorer.pred", timeout=30_000)
 
 
-def test_a_merge_cell_shows_each_input_and_the_operation(page, server):
+def test_a_merge_cell_shows_each_input_and_the_operation(page, server, tmp_path):
     _pick(page, "branches.convlens")
     draw_stroke(page)
     page.wait_for_function("window.explorer.acts.input.max > 0", timeout=30_000)
@@ -245,6 +245,7 @@ def test_a_merge_cell_shows_each_input_and_the_operation(page, server):
     np.testing.assert_allclose(shown, [maps["pool"][index], maps["refine"][index]], rtol=1e-5, atol=1e-6)
     value = float(page.locator("[data-testid=cell-value]").get_attribute("data-value"))
     assert index[0] == 5 and value == pytest.approx(float(maps["sum"][index]), rel=1e-5, abs=1e-6)
+    _shot(page, tmp_path, "merge", "#cell-panel")
 
 
 def test_a_3d_model_shows_slices_and_a_cell_of_the_chosen_slice(page, server, tmp_path):
@@ -259,13 +260,16 @@ def test_a_3d_model_shows_slices_and_a_cell_of_the_chosen_slice(page, server, tm
     maps = feature_maps(cl.load(server[2] / "volumes.convlens"), clip, "0")["0"]
     shown = np.array(page.evaluate("window.explorer.acts.layers[0].values"))
     np.testing.assert_allclose(shown, maps[:len(shown), 3], rtol=1e-5, atol=1e-6)
+    # click map 1 where its slice is largest (a value that is not 0)
+    i, j = np.unravel_index(int(np.argmax(np.abs(maps[1, 3]))), maps.shape[2:])
     canvas = page.locator("[data-testid=node-0] canvas").nth(1)
-    size = canvas.bounding_box()
-    canvas.click(position={"x": size["width"] * 0.5, "y": size["height"] * 0.5})
+    inner = canvas.evaluate("c => [c.clientLeft, c.clientTop, c.clientWidth, c.clientHeight]")   # inside the border
+    canvas.click(position={"x": inner[0] + inner[2] * (j + 0.5) / maps.shape[3],
+                           "y": inner[1] + inner[3] * (i + 0.5) / maps.shape[2]})
     value = page.locator("[data-testid=cell-value]")
     expect(value).to_be_visible()
     index = tuple(json.loads(value.get_attribute("data-index")))
-    assert len(index) == 4 and index[:2] == (1, 3)
+    assert index == (1, 3, i, j) and maps[index] != 0
     assert float(value.get_attribute("data-value")) == pytest.approx(float(maps[index]), rel=1e-5, abs=1e-6)
     _shot(page, tmp_path, "slices")
 
