@@ -3,6 +3,7 @@ a digit-like input, a graph model, a small ONNX model, and drawing on the page."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +77,22 @@ def draw_stroke(page) -> None:
     for k in range(1, 25):                      # a "7": across, then down to the left
         page.mouse.move(x0 - 60 + 5 * k if k < 13 else x0 - (k - 13) * 6, y0 if k < 13 else y0 + (k - 12) * 17)
     page.mouse.up()
+
+
+def shown_probabilities(page) -> list[float]:
+    """The probabilities of the page's bars, as the page received them."""
+    page.wait_for_function("document.querySelectorAll('#bars .bar').length > 0")
+    return [float(b.get_attribute("data-p")) for b in page.locator("#bars .bar").all()]
+
+
+def click_map(page, node: int, channel: int, across: float, down: float) -> tuple[tuple[int, ...], float]:
+    """Click map ``channel`` of node ``node`` at fractions ``across`` and ``down`` of its size;
+    returns the index of the value the page then details and the value it shows."""
+    from playwright.sync_api import expect
+
+    canvas = page.locator(f"[data-testid=node-{node}] canvas").nth(channel)
+    size = canvas.bounding_box()
+    canvas.click(position={"x": size["width"] * across, "y": size["height"] * down})
+    value = page.locator("[data-testid=cell-value]")
+    expect(value).to_be_visible()
+    return tuple(json.loads(value.get_attribute("data-index"))), float(value.get_attribute("data-value"))

@@ -24,7 +24,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from explorer_helpers import ARGS, CHROMIUM, branches_graph, draw_stroke, onnx_digits_cnn, write_run
+from explorer_helpers import (
+    ARGS,
+    CHROMIUM,
+    branches_graph,
+    click_map,
+    draw_stroke,
+    onnx_digits_cnn,
+    shown_probabilities,
+    write_run,
+)
 from playwright.sync_api import expect, sync_playwright
 
 import convlens as cl
@@ -304,15 +313,9 @@ def test_an_onnx_model_opens_like_any_other(page, server):
     with torch.no_grad():
         probabilities = torch.softmax(net(torch.from_numpy(x[None]))[0].double(), 0).numpy()
         first = net[0](torch.from_numpy(x[None]))[0].numpy()
-    shown = [float(b.get_attribute("data-p")) for b in page.locator("#bars .bar").all()]
-    np.testing.assert_allclose(shown, probabilities, rtol=1e-4, atol=1e-7)
-    canvas = page.locator("[data-testid=node-0] canvas").nth(2)
-    size = canvas.bounding_box()
-    canvas.click(position={"x": size["width"] * 0.45, "y": size["height"] * 0.5})
-    value = page.locator("[data-testid=cell-value]")
-    expect(value).to_be_visible()
-    index = tuple(json.loads(value.get_attribute("data-index")))
-    assert float(value.get_attribute("data-value")) == pytest.approx(float(first[index]), rel=1e-5, abs=1e-6)
+    np.testing.assert_allclose(shown_probabilities(page), probabilities, rtol=1e-4, atol=1e-7)
+    index, value = click_map(page, 0, 2, 0.45, 0.5)
+    assert index[0] == 2 and value == pytest.approx(float(first[index]), rel=1e-5, abs=1e-6)
 
 
 def test_a_run_still_training_gains_a_point_while_the_page_is_open(page, server):

@@ -5,7 +5,6 @@ the run's record, a drawn digit's prediction and one feature-map cell, each chec
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from explorer_helpers import ARGS, CHROMIUM, draw_stroke
+from explorer_helpers import ARGS, CHROMIUM, click_map, draw_stroke, shown_probabilities
 from playwright.sync_api import expect, sync_playwright
 
 import convlens as cl
@@ -48,16 +47,9 @@ def test_train_then_serve_then_explore(tmp_path):
                                timeout=30_000)
         x = np.array(page.evaluate("window.explorer.acts.input.values"), dtype=np.float32)
         probabilities = cl.functional.softmax(model(x[None])[0].astype(np.float64))
-        page.wait_for_function("document.querySelectorAll('#bars .bar').length === 10")
-        shown = [float(b.get_attribute("data-p")) for b in page.locator("#bars .bar").all()]
-        np.testing.assert_allclose(shown, probabilities, rtol=1e-4, atol=1e-7)
-        canvas = page.locator("[data-testid=node-0] canvas").nth(1)
-        size = canvas.bounding_box()
-        canvas.click(position={"x": size["width"] * 0.5, "y": size["height"] * 0.4})
-        value = page.locator("[data-testid=cell-value]")
-        expect(value).to_be_visible()
-        index = tuple(json.loads(value.get_attribute("data-index")))
+        np.testing.assert_allclose(shown_probabilities(page), probabilities, rtol=1e-4, atol=1e-7)
+        index, value = click_map(page, 0, 1, 0.5, 0.4)
         first = feature_maps(model, x, "0")["0"]
-        assert float(value.get_attribute("data-value")) == pytest.approx(float(first[index]), rel=1e-5, abs=1e-6)
+        assert index[0] == 1 and value == pytest.approx(float(first[index]), rel=1e-5, abs=1e-6)
         browser.close()
     assert errors == [], errors
