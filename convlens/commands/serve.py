@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import click
 
+from convlens.commands.guard import FiniteFloat
+
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -22,11 +24,17 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
               help="Address to listen on; anything but 127.0.0.1 exposes the models to the network.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0: any free port).")
-@click.option("--max-upload-mb", type=click.FloatRange(min=0.01), default=6.0, show_default=True,
+@click.option("--max-upload-mb", type=FiniteFloat(0.01), default=6.0, show_default=True,
               help="Largest request body accepted, in MB.")
 def serve(models: tuple[str, ...], host: str, port: int, max_upload_mb: float) -> None:
     """Open the explorer on MODELS (zoo names, run folders of `convlens train`, model files;
-    default lenet5): draw or upload an input and see each layer's numbers in the browser."""
+    default lenet5): draw or upload an input and see each layer's numbers in the browser.
+
+    \b
+    Examples:
+      convlens serve runs/my-run                   # the model a run trained, at http://127.0.0.1:8000/
+      convlens serve lenet5 resnet_small cnn1d     # several, with a picker
+    """
     try:
         import uvicorn
 
