@@ -1,0 +1,70 @@
+"""Cases from an independent bad-input sweep (issue 10's "Done when") that failed before their
+fix: each must now give one documented exception (or, on the command line, one message and exit
+status 1 or 2, never a traceback), naming what was expected and what was received.
+
+The sweep itself (about 900 argument lists and API calls, run as a new user would) is described
+in the QA report; only the cases that once failed are kept here, so this file stays fast."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+import convlens as cl
+from convlens.io.formats import FormatError
+
+# -- API: numbers that float() quietly accepts but a layer cannot use ---------------------------
+
+
+@pytest.mark.parametrize("build, name", [
+    (lambda v: cl.LeakyReLU(v), "negative_slope"),
+    (lambda v: cl.ELU(v), "alpha"),
+    (lambda v: cl.HardSigmoid(alpha=v), "alpha"),
+    (lambda v: cl.HardSigmoid(beta=v), "beta"),
+    (lambda v: cl.SELU(alpha=v), "alpha"),
+    (lambda v: cl.SELU(scale=v), "scale"),
+    (lambda v: cl.PReLU(init=v), "init"),
+    (lambda v: cl.Hardtanh(min_val=v), "min_val"),
+])
+@pytest.mark.parametrize("value", [math.nan, "3", True, None, [0.1]])
+def test_activation_parameters_refuse_what_is_not_a_real_number(build, name, value):
+    with pytest.raises(ValueError, match=rf"{name} must be a .*real number.*received {re.escape(repr(value))}"):
+        build(value)
+
+
+def test_activation_parameters_still_take_numbers_and_clip_bounds_may_be_infinite():
+    assert cl.LeakyReLU(np.float64(0.2)).negative_slope == 0.2
+    assert cl.ELU(np.array(2)).alpha == 2.0
+    layer = cl.Hardtanh(-math.inf, math.inf)  # an ONNX Clip without bounds imports as this
+    assert (layer.min_val, layer.max_val) == (-math.inf, math.inf)
+    with pytest.raises(ValueError, match="ELU: alpha must be a finite real number, received inf"):
+        cl.ELU(math.inf)
+
+
+# -- API: cl.Input shapes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(1.5, 2), ("3",), (2.0, 3)])
+def test_input_refuses_sizes_that_are_not_integers_instead_of_truncating(shape):
+    with pytest.raises(TypeError, match=r"Input expects a shape .* received \("):
+        cl.Input(shape)
+
+
+def test_input_takes_numpy_integers():
+    assert cl.Input((np.int64(3), 4)).shape == (3, 4)
+
+
+# -- API: cl.from_onnx on a file whose name makes onnx parse it as text ------------------------
+
+
+@pytest.mark.parametrize("suffix, text", [(".json", '{"class": '), (".json", '{"class": "Linear"}'),
+                                          (".json", "[1, 2]"), (".txt", "not a proto {")])
+def test_from_onnx_on_a_json_or_text_file_is_a_format_error(tmp_path, suffix, text):
+    pytest.importorskip("onnx")
+    path = tmp_path / f"model{suffix}"
+    path.write_text(text)
+    with pytest.raises(FormatError, match=r"model\.(json|txt)' is not a readable ONNX model"):
+        cl.from_onnx(path)
