@@ -68,3 +68,21 @@ def test_from_onnx_on_a_json_or_text_file_is_a_format_error(tmp_path, suffix, te
     path.write_text(text)
     with pytest.raises(FormatError, match=r"model\.(json|txt)' is not a readable ONNX model"):
         cl.from_onnx(path)
+
+
+# -- API: cl.predict and cl.export_onnx arguments ------------------------------------------------
+
+
+@pytest.mark.parametrize("model", [None, "lenet5", 3])
+def test_predict_refuses_what_is_not_a_model(model):
+    with pytest.raises(TypeError, match=r"predict expects a convlens model \(a Module.*received "):
+        cl.predict(model, np.zeros((1, 28, 28), np.float32))
+
+
+@pytest.mark.parametrize("shape", [(-1, 28, 28), (1, 28.5, 28), "1,28,28", ()])
+def test_export_onnx_refuses_input_shapes_that_are_not_positive_integers(tmp_path, shape):
+    pytest.importorskip("onnx")
+    path = tmp_path / "model.onnx"
+    with pytest.raises(ValueError, match=r"expected input_shape a tuple of positive integer sizes.*received "):
+        cl.export_onnx(cl.models.get_model("lenet5"), path, input_shape=shape)
+    assert not path.exists()
