@@ -15,8 +15,8 @@ import numpy as np
 from convlens.functional import more_activation as F
 from convlens.layers.activation import _Activation
 from convlens.layers.module import Module
-from convlens.validate import finite_number
 from convlens.parameter import Parameter
+from convlens.validate import finite_number
 
 
 class Hardtanh(_Activation):

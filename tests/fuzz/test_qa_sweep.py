@@ -8,7 +8,11 @@ in the QA report; only the cases that once failed are kept here, so this file st
 from __future__ import annotations
 
 import math
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,3 +90,21 @@ def test_export_onnx_refuses_input_shapes_that_are_not_positive_integers(tmp_pat
     with pytest.raises(ValueError, match=r"expected input_shape a tuple of positive integer sizes.*received "):
         cl.export_onnx(cl.models.get_model("lenet5"), path, input_shape=shape)
     assert not path.exists()
+
+
+# -- command line: a usage error is one message and exit status 2, never a traceback ------------
+
+
+def _convlens(*argv: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    return subprocess.run([sys.executable, "-m", "convlens", *argv], capture_output=True, text=True,
+                          env=env, timeout=120, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e9"])
+def test_serve_refuses_a_max_upload_that_is_not_a_finite_size(value):
+    # before: int(nan * 1024 * 1024) raised ValueError/OverflowError as a traceback
+    result = _convlens("serve", "lenet5", "--max-upload-mb", value)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "--max-upload-mb': expected a" in result.stderr and repr(value) in result.stderr
