@@ -24,7 +24,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
               help="Address to listen on; anything but 127.0.0.1 exposes the models to the network.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0: any free port).")
-@click.option("--max-upload-mb", type=FiniteFloat(0.01, 1e6), default=6.0, show_default=True,
+@click.option("--max-upload-mb", type=FiniteFloat(0.01), default=6.0, show_default=True,
               help="Largest request body accepted, in MB.")
 def serve(models: tuple[str, ...], host: str, port: int, max_upload_mb: float) -> None:
     """Open the explorer on MODELS (zoo names, run folders of `convlens train`, model files;

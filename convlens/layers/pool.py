@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from convlens.functional import engine
-from convlens.functional.conv_arithmetic import as_tuple, layout
+from convlens.functional.conv_arithmetic import layout
 from convlens.functional.loops import LoopPoolCache, pool_backward_loops, pool_forward_loops
-from convlens.functional.pool import pool_backward, pool_forward
+from convlens.functional.pool import pool_backward, pool_forward, pool_hyperparameters
 from convlens.layers.module import Module
 
 
@@ -38,17 +38,8 @@ class _PoolNd(Module):
         count_include_pad: bool = True,
     ) -> None:
         super().__init__()
-        nd = self.ndim
-        self.kernel_size = as_tuple(kernel_size, nd, "kernel_size")
-        self.stride = self.kernel_size if stride is None else as_tuple(stride, nd, "stride")
-        self.padding = as_tuple(padding, nd, "padding", minimum=0)
-        self.dilation = as_tuple(dilation, nd, "dilation")
-        for p, k in zip(self.padding, self.kernel_size):
-            if p > k // 2:
-                raise ValueError(
-                    f"{type(self).__name__}: padding must be at most half the kernel size, "
-                    f"received padding={padding!r}, kernel_size={kernel_size!r}"
-                )
+        self.kernel_size, self.stride, self.padding, self.dilation = pool_hyperparameters(
+            type(self).__name__, kernel_size, stride, padding, dilation, self.ndim)
         self.ceil_mode = bool(ceil_mode)
         self.count_include_pad = bool(count_include_pad)
         self._cache = None

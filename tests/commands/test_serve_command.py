@@ -38,3 +38,12 @@ def test_an_unknown_model_is_a_clear_error(monkeypatch):
     assert result.exit_code == 1 and started == {}
     assert "Error: 'runs/does-not-exist' is neither a file, a run folder (with config.json) nor a zoo model" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_upload_limit_that_is_not_a_finite_number_is_refused(monkeypatch):
+    result, started = _run(monkeypatch, "--max-upload-mb", "nan")
+    assert result.exit_code == 2 and started == {}
+    assert "Invalid value for '--max-upload-mb': expected a finite number, received 'nan'" in result.output
+    result, started = _run(monkeypatch, "--max-upload-mb", "0")
+    assert result.exit_code == 2 and started == {}
+    assert "expected a number in [0.01, inf], received '0'" in result.output

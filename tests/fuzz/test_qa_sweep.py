@@ -101,7 +101,7 @@ def _convlens(*argv: str) -> subprocess.CompletedProcess:
                           env=env, timeout=120, stdin=subprocess.DEVNULL)
 
 
-@pytest.mark.parametrize("value", ["nan", "inf", "1e9"])
+@pytest.mark.parametrize("value", ["nan", "inf", "0"])
 def test_serve_refuses_a_max_upload_that_is_not_a_finite_size(value):
     # before: int(nan * 1024 * 1024) raised ValueError/OverflowError as a traceback
     result = _convlens("serve", "lenet5", "--max-upload-mb", value)

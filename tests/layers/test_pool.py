@@ -161,13 +161,12 @@ def test_window_larger_than_the_input_shows_the_formula():
 
 @pytest.mark.parametrize("cls, kwargs, message", [
     (cl.MaxPool2d, dict(kernel_size=3, padding=2),
-     "MaxPool2d: padding must be at most half the kernel size, received padding=2, "
-     "kernel_size=3"),
+     "MaxPool2d: padding 2 along height must be at most half the kernel size 3 "
+     "(padding > k/2 would create windows that hold only padding)"),
     (cl.AvgPool1d, dict(kernel_size=2, padding=2),
-     "AvgPool1d: padding must be at most half the kernel size, received padding=2, "
-     "kernel_size=2"),
+     "AvgPool1d: padding 2 along length must be at most half the kernel size 2"),
     (cl.MinPool3d, dict(kernel_size=(4, 4, 1), padding=(2, 2, 1)),
-     "MinPool3d: padding must be at most half the kernel size"),
+     "MinPool3d: padding 1 along width must be at most half the kernel size 1"),
     (cl.MaxPool2d, dict(kernel_size=2, stride=-1), "stride must be >= 1, received -1"),
     (cl.MaxPool2d, dict(kernel_size=0), "kernel_size must be >= 1, received 0"),
     (cl.MaxPool2d, dict(kernel_size=2, padding=-1), "padding must be >= 0, received -1"),
