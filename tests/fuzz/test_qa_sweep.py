@@ -108,3 +108,35 @@ def test_serve_refuses_a_max_upload_that_is_not_a_finite_size(value):
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert "--max-upload-mb': expected a" in result.stderr and repr(value) in result.stderr
+
+
+@pytest.mark.parametrize("out", ["/proc/x", "/proc/self/status", "/etc/passwd/x", ""])
+def test_export_refuses_an_unwritable_out_before_any_work(out):
+    # before: FileNotFoundError / NotADirectoryError / OSError EBUSY tracebacks from atomic_write
+    result = _convlens("export", "lenet5", "--out", out)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "Invalid value for --out" in result.stderr
+
+
+def test_export_with_an_input_too_large_for_memory_is_one_message(tmp_path):
+    # before: numpy's _ArrayMemoryError as a traceback
+    out = tmp_path / "big.onnx"
+    result = _convlens("export", "lenet5", "--input-shape", "1,20000,20000", "--out", str(out))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "input size (1, 20000, 20000) needs more memory" in result.stderr
+    assert not out.exists()
+
+
+def test_atomic_write_never_replaces_a_device_or_a_folder_with_a_file(tmp_path):
+    # before: as root, `export … --out /dev/null` replaced the device node /dev/null by a file
+    from convlens.io import atomic_write
+
+    with pytest.raises(OSError, match="not a regular file .* never replaces: '/dev/null'"):
+        with atomic_write("/dev/null") as handle:
+            handle.write(b"x")
+    with pytest.raises(IsADirectoryError, match="Is a directory"):
+        with atomic_write(tmp_path) as handle:
+            handle.write(b"x")
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+    assert list(tmp_path.iterdir()) == []
