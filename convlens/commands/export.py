@@ -52,7 +52,7 @@ def _load(source: str, input_shape: tuple[int, ...] | None) -> tuple[Any, str, t
 @click.option("--format", "fmt", type=click.Choice(_writer_names()), default="onnx", show_default=True,
               help="The format to write.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The file to write (atomically).  [default: NAME.onnx in this folder]")
+              help="The file to write (atomically).  [default: NAME.FORMAT in this folder, e.g. lenet5.onnx]")
 @click.option("--input-shape", default=None, callback=_parse_shape,
               help="Size of one example, C,H,W (no batch axis), when the model does not record it. "
               "[default for a zoo model: 1,28,28; 24 for a text model]")
@@ -65,6 +65,7 @@ def export(source: str, fmt: str, out: Path | None, input_shape: tuple[int, ...]
     Examples:
       convlens export lenet5 --format onnx
       convlens export runs/my-run --format onnx --input-shape 1,28,28 --out lenet.onnx
+      convlens export lenet5.onnx --format convlens    # an ONNX file as a .convlens model file
     """
     from convlens.io import formats
 

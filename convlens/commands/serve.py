@@ -28,7 +28,13 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
               help="Largest request body accepted, in MB.")
 def serve(models: tuple[str, ...], host: str, port: int, max_upload_mb: float) -> None:
     """Open the explorer on MODELS (zoo names, run folders of `convlens train`, model files;
-    default lenet5): draw or upload an input and see each layer's numbers in the browser."""
+    default lenet5): draw or upload an input and see each layer's numbers in the browser.
+
+    \b
+    Examples:
+      convlens serve runs/my-run                   # the model a run trained, at http://127.0.0.1:8000/
+      convlens serve lenet5 resnet_small cnn1d     # several, with a picker
+    """
     try:
         import uvicorn
 

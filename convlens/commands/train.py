@@ -270,7 +270,10 @@ def new_run_folder(parent: Path, stem: str) -> RunFolder:
 )
 @no_traceback  # the net under everything: an unexpected error is one line, exit status 1
 def train(**options: Any) -> None:
-    """Train a model and write weights, metrics, config, log and curves to a run folder.
+    """Train a model and write it to a run folder: model.convlens, metrics, config, log, curves.
+
+    The run folder's model.convlens is the trained model in one file: `convlens predict`,
+    `summary`, `visualize`, `serve`, `export` and `train --init-from` open it (or the folder).
 
     \b
     Examples:
@@ -280,7 +283,8 @@ def train(**options: Any) -> None:
       convlens train --lr 0.01 --seed 1 --out runs/low-lr
       convlens train --resume runs/low-lr              # after Ctrl-C
       convlens train --resume runs/low-lr --epochs 20  # train a run longer
-      convlens train --init-from runs/low-lr --freeze 0-5 --dataset fashion-mnist
+      convlens train --init-from runs/low-lr --freeze 0-5 --dataset fashion-mnist   # fine-tune
+      convlens train --model my_net.toml               # a network defined in a file
       convlens train --engine loops --limit-train 320 --limit-test 100 --epochs 1 --profile
     """
     session_start = time.perf_counter()
