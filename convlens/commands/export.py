@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from convlens.commands.guard import check_output_file
 from convlens.commands.inspect import TEXT_INPUT_SHAPE, _build, _parse_shape
 
 
@@ -69,7 +70,12 @@ def export(source: str, fmt: str, out: Path | None, input_shape: tuple[int, ...]
     from convlens.io import formats
 
     given_shape = input_shape is not None
-    model, name, input_shape = _load(source, input_shape)
+    check_output_file(out)  # /proc, a path inside a file, a folder: refused before any work
+    try:
+        model, name, input_shape = _load(source, input_shape)
+    except MemoryError:
+        raise click.ClickException(f"building {source} for input size {input_shape} needs more memory than "
+                                   "this machine has; give a smaller --input-shape") from None
     target = out or Path(f"{name}.{fmt}")
     options: dict[str, Any] = {}
     if fmt == "onnx":
@@ -82,6 +88,11 @@ def export(source: str, fmt: str, out: Path | None, input_shape: tuple[int, ...]
     except (formats.FormatError, formats.MissingExtraError, ValueError) as error:  # OnnxExportError too
         hint = "" if given_shape else " (give the size of one example with --input-shape, e.g. 1,28,28)"
         raise click.ClickException(f"{error}{hint}") from None
+    except MemoryError:
+        raise click.ClickException(f"exporting {name} with input size {input_shape} needs more memory than "
+                                   "this machine has; give a smaller --input-shape") from None
+    except OSError as error:
+        raise click.ClickException(f"cannot write {target}: {error.strerror or error}") from None
     click.echo(f"wrote {target}")
 
 

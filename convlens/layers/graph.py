@@ -27,6 +27,7 @@ that node's backward, so the shared parameters receive the sum over the calls.
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -111,8 +112,8 @@ def Input(shape: Sequence[int] | int, name: str | None = None, dtype: Any = np.f
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     try:
-        dims = tuple(int(n) for n in shape)
-    except (TypeError, ValueError):
+        dims = tuple(operator.index(n) for n in shape)  # 1.5 or "3" is refused, not truncated
+    except TypeError:
         raise TypeError(f"Input expects a shape (a tuple of sizes without the batch axis), "
                         f"received {shape!r}") from None
     if any(n < 0 for n in dims):
