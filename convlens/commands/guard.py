@@ -15,6 +15,7 @@ import functools
 import math
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -140,6 +141,10 @@ def no_traceback(command: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             click.echo("interrupted (Ctrl-C)", err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:  # `convlens models | head`: the reader has gone, say nothing
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so Python's exit flush cannot fail again
+            raise click.exceptions.Exit(0) from None
         except Exception as err:  # noqa: BLE001 - the net under every command
             if os.environ.get("CONVLENS_TRACEBACK"):
                 raise

@@ -90,3 +90,16 @@ def test_values_inside_open_bounds_and_on_closed_ones_pass():
     assert FiniteFloat(0, min_open=True).convert("1e-9", None, None) == 1e-9
     assert FiniteFloat(0, 1, max_open=True).convert("0", None, None) == 0.0
     assert FiniteFloat(0, 1).convert(1, None, None) == 1.0
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """`convlens models | head`: the pipe closes before convlens writes; no 'Broken pipe' error."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "convlens", "models"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line is written
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert b"Broken pipe" not in err and b"Traceback" not in err and b"Error" not in err
