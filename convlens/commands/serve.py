@@ -49,12 +49,7 @@ def serve(models: tuple[str, ...], host: str, port: int, max_upload_mb: float) -
         served = open_models(list(models) or ["lenet5"])
     except ModelOpenError as err:
         raise click.ClickException(str(err)) from None
-    if port == 0:  # choose the free port now, so that the address printed is the real one
-        import socket
-
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-            probe.bind((host, 0))
-            port = probe.getsockname()[1]
+    port = _check_address(host, port)
     app = create_app(served, max_body_bytes=int(max_upload_mb * 1024 * 1024))
     if host not in LOCAL_HOSTS:
         click.echo(f"warning: listening on {host}, not 127.0.0.1: anyone who can reach this "
@@ -62,6 +57,26 @@ def serve(models: tuple[str, ...], host: str, port: int, max_upload_mb: float) -
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"convlens explorer: {', '.join(served)} at http://{shown}:{port}/  (Ctrl-C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _check_address(host: str, port: int) -> int:
+    """The port to listen on, after trying to bind ``host:port`` (0: a free port, chosen now so
+    that the address printed is the real one); an address that cannot be used is one message."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family = infos[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+            return int(probe.getsockname()[1])
+    except OSError as err:  # socket.gaierror too: an unknown host name
+        reason = err.strerror or str(err)
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {reason} (expected a local address such as 127.0.0.1 "
+            "and a free port; --port 0 picks one)"
+        ) from None
 
 
 COMMANDS = [serve]
