@@ -72,6 +72,25 @@ def check_input(module: Module, x: Any) -> np.ndarray:
     return x.astype(np.float32) if x.dtype == bool else x  # (NumPy has no arithmetic on bools)
 
 
+def _sized_init(init: Callable[..., None]) -> Callable[..., None]:
+    """``init`` with an allocation that cannot succeed (``Conv2d(1, 10**12, 3)``) reported as a
+    ``ValueError`` naming the layer and its arguments, instead of NumPy's bare MemoryError."""
+    if getattr(init, "_sized", False):
+        return init
+
+    @functools.wraps(init)
+    def sized(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            init(self, *args, **kwargs)
+        except MemoryError as err:
+            given = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+            raise ValueError(f"{type(self).__name__}({given}): its parameters do not fit in memory "
+                             f"({err}); expected sizes this machine can hold") from None
+
+    sized._sized = True  # type: ignore[attr-defined]
+    return sized
+
+
 def _checked_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
     """``forward`` with its inputs checked and its output shape recorded for ``backward``."""
 
@@ -143,6 +162,8 @@ class Module:
             cls.forward = _checked_forward(cls.__dict__["forward"])  # type: ignore[method-assign]
         if "backward" in cls.__dict__:
             cls.backward = _checked_backward(cls.__dict__["backward"])  # type: ignore[method-assign]
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _sized_init(cls.__dict__["__init__"])  # type: ignore[method-assign]
 
     def __init__(self) -> None:
         self.training = True
