@@ -51,11 +51,31 @@ class _Group(click.Group):
             code = EXIT_INTERRUPTED
         sys.exit(code if isinstance(code, int) else 0)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List each command with its whole first sentence, wrapped (click cuts it at the
+        terminal's width, often mid-phrase)."""
+        rows = [(name, command.get_short_help_str(limit=300))
+                for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version(), prog_name="convlens")
 def main() -> None:
-    """convlens: convolutional neural networks on NumPy, with every number visible."""
+    """convlens: convolutional neural networks on NumPy, with every number visible.
+
+    \b
+    A first session:
+      convlens train                               # LeNet-5 on real digits -> runs/<time>-lenet5-mnist-5k/
+      convlens predict runs/<that run> digit.png   # the top classes of a picture
+      convlens summary runs/<that run>             # the trained network layer by layer
+      convlens serve runs/<that run>               # look inside it in the browser
+
+    Each command's --help lists its options and examples.
+    """
 
 
 def _register_commands() -> None:

@@ -153,3 +153,20 @@ def output_shapes(y: Any) -> tuple[Any, ...] | None:
     if isinstance(y, (tuple, list)) and y and all(isinstance(v, np.ndarray) for v in y):
         return tuple(v.shape for v in y)
     return None
+
+
+def finite_number(who: str, name: str, value: Any, *, allow_infinite: bool = False) -> float:
+    """``value`` as a float, or ``ValueError`` unless it is a real number, finite unless
+    ``allow_infinite`` (never NaN, a bool or a string, which ``float()`` would quietly accept)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not np.isscalar(value) and not (
+            isinstance(value, np.ndarray) and value.ndim == 0):
+        number = float("nan")
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+    if np.isnan(number) or not (allow_infinite or np.isfinite(number)):
+        kind = "a real number (not NaN)" if allow_infinite else "a finite real number"
+        raise ValueError(f"{who}: {name} must be {kind}, received {value!r}")
+    return number

@@ -50,6 +50,8 @@ LAYER_STACKS = {
     "linear_on_3d": (lambda: cl.Sequential(cl.Linear(6, 4), cl.ReLU(), cl.Linear(4, 3, bias=False)), (5, 6)),
     "adaptive_global": (lambda: cl.Sequential(cl.AdaptiveAvgPool2d((3, 2)), cl.AdaptiveMaxPool2d(1),
                                               cl.GlobalAvgPool2d()), (3, 6, 8)),
+    "reduce": (lambda: cl.Sequential(cl.Conv2d(2, 4, 1), cl.Reduce("max", 1), cl.Reduce("mean", (1, -1), keepdims=False),
+                                     cl.Reduce("max", -1)), (2, 5, 6)),
     "residual_concat": (lambda: cl.Sequential(
         cl.Residual(cl.Sequential(cl.Conv2d(3, 3, 3, padding=1), cl.BatchNorm2d(3))),
         cl.Residual(cl.Conv2d(3, 5, 3, stride=2, padding=1), cl.Conv2d(3, 5, 1, stride=2)),

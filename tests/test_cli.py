@@ -45,6 +45,18 @@ def test_help_on_every_command():
     assert "0.05 for sgd" in result.output
 
 
+def test_the_command_list_gives_each_command_its_whole_first_sentence():
+    result = CliRunner().invoke(main, ["--help"])
+    listing = result.output.split("Commands:\n")[1]
+    names = [line.split()[0] for line in listing.splitlines() if line[:3].strip()]
+    assert names == sorted(main.commands) and {"predict", "serve", "export"} <= set(names)
+    assert "..." not in listing  # click's cut, mid-phrase
+    assert "convlens predict runs/<that run> digit.png" in result.output  # the first session
+    for name in names:
+        help_text = CliRunner().invoke(main, [name, "--help"])
+        assert help_text.exit_code == 0 and "Traceback" not in help_text.output, name
+
+
 def test_defaults_train_lenet5_on_mnist_5k():
     assert DEFAULTS["model"] == "lenet5" and DEFAULTS["dataset"] == "mnist-5k"
     assert train_setup.DEFAULT_LR["sgd"] == 0.05

@@ -53,7 +53,18 @@ def test_every_python_block_runs_and_prints_what_the_text_says(tmp_path, monkeyp
     assert "completed 2" in lines and lines[-1] == "2"
     assert len((tmp_path / "log.csv").read_text().splitlines()) == 3  # header + 2 epochs
     assert (tmp_path / "checkpoint.npz").is_file() and not (tmp_path / "checkpoint.json").exists()  # one file
-    assert output_of(printed, 'cl.load("lenet5.onnx")') == "0 Conv2d\n"
+    assert output_of(printed, 'cl.load("lenet5.onnx")') == "0 Conv2d\n61706 (1, 6, 28, 28)\n"
+
+    keep = output_of(printed, "replace_head(tuned, num_classes=2)").splitlines()
+    assert keep[0] == "(1, 28, 28) light-on-dark"
+    assert keep[1] == ("0 True inverted: the picture has a light background and the model was trained on "
+                       "light-on-dark pictures (mnist-5k)")  # test digit 0 is a 0
+    assert keep[2:4] == ["11", "['0', '1', '2', '3', '4', '5']"]
+    odd_or_even = re.fullmatch(r"odd or even: (\d+\.\d)%", keep[-2])
+    assert odd_or_even and float(odd_or_even[1]) > 90, keep  # README says 97.3 %
+    assert keep[-1] == "True"  # the frozen first convolution did not move
+    assert (tmp_path / "digits.convlens").is_file()
+    assert output_of(printed, 'cl.load("small.keras")').endswith("\n13610\n")  # Keras's own count
 
 
 def test_the_test_command_is_the_one_ci_runs():
@@ -66,3 +77,12 @@ def test_seed_notes_are_explained_before_they_are_named():
     first = re.search(r"[Ss]eed notes?\b(?! \(the| compute)", README)
     assert first and README.index("## The seed notes") <= first.start(), README[first.start() - 80:first.end()]
     assert not re.search(r"\bseeds? \d{3}\b", README)  # never a bare "seed 004": a note, or a random seed
+
+
+def test_every_link_to_a_section_finds_its_heading():
+    def anchor(heading: str) -> str:  # GitHub's rule: lower case, punctuation dropped, spaces to -
+        return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+    headings = {anchor(h) for h in re.findall(r"^#{2,3} (.+)$", README, flags=re.M)}
+    links = set(re.findall(r"\]\(#([^)]+)\)", README))
+    assert len(links) >= 10 and links <= headings, links - headings

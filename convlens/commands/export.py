@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from convlens.commands.guard import check_output_file
 from convlens.commands.inspect import TEXT_INPUT_SHAPE, _build, _parse_shape
 
 
@@ -51,7 +52,7 @@ def _load(source: str, input_shape: tuple[int, ...] | None) -> tuple[Any, str, t
 @click.option("--format", "fmt", type=click.Choice(_writer_names()), default="onnx", show_default=True,
               help="The format to write.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The file to write (atomically).  [default: NAME.onnx in this folder]")
+              help="The file to write (atomically).  [default: NAME.FORMAT in this folder, e.g. lenet5.onnx]")
 @click.option("--input-shape", default=None, callback=_parse_shape,
               help="Size of one example, C,H,W (no batch axis), when the model does not record it. "
               "[default for a zoo model: 1,28,28; 24 for a text model]")
@@ -64,11 +65,17 @@ def export(source: str, fmt: str, out: Path | None, input_shape: tuple[int, ...]
     Examples:
       convlens export lenet5 --format onnx
       convlens export runs/my-run --format onnx --input-shape 1,28,28 --out lenet.onnx
+      convlens export lenet5.onnx --format convlens    # an ONNX file as a .convlens model file
     """
     from convlens.io import formats
 
     given_shape = input_shape is not None
-    model, name, input_shape = _load(source, input_shape)
+    check_output_file(out)  # /proc, a path inside a file, a folder: refused before any work
+    try:
+        model, name, input_shape = _load(source, input_shape)
+    except MemoryError:
+        raise click.ClickException(f"building {source} for input size {input_shape} needs more memory than "
+                                   "this machine has; give a smaller --input-shape") from None
     target = out or Path(f"{name}.{fmt}")
     options: dict[str, Any] = {}
     if fmt == "onnx":
@@ -81,6 +88,11 @@ def export(source: str, fmt: str, out: Path | None, input_shape: tuple[int, ...]
     except (formats.FormatError, formats.MissingExtraError, ValueError) as error:  # OnnxExportError too
         hint = "" if given_shape else " (give the size of one example with --input-shape, e.g. 1,28,28)"
         raise click.ClickException(f"{error}{hint}") from None
+    except MemoryError:
+        raise click.ClickException(f"exporting {name} with input size {input_shape} needs more memory than "
+                                   "this machine has; give a smaller --input-shape") from None
+    except OSError as error:
+        raise click.ClickException(f"cannot write {target}: {error.strerror or error}") from None
     click.echo(f"wrote {target}")
 
 

@@ -15,6 +15,7 @@ import functools
 import math
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,12 +29,15 @@ EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C (128 
 
 
 class FiniteFloat(click.ParamType):
-    """A finite float within ``[minimum, maximum]`` (each bound optional)."""
+    """A finite float within ``minimum`` and ``maximum`` (each bound optional, closed unless
+    ``min_open`` / ``max_open``: ``FiniteFloat(0, min_open=True)`` is a learning rate's ``(0, inf)``)."""
 
-    name = "float"
+    name = "finite float"
 
-    def __init__(self, minimum: float | None = None, maximum: float | None = None) -> None:
+    def __init__(self, minimum: float | None = None, maximum: float | None = None, *,
+                 min_open: bool = False, max_open: bool = False) -> None:
         self.minimum, self.maximum = minimum, maximum
+        self.min_open, self.max_open = min_open, max_open
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         try:
@@ -42,15 +46,19 @@ class FiniteFloat(click.ParamType):
             self.fail(f"expected a number, received {value!r}", param, ctx)
         if not math.isfinite(number):
             self.fail(f"expected a finite number, received {value!r}", param, ctx)
-        if (self.minimum is not None and number < self.minimum) or (
-                self.maximum is not None and number > self.maximum):
+        if not self._within(number):
             self.fail(f"expected a number in {self._range()}, received {value!r}", param, ctx)
         return number
 
+    def _within(self, number: float) -> bool:
+        if self.minimum is not None and (number <= self.minimum if self.min_open else number < self.minimum):
+            return False
+        return self.maximum is None or (number < self.maximum if self.max_open else number <= self.maximum)
+
     def _range(self) -> str:
-        low = "-inf" if self.minimum is None else f"{self.minimum:g}"
-        high = "inf" if self.maximum is None else f"{self.maximum:g}"
-        return f"[{low}, {high}]"
+        low = "[-inf" if self.minimum is None else f"{'(' if self.min_open else '['}{self.minimum:g}"
+        high = "inf]" if self.maximum is None else f"{self.maximum:g}{')' if self.max_open else ']'}"
+        return f"{low}, {high}"
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return f"FLOAT {self._range()}"
@@ -133,6 +141,10 @@ def no_traceback(command: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             click.echo("interrupted (Ctrl-C)", err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:  # `convlens models | head`: the reader has gone, say nothing
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so Python's exit flush cannot fail again
+            raise click.exceptions.Exit(0) from None
         except Exception as err:  # noqa: BLE001 - the net under every command
             if os.environ.get("CONVLENS_TRACEBACK"):
                 raise

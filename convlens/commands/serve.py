@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import click
 
+from convlens.commands.guard import FiniteFloat
+
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -22,11 +24,17 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
               help="Address to listen on; anything but 127.0.0.1 exposes the models to the network.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0: any free port).")
-@click.option("--max-upload-mb", type=click.FloatRange(min=0.01), default=6.0, show_default=True,
+@click.option("--max-upload-mb", type=FiniteFloat(0.01), default=6.0, show_default=True,
               help="Largest request body accepted, in MB.")
 def serve(models: tuple[str, ...], host: str, port: int, max_upload_mb: float) -> None:
     """Open the explorer on MODELS (zoo names, run folders of `convlens train`, model files;
-    default lenet5): draw or upload an input and see each layer's numbers in the browser."""
+    default lenet5): draw or upload an input and see each layer's numbers in the browser.
+
+    \b
+    Examples:
+      convlens serve runs/my-run                   # the model a run trained, at http://127.0.0.1:8000/
+      convlens serve lenet5 resnet_small cnn1d     # several, with a picker
+    """
     try:
         import uvicorn
 
@@ -41,12 +49,7 @@ def serve(models: tuple[str, ...], host: str, port: int, max_upload_mb: float) -
         served = open_models(list(models) or ["lenet5"])
     except ModelOpenError as err:
         raise click.ClickException(str(err)) from None
-    if port == 0:  # choose the free port now, so that the address printed is the real one
-        import socket
-
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-            probe.bind((host, 0))
-            port = probe.getsockname()[1]
+    port = _check_address(host, port)
     app = create_app(served, max_body_bytes=int(max_upload_mb * 1024 * 1024))
     if host not in LOCAL_HOSTS:
         click.echo(f"warning: listening on {host}, not 127.0.0.1: anyone who can reach this "
@@ -54,6 +57,26 @@ def serve(models: tuple[str, ...], host: str, port: int, max_upload_mb: float) -
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"convlens explorer: {', '.join(served)} at http://{shown}:{port}/  (Ctrl-C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _check_address(host: str, port: int) -> int:
+    """The port to listen on, after trying to bind ``host:port`` (0: a free port, chosen now so
+    that the address printed is the real one); an address that cannot be used is one message."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family = infos[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+            return int(probe.getsockname()[1])
+    except OSError as err:  # socket.gaierror too: an unknown host name
+        reason = err.strerror or str(err)
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {reason} (expected a local address such as 127.0.0.1 "
+            "and a free port; --port 0 picks one)"
+        ) from None
 
 
 COMMANDS = [serve]

@@ -28,13 +28,11 @@ import click
 
 import convlens as cl
 from convlens.commands import train_setup as setup
-from convlens.commands.guard import no_traceback
+from convlens.commands.guard import SEED, FiniteFloat, no_traceback
 from convlens.commands.train_resume import resume_trainer
 from convlens.commands.train_settings import (
     MAX_COUNT,
     MAX_EPOCHS,
-    MAX_SEED,
-    FiniteFloat,
     check_dataset,
     check_model,
     model_label,
@@ -133,7 +131,7 @@ def new_run_folder(parent: Path, stem: str) -> RunFolder:
 @click.option(
     "--lr",
     default=None,
-    type=FiniteFloat(min=0, min_open=True),
+    type=FiniteFloat(0, min_open=True),
     help="Learning rate. [default: " + ", ".join(f"{v:g} for {k}" for k, v in DEFAULT_LR.items()) + "]",
 )
 @click.option(
@@ -147,13 +145,13 @@ def new_run_folder(parent: Path, stem: str) -> RunFolder:
     "--momentum",
     default=DEFAULTS["momentum"],
     show_default=True,
-    type=FiniteFloat(min=0, max=1, max_open=True),
+    type=FiniteFloat(0, 1, max_open=True),
     help="Momentum (--optimizer sgd only).",
 )
 @click.option(
     "--weight-decay",
     default=None,
-    type=FiniteFloat(min=0),
+    type=FiniteFloat(0),
     help="Weight decay (an L2 penalty; decoupled for adamw). [default: the optimizer's own, "
     "0 except 0.01 for adamw]",
 )
@@ -168,14 +166,14 @@ def new_run_folder(parent: Path, stem: str) -> RunFolder:
     "--seed",
     default=DEFAULTS["seed"],
     show_default=True,
-    type=click.IntRange(min=0, max=MAX_SEED),
+    type=SEED,
     help="Seeds weight initialization, shuffling and the validation split: the same seed repeats the run.",
 )
 @click.option(
     "--val-fraction",
     default=DEFAULTS["val_fraction"],
     show_default=True,
-    type=FiniteFloat(min=0, max=1, max_open=True),
+    type=FiniteFloat(0, 1, max_open=True),
     help="Hold out this share of the training set to follow each epoch "
     "(0: follow the test set; the test set is then evaluated after every epoch, "
     "so do not use those curves to choose settings).",
@@ -272,7 +270,10 @@ def new_run_folder(parent: Path, stem: str) -> RunFolder:
 )
 @no_traceback  # the net under everything: an unexpected error is one line, exit status 1
 def train(**options: Any) -> None:
-    """Train a model and write weights, metrics, config, log and curves to a run folder.
+    """Train a model and write it to a run folder: model.convlens, metrics, config, log, curves.
+
+    The run folder's model.convlens is the trained model in one file: `convlens predict`,
+    `summary`, `visualize`, `serve`, `export` and `train --init-from` open it (or the folder).
 
     \b
     Examples:
@@ -282,7 +283,8 @@ def train(**options: Any) -> None:
       convlens train --lr 0.01 --seed 1 --out runs/low-lr
       convlens train --resume runs/low-lr              # after Ctrl-C
       convlens train --resume runs/low-lr --epochs 20  # train a run longer
-      convlens train --init-from runs/low-lr --freeze 0-5 --dataset fashion-mnist
+      convlens train --init-from runs/low-lr --freeze 0-5 --dataset fashion-mnist   # fine-tune
+      convlens train --model my_net.toml               # a network defined in a file
       convlens train --engine loops --limit-train 320 --limit-test 100 --epochs 1 --profile
     """
     session_start = time.perf_counter()

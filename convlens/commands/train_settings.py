@@ -1,12 +1,11 @@
-"""The settings of a ``convlens train`` run, checked before any work: option types that refuse
-NaN and infinities, the defaults that depend on other options, and the settings ``--resume``
-reads back from ``config.json`` (each value checked as its option would be)."""
+"""The settings of a ``convlens train`` run, checked before any work: the defaults that depend
+on other options, and the settings ``--resume`` reads back from ``config.json`` (each value
+checked as its option would be; the option types are in :mod:`convlens.commands.guard`)."""
 
 from __future__ import annotations
 
 import inspect
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +19,12 @@ from convlens.models.definition import is_definition_path
 
 MAX_EPOCHS = 1_000_000
 MAX_COUNT = 2**31 - 1  # batch size, example limits: beyond any data set that fits in memory
-MAX_SEED = 2**32 - 1
 # options that only change how a run is shown or run, not its numbers (not in config.json),
 # and --epochs: the only ones --resume accepts besides the folder
 RESUME_OPTIONS = ("resume", "profile", "engine", "epochs")
 # settings config.json may hold as null (everything else has a value in every run)
 NULLABLE = ("data_dir", "early_stopping", "limit_train", "limit_test", "init_from", "freeze")
 NEW_RUN_ONLY = ("init_from", "freeze")
-
-
-class FiniteFloat(click.FloatRange):
-    """A float in a range that is also finite: ``nan`` and ``inf`` are refused by name."""
-
-    name = "finite float"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = click.FLOAT.convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"expected a finite number, received {value!r}", param, ctx)
-        return super().convert(number, param, ctx)
 
 
 def check_model(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

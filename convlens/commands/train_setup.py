@@ -245,8 +245,12 @@ def _pretrained_model(settings: dict[str, Any], dataset: Dataset, model_given: b
             f"{tuple(dataset.input_shape)}: {err}"
         ) from None
     why = None
-    if have != wanted:
+    task = getattr(dataset, "task", "classification")
+    if have != wanted and task == "classification":
         why = f"{dataset.name} has {wanted} classes, the model {have} outputs"
+    elif have != wanted:  # binary or regression: one output for the new task
+        why = (f"{dataset.name} is a {task} task with {wanted} output{'s' if wanted != 1 else ''}, "
+               f"the model has {have}")
     elif info.class_names and dataset.class_names and list(info.class_names) != list(dataset.class_names):
         why = (
             f"its classes ({', '.join(info.class_names[:3])}, …) are not {dataset.name}'s "
@@ -254,11 +258,13 @@ def _pretrained_model(settings: dict[str, Any], dataset: Dataset, model_given: b
         )
     if why is None:
         click.echo(f"init: weights from {source}, classifier head kept (same classes)")
-    elif getattr(dataset, "task", "classification") == "classification":
-        name = replace_head(model, wanted)
-        click.echo(f"init: weights from {source}; new classifier head (layer {name}, fresh weights): {why}")
     else:
-        raise click.ClickException(f"cannot start from {source}: {why}")
+        try:
+            name = replace_head(model, wanted)
+        except TransferError as err:
+            raise click.ClickException(f"cannot start from {source}: {why}; {err}") from None
+        head = "classifier head" if task == "classification" else "output head"
+        click.echo(f"init: weights from {source}; new {head} (layer {name}, fresh weights): {why}")
     return model
 
 

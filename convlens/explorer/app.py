@@ -165,7 +165,7 @@ def create_app(models: dict[str, ServedModel], max_body_bytes: int = MAX_BODY_BY
                   description="See a CNN think, with its own numbers. Every value is computed by convlens.")
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    networks: dict[str, dict[str, Any]] = {}
+    networks: dict[str, tuple[int, dict[str, Any]]] = {}
 
     @app.exception_handler(InputError)
     async def _input_error(request: Request, err: InputError) -> JSONResponse:
@@ -190,9 +190,11 @@ def create_app(models: dict[str, ServedModel], max_body_bytes: int = MAX_BODY_BY
         return models[name]
 
     def net(name: str) -> dict[str, Any]:
-        if name not in networks:
-            networks[name] = network(served(name))
-        return networks[name]
+        model = served(name)
+        version = model._version           # a run's newer weights: new filters
+        if name not in networks or networks[name][0] != version:
+            networks[name] = (version, network(model))
+        return networks[name][1]
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

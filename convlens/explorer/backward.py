@@ -50,7 +50,8 @@ def backward_step(served: ServedModel, x: np.ndarray, label: int, lr: float = 0.
         raise ValueError(f"expected a label in [0, {count - 1}], received {label}")
     if not (0 < lr <= 10) or not np.isfinite(lr):
         raise ValueError(f"expected a learning rate in (0, 10], received {lr}")
-    model = copy.deepcopy(served.local()).eval()    # eval: batch norm on its running statistics
+    with served.borrow() as shared:      # the step changes the weights: on a copy of its own
+        model = copy.deepcopy(shared).eval()    # eval: batch norm on its running statistics
     trace = trace_step(model, x[None], np.array([label]), SGD(model.parameters(), lr=lr))
     with no_grad():
         after = np.asarray(model(x[None]), dtype=np.float64)[0]

@@ -23,6 +23,7 @@ from convlens.inspect.explain.trace import LayerTrace, trace_forward
 from convlens.layers.activation import ReLU, Softmax, _Activation
 from convlens.layers.conv import _ConvNd
 from convlens.layers.linear import Linear
+from convlens.layers.merge import Concatenate, _Merge
 from convlens.layers.normalization import _BatchNorm
 from convlens.layers.pool import _PoolNd
 
@@ -35,8 +36,7 @@ class CellError(ValueError):
 
 def predict(served: ServedModel, x: np.ndarray) -> dict[str, Any]:
     """Logits and class probabilities of one input."""
-    model = served.local()
-    with no_grad():
+    with served.borrow() as model, no_grad():
         logits = np.asarray(model(x[None]), dtype=np.float64)[0]
     probs = softmax(logits)
     return {"logits": array_json(logits), "probabilities": array_json(probs),
@@ -62,7 +62,8 @@ def _maps_json(y: np.ndarray, depth: int | None) -> dict[str, Any]:
 
 def activations(served: ServedModel, x: np.ndarray, depth: int | None = None) -> dict[str, Any]:
     """Every layer call's output (first :data:`MAX_MAPS` maps each), and the input itself."""
-    layers = trace_forward(served.local(), x[None])
+    with served.borrow() as model:
+        layers = trace_forward(model, x[None])
     return {"input": _maps_json(x, depth),
             "layers": [{"index": t.index, "name": t.name, "type": t.type, **_maps_json(t.y[0], depth)}
                        for t in layers]}
@@ -155,6 +156,40 @@ def _elementwise_cell(t: LayerTrace, pos: tuple[int, ...]) -> dict[str, Any]:
     return out
 
 
+# how the page writes each merge: an operator between the inputs, or a function of them all
+MERGE_OPERATIONS = {"Add": "+", "Subtract": "−", "Multiply": "×", "Divide": "÷", "Maximum": "max",
+                    "Minimum": "min", "Mean": "mean", "Concatenate": "concat", "MatMul": "matmul"}
+
+
+def _merge_cell(t: LayerTrace, pos: tuple[int, ...]) -> dict[str, Any]:
+    """A merge layer (Add, Multiply, Concatenate, …): each input tensor's value at this cell
+    (broadcast as the layer broadcasts it) and the operation; for a concatenation, the one
+    input the cell comes from and where in it."""
+    m: Any = t.module
+    names = t.inputs or [f"x{i + 1}" for i in range(len(t.x))]
+    inputs: list[dict[str, Any]] = []
+    if isinstance(m, Concatenate):
+        axis = m.dim - 1 if m.dim > 0 else m.dim + len(pos)     # the axis of pos (no batch)
+        start = 0
+        for name, x in zip(names, t.x):
+            size = x.shape[axis + 1]
+            inside = start <= pos[axis] < start + size
+            local = pos[:axis] + (pos[axis] - start,) + pos[axis + 1:]
+            inputs.append({"name": name, "shape": list(x.shape[1:]),
+                           "value": float(x[(0,) + local]) if inside else None,
+                           "index": list(local) if inside else None})
+            start += size
+    elif type(m).__name__ != "MatMul":
+        for name, x in zip(names, t.x):
+            seen = np.broadcast_to(x, t.y.shape)
+            inputs.append({"name": name, "shape": list(x.shape[1:]), "value": float(seen[(0,) + pos]),
+                           "index": list(pos)})
+    else:                 # a value of a matrix product reads a whole row and column
+        inputs = [{"name": name, "shape": list(x.shape[1:]), "value": None, "index": None}
+                  for name, x in zip(names, t.x)]
+    return {"kind": "merge", "operation": MERGE_OPERATIONS.get(t.type, t.type), "inputs": inputs}
+
+
 def softmax_detail(logits: np.ndarray) -> dict[str, Any]:
     """Softmax written out: the logits, e^(z − max z), their sum, the probabilities."""
     z = np.asarray(logits, dtype=np.float64)
@@ -187,7 +222,12 @@ def cell(served: ServedModel, x: np.ndarray, layer: int, index: list[int],
     for maps, ``(k,)`` for vectors): the value, the window, kernel and products of a
     convolution, the winner of a pooling window, what ReLU cut, softmax's exponentials, the
     output-size formula and the receptive field on the input."""
-    layers = trace_forward(served.local(), x[None])
+    with served.borrow() as model:   # the details read the modules' caches of this pass
+        return _cell(served, trace_forward(model, x[None]), layer, index, rows)
+
+
+def _cell(served: ServedModel, layers: list[LayerTrace], layer: int, index: list[int],
+          rows: list[dict[str, Any]]) -> dict[str, Any]:
     if not 0 <= layer < len(layers):
         raise CellError(f"expected a layer index in [0, {len(layers) - 1}], received {layer}")
     t = layers[layer]
@@ -197,7 +237,9 @@ def cell(served: ServedModel, x: np.ndarray, layer: int, index: list[int],
         raise CellError(f"layer {t.name!r} ({t.type}) outputs shape {tuple(shape)}: expected an "
                         f"index of {len(shape)} numbers inside it, received {list(index)}")
     m = t.module
-    if isinstance(m, _ConvNd):
+    if isinstance(m, _Merge) and isinstance(t.x, tuple):
+        detail = _merge_cell(t, pos)
+    elif isinstance(m, _ConvNd):
         detail = _conv_cell(t, pos)
     elif isinstance(m, _PoolNd):
         detail = _pool_cell(t, pos)
@@ -209,6 +251,7 @@ def cell(served: ServedModel, x: np.ndarray, layer: int, index: list[int],
         detail = _elementwise_cell(t, pos)
     value = float(t.y[(0,) + pos])
     return {"layer": layer, "name": t.name, "type": t.type, "index": list(pos), "value": value,
-            "input_shape": list(t.x.shape[1:]), "output_shape": list(shape),
+            "input_shape": list((t.x[0] if isinstance(t.x, tuple) else t.x).shape[1:]),
+            "output_shape": list(shape),
             "receptive_box": _receptive_box(served, rows[layer], pos[1:]) if len(pos) > 1 else None,
             "detail": detail, "total_values": math.prod(shape)}

@@ -29,6 +29,7 @@ PAGE: dict[str, dict[str, str]] = {
         "sum_bias": "sum of the products + bias", "mean_var": "running mean, variance",
         "before": "before", "after": "after", "grad": "gradient", "max_change": "largest change",
         "true_label": "true label", "explanation": "The step, narrated",
+        "merge_inputs": "each input at this cell", "merge_concat": "copied from the one input it comes from",
     },
     "ko": {
         "app_title": "convlens 탐색기", "model": "모델", "input_title": "입력",
@@ -53,6 +54,7 @@ PAGE: dict[str, dict[str, str]] = {
         "sum_bias": "곱의 합 + 편향", "mean_var": "이동 평균, 분산",
         "before": "학습 전", "after": "학습 후", "grad": "기울기", "max_change": "가장 큰 변화",
         "true_label": "정답", "explanation": "한 단계를 숫자로",
+        "merge_inputs": "이 칸에서 각 입력의 값", "merge_concat": "이 칸이 온 입력에서 그대로 복사",
     },
 }
 

@@ -1,13 +1,15 @@
 """The models one explorer serves: opened once at start, by name, never by a request's path.
 
 :func:`open_model` is the only door: a zoo name (``lenet5``), a run folder written by
-``convlens train`` (``config.json`` + ``weights.npz``, or a checkpoint while it still trains),
-or any model file :func:`convlens.io.formats.load` reads. Each becomes a :class:`ServedModel`:
+``convlens train`` (opened by ``cl.load`` as any file is: its ``model.convlens``, its
+``weights.npz``, or its checkpoint while it still trains), or any model file
+:func:`convlens.io.formats.load` reads. Each becomes a :class:`ServedModel`:
 the model, the shape of one input, the class names, and (for a run) its folder.
 
 Requests run in a thread pool, and a forward pass with hooks or a backward pass changes a
-module's caches, so each worker thread gets its own copy of the model (:meth:`ServedModel.local`);
-one slow request never waits for another's lock.
+module's caches, so each request borrows a copy of the model of its own from a small pool
+(:meth:`ServedModel.borrow`): copies are made only when every existing one is busy, at most
+:data:`POOL_SIZE` of them; a slow request holds one copy and the others keep working.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import copy
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +36,9 @@ ZOO_INPUTS: dict[str, tuple[tuple[int, ...], str]] = {
 DEFAULT_INPUT: tuple[tuple[int, ...], str] = ((1, 28, 28), "mnist-5k")
 # A model file that does not record its input: a size per number of spatial axes
 GUESSED_SPATIAL = {1: (40,), 2: (28, 28), 3: (16, 20, 20)}
+# Copies of one model that requests may hold at once (the server's thread pool is larger: a
+# request beyond these waits for a copy to come back)
+POOL_SIZE = 4
 
 
 class ModelOpenError(ValueError):
@@ -45,7 +52,7 @@ class ServedModel:
     Attributes:
         name: the name the page and the API use (``lenet5``, the run folder's name, ...).
         kind: ``"zoo"``, ``"run"`` or ``"file"``.
-        model: the model as opened (each request thread works on its own copy: :meth:`local`).
+        model: the model as opened (each request works on a copy: :meth:`borrow`).
         input_shape: one example without the batch axis, ``(C, *S)``.
         class_names: one name per output (``"0"``, ``"1"``, … when unknown).
         dataset: the dataset its examples come from (``None``: no examples).
@@ -65,8 +72,10 @@ class ServedModel:
     run_dir: Path | None = None
     config: dict[str, Any] = field(default_factory=dict)
     info: Any = None
-    _local: threading.local = field(default_factory=threading.local, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    pool_size: int = POOL_SIZE
+    _idle: list[tuple[int, Module]] = field(default_factory=list, repr=False)
+    _made: int = 0
+    _lock: threading.Condition = field(default_factory=threading.Condition, repr=False)
     _version: int = 0
     _weights_stamp: float | None = None
 
@@ -74,22 +83,46 @@ class ServedModel:
     def spatial_dims(self) -> int:
         return len(self.input_shape) - 1
 
-    def local(self) -> Module:
-        """This thread's own copy of the model (made on first use, and again after
-        :meth:`refresh` loaded newer weights)."""
-        held = getattr(self._local, "held", None)
-        if held is None or held[0] != self._version:
+    @contextmanager
+    def borrow(self) -> Iterator[Module]:
+        """A copy of the model that no other request uses until the block ends. An idle copy
+        of the current weights is reused; a new one is made while fewer than
+        :attr:`pool_size` exist; otherwise the request waits for one to come back. Copies of
+        weights older than :meth:`refresh` loaded are dropped."""
+        with self._lock:
+            while True:
+                stale = [c for c in self._idle if c[0] != self._version]
+                self._idle = [c for c in self._idle if c[0] == self._version]
+                self._made -= len(stale)
+                if self._idle:
+                    held = self._idle.pop()
+                    break
+                if self._made < self.pool_size:
+                    self._made += 1
+                    held = (self._version, copy.deepcopy(self.model))
+                    break
+                self._lock.wait()
+        try:
+            yield held[1]
+        finally:
             with self._lock:
-                held = (self._version, copy.deepcopy(self.model))
-            self._local.held = held
-        return held[1]
+                if held[0] == self._version:
+                    self._idle.append(held)
+                else:
+                    self._made -= 1
+                self._lock.notify()
+
+    @property
+    def copies(self) -> int:
+        """How many copies of the model exist now (idle or borrowed)."""
+        return self._made
 
     @cached_property
     def data(self) -> Any:
         """The dataset of the examples (loaded on first use; ``None`` if there is none)."""
         if self.dataset is None:
             return None
-        if self.kind == "run":
+        if self.kind == "run" and self.config:     # cut to the run's limits
             from convlens.viz.run_folder import load_run_dataset
 
             return load_run_dataset(self.config)
@@ -131,6 +164,7 @@ class ServedModel:
             self.model.eval()
             self._weights_stamp = stamp
             self._version += 1
+            self._lock.notify_all()        # a waiting request may now make a fresh copy
         return True
 
 
@@ -145,9 +179,9 @@ def _read_weights(path: Path) -> dict[str, np.ndarray]:
         from convlens.io import load_arrays
 
         return load_arrays(path)
-    from convlens.training.checkpoint import read_checkpoint
+    from convlens.io.run_folder import checkpoint_weights
 
-    return read_checkpoint(path)["model"]["state"]
+    return checkpoint_weights(path)
 
 
 def _class_names(count: int, names: Any = None) -> tuple[str, ...]:
@@ -196,52 +230,41 @@ def _from_zoo(name: str) -> ServedModel:
     return ServedModel(name, "zoo", model, shape, _class_names(count), dataset)
 
 
-def _run_model(run: Path, config: dict[str, Any]) -> Module:
-    """The run's model: from ``weights.npz``, or from the checkpoint of a run still training."""
-    from convlens.viz.run_folder import RunFolderError, load_run
-
-    if (run / "weights.npz").is_file():
-        return load_run(run)[0]
-    if not (run / "checkpoint.npz").is_file():
-        raise RunFolderError(f"{run} has neither weights.npz nor checkpoint.npz: the run has not "
-                             "finished an epoch yet")
-    import convlens as cl
-
-    state = _read_weights(run / "checkpoint.npz")
-    kwargs = {k: int(config[k]) for k in ("in_channels", "num_classes", "input_size") if k in config}
-    model = cl.models.get_model(config["model"], **kwargs)
-    model.load_state_dict(state)
-    return model.eval()
-
-
 def _from_run(path: Path) -> ServedModel:
+    """A run folder, opened by :func:`convlens.io.formats.load` as ``cl.load`` opens it (its
+    model file, its weights, or the checkpoint of a run still training); the explorer adds the
+    folder, for the run's record, its examples and the newer weights of later epochs."""
     from convlens.viz.run_folder import RunFolderError, read_config
 
+    model = _load(path)
     try:
         config = read_config(path)
-        model = _run_model(path, config)
-    except RunFolderError as err:
-        raise ModelOpenError(str(err)) from None
-    _check_not_tokens(model, str(path))
-    shape = tuple(int(n) for n in config.get("input_shape") or
-                  ZOO_INPUTS.get(config["model"], DEFAULT_INPUT)[0])
-    count = _output_count(model, shape)
-    names = config.get("class_names")
-    if names is None and config.get("dataset") in ("mnist-5k", "mnist", "mnist1d"):
-        names = [str(k) for k in range(10)]
-    from convlens.io.run_folder import info_from_run_config
-    from convlens.viz.run_folder import read_metrics
-
-    try:
-        metrics = read_metrics(path)
     except RunFolderError:
-        metrics = {}
-    info = info_from_run_config({**config, "input_shape": list(shape)}, metrics)
-    classes = _class_names(count, info.class_names or names)
-    served = ServedModel(path.resolve().name, "run", model, shape, classes, config.get("dataset"), path,
-                         config, info)
+        config = {}                     # a folder with only model.convlens
+    info = model.info
+    shape = tuple(int(n) for n in info.input_shape or config.get("input_shape") or
+                  ZOO_INPUTS.get(config.get("model"), DEFAULT_INPUT)[0])
+    count = _output_count(model, shape)
+    names = info.class_names or config.get("class_names")
+    if not names and (config.get("dataset") or info.dataset) in ("mnist-5k", "mnist", "mnist1d"):
+        names = [str(k) for k in range(10)]
+    dataset = config.get("dataset") or (info.dataset if _knows_dataset(info) else None)
+    served = ServedModel(path.resolve().name, "run", model, shape, _class_names(count, names), dataset,
+                         path, config, info)
     served.refresh()
     return served
+
+
+def _load(path: Path) -> Module:
+    """``cl.load(path)`` in eval mode, with a :class:`ModelOpenError` for what cannot be read."""
+    from convlens.io import formats
+
+    try:
+        model = formats.load(path)
+    except (formats.FormatError, formats.MissingExtraError, OSError) as err:
+        raise ModelOpenError(str(err)) from None
+    _check_not_tokens(model, str(path))
+    return model.eval()
 
 
 def _guess_input_shape(model: Module) -> tuple[int, ...]:
@@ -260,14 +283,7 @@ def _guess_input_shape(model: Module) -> tuple[int, ...]:
 
 
 def _from_file(path: Path) -> ServedModel:
-    from convlens.io import formats
-
-    try:
-        model = formats.load(path)
-    except (formats.FormatError, formats.MissingExtraError, OSError) as err:
-        raise ModelOpenError(str(err)) from None
-    _check_not_tokens(model, str(path))
-    model.eval()
+    model = _load(path)
     shape = _guess_input_shape(model)
     count = _output_count(model, shape)
     info = getattr(model, "info", None)
@@ -293,7 +309,7 @@ def open_model(path_or_name: str | os.PathLike[str]) -> ServedModel:
 
     text = str(path_or_name)
     path = Path(text)
-    if path.is_dir() and (path / "config.json").is_file():
+    if path.is_dir() and any((path / name).is_file() for name in ("config.json", "model.convlens")):
         return _from_run(path)
     if path.exists():
         return _from_file(path)

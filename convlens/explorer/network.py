@@ -91,10 +91,9 @@ def network(served: ServedModel) -> dict[str, Any]:
     """Nodes with their summary rows, the totals, and the first layer's filters."""
     from convlens.inspect.summary import summary
 
-    model = served.local()
-    table = summary(model, served.input_shape, print_table=False)
-    x = np.zeros((1, *served.input_shape), dtype=np.float32)
-    flow = data_flow(model, x)
+    with served.borrow() as model:
+        table = summary(model, served.input_shape, print_table=False)
+        flow = data_flow(model, np.zeros((1, *served.input_shape), dtype=np.float32))
     if len(flow) != len(table.rows):  # both list the same calls; anything else is a bug
         raise RuntimeError(f"the summary has {len(table.rows)} rows but the forward pass made "
                            f"{len(flow)} layer calls")

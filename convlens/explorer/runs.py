@@ -38,6 +38,8 @@ def run_record(served: ServedModel) -> dict[str, Any]:
     from convlens.viz.run_folder import RunFolderError, read_metrics
 
     updated = served.refresh()
+    with served.borrow() as model:
+        filters = first_filters(model)
     try:
         metrics = read_metrics(served.run_dir)
     except RunFolderError:
@@ -51,6 +53,6 @@ def run_record(served: ServedModel) -> dict[str, Any]:
             "history": history, "test": {k: metrics[k] for k in TEST_KEYS if k in metrics},
             "confusion_matrix": metrics.get("test_confusion_matrix"),
             "classes": list(served.class_names), "weights_version": served._version,
-            "weights_updated": updated, "filters": first_filters(served.local()),
+            "weights_updated": updated, "filters": filters,
             "config": {k: served.config.get(k) for k in ("model", "dataset", "epochs", "lr",
                                                           "batch_size", "optimizer", "command")}}

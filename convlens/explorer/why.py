@@ -24,8 +24,7 @@ def explain_class(served: ServedModel, x: np.ndarray, method: str = "grad-cam",
     count = len(served.class_names)
     if target is not None and not 0 <= target < count:
         raise ValueError(f"expected a class in [0, {count - 1}], received {target}")
-    model = served.local()
-    with warnings.catch_warnings(record=True) as caught:
+    with served.borrow() as model, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if method == "saliency":
             heat = saliency_map(model, x, target)

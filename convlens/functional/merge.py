@@ -78,6 +78,17 @@ def multiply_backward(dy: np.ndarray, xs: Sequence[np.ndarray]) -> tuple[np.ndar
     return tuple(grads)
 
 
+def divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a / b``; integer tensors divide as integers, rounding toward zero (ONNX's ``Div``, C's
+    ``/``, ``torch.div(..., rounding_mode="trunc")``): −7 / 2 = −3, exact for every int64."""
+    a, b = np.asarray(a), np.asarray(b)
+    if not (np.issubdtype(a.dtype, np.integer) and np.issubdtype(b.dtype, np.integer)):
+        return a / b
+    quotient = np.floor_divide(a, b)
+    inexact = (np.remainder(a, b) != 0) & ((a < 0) != (b < 0))
+    return quotient + inexact.astype(quotient.dtype)
+
+
 def divide_backward(dy: np.ndarray, a: np.ndarray, b: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
     """``y = a / b``: ``da = dy / b``, ``db = −dy · a / b²``."""

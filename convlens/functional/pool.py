@@ -60,6 +60,29 @@ def pool_geometry(name: str, x: np.ndarray, kernel_size, stride, padding, dilati
                           hashable(padding), hashable(dilation), ceil_mode, nd)
 
 
+def pool_hyperparameters(
+    name: str,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None,
+    padding: int | tuple[int, ...],
+    dilation: int | tuple[int, ...],
+    nd: int,
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """``(kernel, stride, padding, dilation)`` as ``nd``-tuples, checked (the pooling layers
+    check them at construction with this, the ops on every call); stride defaults to the kernel."""
+    kernel = as_tuple(kernel_size, nd, "kernel_size")
+    stride_t = kernel if stride is None else as_tuple(stride, nd, "stride")
+    padding_t = as_tuple(padding, nd, "padding", minimum=0)
+    dilation_t = as_tuple(dilation, nd, "dilation")
+    for p, k, axis in zip(padding_t, kernel, axis_names(nd)):
+        if p > k // 2:
+            raise ValueError(
+                f"{name}: padding {p} along {axis} must be at most half the kernel size {k} "
+                f"(padding > k/2 would create windows that hold only padding)"
+            )
+    return kernel, stride_t, padding_t, dilation_t
+
+
 @functools.lru_cache(maxsize=512)
 def _pool_geometry(
     name: str,
@@ -72,16 +95,8 @@ def _pool_geometry(
     nd: int,
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], Pairs, Pairs, tuple[int, ...]]:
     check_rank(name, shape, nd)
-    kernel = as_tuple(kernel_size, nd, "kernel_size")
-    stride_t = kernel if stride is None else as_tuple(stride, nd, "stride")
-    dilation_t = as_tuple(dilation, nd, "dilation")
-    padding_t = as_tuple(padding, nd, "padding", minimum=0)
-    for p, k, axis in zip(padding_t, kernel, axis_names(nd)):
-        if p > k // 2:
-            raise ValueError(
-                f"{name}: padding {p} along {axis} must be at most half the kernel size {k} "
-                f"(padding > k/2 would create windows that hold only padding)"
-            )
+    kernel, stride_t, padding_t, dilation_t = pool_hyperparameters(
+        name, kernel_size, stride, padding, dilation, nd)
     pads = tuple((p, p) for p in padding_t)
     spatial = shape[2:]
     out = output_shape(name, spatial, kernel, stride_t, pads, dilation_t, ceil_mode,

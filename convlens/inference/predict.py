@@ -106,6 +106,9 @@ def predict(model: Module, inputs: Any, top_k: int = 5, preprocess: bool = True,
     """
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise ValueError(f"expected top_k a positive integer, received {top_k!r}")
+    if not isinstance(model, Module):
+        raise TypeError(f"predict expects a convlens model (a Module, e.g. from cl.load(path)), "
+                        f"received {type(model).__name__} {model!r:.80}")
     single = _is_single(model, inputs)
     items = [inputs] if single else list(_as_list(inputs))
     predictions = []

@@ -9,6 +9,7 @@ half-written file where a good one used to be. Weights are stored as ``.npz`` an
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -26,6 +27,11 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
     On any exception the temporary file is removed and ``path`` keeps its old content.
     """
     target = Path(path)
+    if target.is_dir():  # the errors os.replace would give, before anything is written
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(target))
+    if target.exists() and not target.is_file():  # never replace /dev/null (as root) by a file
+        raise OSError(errno.EINVAL, "not a regular file (a device, pipe or socket), which convlens "
+                      "never replaces", str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:

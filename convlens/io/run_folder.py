@@ -2,11 +2,13 @@
 
 A run folder that holds ``model.convlens`` is read from that file (architecture, weights and
 metadata in one). An older run folder holds only ``config.json`` and ``weights.npz``: the zoo
-model its config names is rebuilt and the weights loaded (:func:`convlens.viz.run_folder.load_run`),
-and ``model.info`` is filled from ``config.json`` and ``metrics.json`` (classes, input shape,
-normalization, vocabulary, test metrics); the pictures' polarity and framing are those of
-convlens's own data set the config names (mnist-5k: light digits on black, centred as MNIST),
-unknown for other data.
+model its config names is rebuilt and the weights loaded (:func:`convlens.viz.run_folder.load_run`).
+A run still training has only ``config.json`` and its checkpoint (``checkpoint.npz``, rewritten
+after every epoch): the model gets the checkpoint's weights, those of the last finished epoch.
+Without a model file, ``model.info`` is filled from ``config.json`` and ``metrics.json``
+(classes, input shape, normalization, vocabulary, test metrics); the pictures' polarity and
+framing are those of convlens's own data set the config names (mnist-5k: light digits on black,
+centred as MNIST), unknown for other data.
 """
 
 from __future__ import annotations
@@ -20,24 +22,47 @@ from convlens.io.model_info import KNOWN_POLARITY, MNIST_FRAMED, ModelInfo, Prep
 from convlens.layers.module import Module
 
 MODEL_FILE = "model.convlens"
+WEIGHTS_FILE = "weights.npz"
+CHECKPOINT_FILE = "checkpoint.npz"
 
 
 def is_run_folder(path: Path, head: bytes = b"") -> bool:
-    """A folder holding ``model.convlens``, or ``config.json`` with ``weights.npz``."""
-    return path.is_dir() and ((path / MODEL_FILE).is_file()
-                              or ((path / "config.json").is_file() and (path / "weights.npz").is_file()))
+    """A folder holding ``model.convlens``, or ``config.json`` with ``weights.npz`` or a
+    checkpoint."""
+    return path.is_dir() and ((path / MODEL_FILE).is_file() or (
+        (path / "config.json").is_file()
+        and any((path / name).is_file() for name in (WEIGHTS_FILE, CHECKPOINT_FILE))))
+
+
+def checkpoint_weights(path: Path) -> dict[str, Any]:
+    """The model weights of a training checkpoint (``{"model": {"state": …}}``)."""
+    from convlens.training.checkpoint import read_checkpoint
+
+    state = read_checkpoint(path)
+    model = state.get("model") if isinstance(state, dict) else None
+    if not isinstance(model, dict) or not isinstance(model.get("state"), dict):
+        raise ValueError(f"{path} holds no model weights (expected a 'model' entry with a 'state')")
+    return model["state"]
 
 
 def load_run_folder(path: str | os.PathLike[str]) -> Module:
     """The trained model of a run folder, in eval mode, with ``model.info``; see the module
     docstring. Raises :class:`ModelFileError` naming the folder and what is missing or wrong."""
-    from convlens.viz.run_folder import RunFolderError, load_run, read_metrics
+    from convlens.viz.run_folder import RunFolderError, build_run_model, load_run, read_config, read_metrics
 
     run = Path(path)
     if (run / MODEL_FILE).is_file():
         return load_model_file(run / MODEL_FILE)
     try:
-        model, config = load_run(run)
+        if (run / WEIGHTS_FILE).is_file():
+            model, config = load_run(run)
+        else:
+            config = read_config(run)
+            checkpoint = run / CHECKPOINT_FILE
+            if not checkpoint.is_file():
+                raise RunFolderError(f"it has neither {MODEL_FILE}, {WEIGHTS_FILE} nor {CHECKPOINT_FILE}: "
+                                     "the run has not finished an epoch yet")
+            model = build_run_model(run, config, checkpoint, lambda: checkpoint_weights(checkpoint))
     except RunFolderError as error:
         raise ModelFileError(f"cannot open the run folder {str(run)!r}: {error}") from None
     try:

@@ -70,6 +70,7 @@ from convlens.layers.pool import (
     MinPool2d,
     MinPool3d,
 )
+from convlens.layers.reduce import Reduce
 from convlens.layers.shape import Flatten, Reshape
 from convlens.layers.shape_extra import Permute
 from convlens.layers.shape_ops import Gather, Pad, Slice
@@ -95,4 +96,5 @@ __all__ = [
     # activations and normalization of ONNX networks (more_activation, local_response_norm)
     "Hardtanh", "ReLU6", "HardSigmoid", "HardSwish", "SELU", "PReLU", "LocalResponseNorm",
     "Pad", "Slice", "Gather",
+    "Reduce",  # ONNX ReduceMean / ReduceMax over any axes
 ]

@@ -13,6 +13,7 @@ import numpy as np
 from convlens.functional import activation as F
 from convlens.functional import engine
 from convlens.layers.module import Module
+from convlens.validate import finite_number
 
 
 class _Activation(Module):
@@ -59,7 +60,7 @@ class LeakyReLU(_Activation):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = finite_number(type(self).__name__, "negative_slope", negative_slope)
 
     def _forward(self, x):
         return F.leaky_relu_forward(x, self.negative_slope)
@@ -109,7 +110,7 @@ class ELU(_Activation):
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
-        self.alpha = float(alpha)
+        self.alpha = finite_number(type(self).__name__, "alpha", alpha)
 
     def _forward(self, x):
         return F.elu_forward(x, self.alpha)

@@ -114,10 +114,6 @@ class GlobalAvgPool2d(_GlobalPoolNd):
     ndim = 2
     kind = "avg"
 
-    @property
-    def input_layout(self) -> str:  # type: ignore[override]
-        return layout(self.ndim)
-
 
 class GlobalAvgPool3d(_GlobalPoolNd):
     """Mean of each channel: (N, C, D, H, W) -> (N, C)."""
@@ -159,10 +155,6 @@ class AdaptiveAvgPool2d(_AdaptivePoolNd):
 
     ndim = 2
     kind = "avg"
-
-    @property
-    def input_layout(self) -> str:  # type: ignore[override]
-        return layout(self.ndim)
 
 
 class AdaptiveAvgPool3d(_AdaptivePoolNd):

@@ -27,6 +27,7 @@ that node's backward, so the shared parameters receive the sum over the calls.
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -111,12 +112,12 @@ def Input(shape: Sequence[int] | int, name: str | None = None, dtype: Any = np.f
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     try:
-        dims = tuple(int(n) for n in shape)
-    except (TypeError, ValueError):
+        dims = tuple(operator.index(n) for n in shape)  # 1.5 or "3" is refused, not truncated
+    except TypeError:
         raise TypeError(f"Input expects a shape (a tuple of sizes without the batch axis), "
                         f"received {shape!r}") from None
-    if any(n < 1 for n in dims):
-        raise ValueError(f"Input shape sizes must be positive, received {dims}")
+    if any(n < 0 for n in dims):
+        raise ValueError(f"Input shape sizes must be non-negative, received {dims}")
     return SymbolicTensor(dims, name or _default_name("input"), None, dtype,
                           default_prefix=None if name else "input")
 
@@ -216,6 +217,7 @@ class Graph(Module):
         self.output_names = [t.name for t in output_tensors]
         self.output_shapes = [t.shape for t in output_tensors]
         self.num_inputs = len(self.input_names)
+        self.takes_empty = any(0 in shape for shape in self.input_shapes)  # a zero-size Input
         self._plan()
         self._cache: Any = None
         #: the node whose layer runs right now (forward or backward); the profiler reads it

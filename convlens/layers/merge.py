@@ -115,7 +115,8 @@ class Multiply(_Merge):
 
 
 class Divide(_Merge):
-    """``y = a / b`` (broadcasting); ``da = dy / b``, ``db = −dy · a / b²``."""
+    """``y = a / b`` (broadcasting; integers divide rounding toward zero, as ONNX's ``Div``);
+    ``da = dy / b``, ``db = −dy · a / b²``."""
 
     num_inputs = 2
 
@@ -123,7 +124,7 @@ class Divide(_Merge):
         self._check(xs)
         F.broadcast_shape(xs, "Divide")
         self._cache = (xs,)
-        return xs[0] / xs[1]
+        return F.divide(xs[0], xs[1])
 
     def _grads(self, dy: np.ndarray, cache: Any) -> tuple[np.ndarray, ...]:
         return F.divide_backward(dy, *cache[0])

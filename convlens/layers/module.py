@@ -68,8 +68,27 @@ def check_input(module: Module, x: Any) -> np.ndarray:
         return x  # the common case, kept cheap (this runs on every layer call)
     several = getattr(module, "num_inputs", 1) != 1
     x = as_array(x, type(module).__name__, module.expected_input(), allow_scalar=several,
-                 allow_empty=several)
+                 allow_empty=several or module.takes_empty)
     return x.astype(np.float32) if x.dtype == bool else x  # (NumPy has no arithmetic on bools)
+
+
+def _sized_init(init: Callable[..., None]) -> Callable[..., None]:
+    """``init`` with an allocation that cannot succeed (``Conv2d(1, 10**12, 3)``) reported as a
+    ``ValueError`` naming the layer and its arguments, instead of NumPy's bare MemoryError."""
+    if getattr(init, "_sized", False):
+        return init
+
+    @functools.wraps(init)
+    def sized(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            init(self, *args, **kwargs)
+        except MemoryError as err:
+            given = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+            raise ValueError(f"{type(self).__name__}({given}): its parameters do not fit in memory "
+                             f"({err}); expected sizes this machine can hold") from None
+
+    sized._sized = True  # type: ignore[attr-defined]
+    return sized
 
 
 def _checked_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
@@ -130,6 +149,10 @@ class Module:
     #: merge layers, ``None`` for any number (``Add``, ``Concatenate``). A layer with
     #: ``num_inputs != 1`` returns a tuple from ``backward``, one gradient per input.
     num_inputs: int | None = 1
+    #: every layer refuses an array with no values (an empty batch, a zero-size axis), unless
+    #: this is set: a Graph with a zero-size Input, and the nodes the ONNX importer builds on
+    #: zero-size tensors (ONNX allows them); not part of the config
+    takes_empty: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -139,6 +162,8 @@ class Module:
             cls.forward = _checked_forward(cls.__dict__["forward"])  # type: ignore[method-assign]
         if "backward" in cls.__dict__:
             cls.backward = _checked_backward(cls.__dict__["backward"])  # type: ignore[method-assign]
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _sized_init(cls.__dict__["__init__"])  # type: ignore[method-assign]
 
     def __init__(self) -> None:
         self.training = True

@@ -16,6 +16,7 @@ from convlens.functional import more_activation as F
 from convlens.layers.activation import _Activation
 from convlens.layers.module import Module
 from convlens.parameter import Parameter
+from convlens.validate import finite_number
 
 
 class Hardtanh(_Activation):
@@ -28,6 +29,9 @@ class Hardtanh(_Activation):
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
         super().__init__()
+        who = type(self).__name__
+        min_val = finite_number(who, "min_val", min_val, allow_infinite=True)
+        max_val = finite_number(who, "max_val", max_val, allow_infinite=True)
         if not min_val <= max_val:
             raise ValueError(f"{type(self).__name__}: min_val must be <= max_val, received "
                              f"min_val={min_val!r}, max_val={max_val!r}")
@@ -59,7 +63,8 @@ class HardSigmoid(_Activation):
 
     def __init__(self, alpha: float = 1 / 6, beta: float = 0.5) -> None:
         super().__init__()
-        self.alpha, self.beta = float(alpha), float(beta)
+        who = type(self).__name__
+        self.alpha, self.beta = finite_number(who, "alpha", alpha), finite_number(who, "beta", beta)
 
     def _forward(self, x):
         return F.hardsigmoid_forward(x, self.alpha, self.beta)
@@ -89,7 +94,8 @@ class SELU(_Activation):
 
     def __init__(self, alpha: float = F.SELU_ALPHA, scale: float = F.SELU_SCALE) -> None:
         super().__init__()
-        self.alpha, self.scale = float(alpha), float(scale)
+        who = type(self).__name__
+        self.alpha, self.scale = finite_number(who, "alpha", alpha), finite_number(who, "scale", scale)
 
     def _forward(self, x):
         return F.selu_forward(x, self.alpha, self.scale)
@@ -121,7 +127,7 @@ class PReLU(Module):
                 or num_parameters < 1:
             raise ValueError(f"PReLU: num_parameters must be a positive int, received {num_parameters!r}")
         self.num_parameters = int(num_parameters)
-        self.init = float(init)
+        self.init = finite_number(type(self).__name__, "init", init)
         self.weight = Parameter(np.full(self.num_parameters, init, dtype=dtype))
         self._cache = None
 

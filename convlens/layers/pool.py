@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from convlens.functional import engine
-from convlens.functional.conv_arithmetic import as_tuple, layout
+from convlens.functional.conv_arithmetic import layout
 from convlens.functional.loops import LoopPoolCache, pool_backward_loops, pool_forward_loops
-from convlens.functional.pool import pool_backward, pool_forward
+from convlens.functional.pool import pool_backward, pool_forward, pool_hyperparameters
 from convlens.layers.module import Module
 
 
@@ -38,17 +38,8 @@ class _PoolNd(Module):
         count_include_pad: bool = True,
     ) -> None:
         super().__init__()
-        nd = self.ndim
-        self.kernel_size = as_tuple(kernel_size, nd, "kernel_size")
-        self.stride = self.kernel_size if stride is None else as_tuple(stride, nd, "stride")
-        self.padding = as_tuple(padding, nd, "padding", minimum=0)
-        self.dilation = as_tuple(dilation, nd, "dilation")
-        for p, k in zip(self.padding, self.kernel_size):
-            if p > k // 2:
-                raise ValueError(
-                    f"{type(self).__name__}: padding must be at most half the kernel size, "
-                    f"received padding={padding!r}, kernel_size={kernel_size!r}"
-                )
+        self.kernel_size, self.stride, self.padding, self.dilation = pool_hyperparameters(
+            type(self).__name__, kernel_size, stride, padding, dilation, self.ndim)
         self.ceil_mode = bool(ceil_mode)
         self.count_include_pad = bool(count_include_pad)
         self._cache = None
@@ -58,13 +49,19 @@ class _PoolNd(Module):
         return layout(self.ndim)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Max/min pooling of integers (ONNX's uint8 MaxPool) keeps their dtype: it pools in a
+        float type that holds them exactly (float64 for 32-bit integers; 64-bit ones are exact up
+        to 2**53) and casts back; average pooling returns floats."""
+        integer, integer_dtype = x.dtype.kind in "iu" and self.kind != "avg", x.dtype
+        if integer:
+            x = x.astype(np.float32 if x.dtype.itemsize <= 2 else np.float64)
         forward = pool_forward_loops if engine.loops_enabled() else pool_forward
         y, self._cache = forward(
             x, self.kind, self.kernel_size, self.stride, self.padding, self.dilation,
             self.ceil_mode, self.count_include_pad, nd=self.ndim, name=type(self).__name__,
             **({} if forward is pool_forward_loops else {"need_backward": engine.grad_enabled()}),
         )
-        return y
+        return y.astype(integer_dtype) if integer else y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         cache = self._cached()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +77,14 @@ def _shapes_from_weights(state: dict[str, np.ndarray]) -> dict[str, int]:
     return found
 
 
-def _load_defined(run: Path, config: dict[str, Any], weights_path: Path) -> Module:
+def _load_defined(run: Path, config: dict[str, Any], weights_path: Path,
+                  state: dict[str, np.ndarray]) -> Module:
     """The model of a run trained from a JSON definition: its spec, then its weights."""
     from convlens.layers.spec import SpecError, from_spec
 
     try:
         model = from_spec(config["model_spec"])
-        model.load_state_dict(load_arrays(weights_path))
+        model.load_state_dict(state)
     except SpecError as err:
         raise RunFolderError(f"{run / CONFIG}: the model_spec does not describe a model: {err}") from None
     except (OSError, KeyError, ValueError) as err:
@@ -104,25 +106,33 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
         RunFolderError: a missing folder or file, an unknown model name, or weights that do
             not fit the model (the message names the keys or shapes).
     """
-    import convlens as cl
-
     run = Path(run_dir)
     config = read_config(run)
     weights_path = run / WEIGHTS
     if not weights_path.is_file():
         raise RunFolderError(f"{run} has no {WEIGHTS}: the run did not save its weights")
+    return build_run_model(run, config, weights_path, lambda: load_arrays(weights_path)), config
+
+
+def build_run_model(run: Path, config: dict[str, Any], weights_path: Path,
+                    read_state: Callable[[], dict[str, np.ndarray]]) -> Module:
+    """The model ``config.json`` describes (a zoo name or a ``model_spec``) with the weights
+    ``read_state()`` reads from ``weights_path`` (``weights.npz``, or the checkpoint of a run
+    still training), in eval mode. Raises :class:`RunFolderError` as :func:`load_run`."""
+    import convlens as cl
+
     name = config["model"]
-    if "model_spec" in config:   # trained from a JSON model definition: its spec is kept here
-        return _load_defined(run, config, weights_path), config
-    if name not in cl.models.available_models():
+    if "model_spec" not in config and name not in cl.models.available_models():
         raise RunFolderError(
             f"{run / CONFIG} names the model {name!r}, which this convlens does not know; "
             f"known models: {', '.join(cl.models.available_models())}"
         )
     try:
-        state = load_arrays(weights_path)
+        state = read_state()
     except (OSError, ValueError) as err:
         raise RunFolderError(f"cannot read {weights_path}: {err}") from None
+    if "model_spec" in config:   # trained from a JSON model definition: its spec is kept here
+        return _load_defined(run, config, weights_path, state).eval()
     kwargs = {} if "vocab_size" in config else _shapes_from_weights(state)  # token models: no channels
     kwargs.update({k: int(config[k]) for k in ("in_channels", "vocab_size", "num_classes", "input_size")
                    if k in config})
@@ -136,8 +146,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
         message = err.args[0] if err.args else str(err)
         raise RunFolderError(
             f"{weights_path} does not fit the model {name!r} named in {CONFIG}: {message}") from None
-    model.eval()
-    return model, config
+    return model.eval()
 
 
 def load_run_dataset(config: dict[str, Any]) -> Dataset:

@@ -72,3 +72,34 @@ def test_an_output_path_that_cannot_be_written_is_refused_before_work(tmp_path, 
     result = CliRunner().invoke(tool, ["--out", where.format(tmp=tmp_path)])
     assert result.exit_code == 2 and message.format(tmp=tmp_path) in result.output.replace("\n", " ")
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # the probe left nothing behind
+
+
+@pytest.mark.parametrize("number_type, value, text", [
+    (FiniteFloat(0, min_open=True), "0", "expected a number in (0, inf], received '0'"),
+    (FiniteFloat(0, 1, max_open=True), "1", "expected a number in [0, 1), received '1'"),
+    (FiniteFloat(0, 1, max_open=True), "-0.5", "expected a number in [0, 1), received '-0.5'"),
+    (FiniteFloat(-1, 1, min_open=True, max_open=True), "-1", "expected a number in (-1, 1), received '-1'"),
+])
+def test_open_bounds_refuse_the_bound_itself(number_type, value, text):
+    with pytest.raises(click.BadParameter) as caught:
+        number_type.convert(value, None, None)
+    assert caught.value.message == text
+
+
+def test_values_inside_open_bounds_and_on_closed_ones_pass():
+    assert FiniteFloat(0, min_open=True).convert("1e-9", None, None) == 1e-9
+    assert FiniteFloat(0, 1, max_open=True).convert("0", None, None) == 0.0
+    assert FiniteFloat(0, 1).convert(1, None, None) == 1.0
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """`convlens models | head`: the pipe closes before convlens writes; no 'Broken pipe' error."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "convlens", "models"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line is written
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert b"Broken pipe" not in err and b"Traceback" not in err and b"Error" not in err

@@ -3,6 +3,7 @@ started for real by tests/explorer/test_explorer_browser.py)."""
 
 from __future__ import annotations
 
+import pytest
 import uvicorn
 from click.testing import CliRunner
 
@@ -38,3 +39,30 @@ def test_an_unknown_model_is_a_clear_error(monkeypatch):
     assert result.exit_code == 1 and started == {}
     assert "Error: 'runs/does-not-exist' is neither a file, a run folder (with config.json) nor a zoo model" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_upload_limit_that_is_not_a_finite_number_is_refused(monkeypatch):
+    result, started = _run(monkeypatch, "--max-upload-mb", "nan")
+    assert result.exit_code == 2 and started == {}
+    assert "Invalid value for '--max-upload-mb': expected a finite number, received 'nan'" in result.output
+    result, started = _run(monkeypatch, "--max-upload-mb", "0")
+    assert result.exit_code == 2 and started == {}
+    assert "expected a number in [0.01, inf], received '0'" in result.output
+
+
+@pytest.mark.parametrize("host", ["999.1.1.1", "no-such-host.invalid"])
+def test_an_address_that_cannot_be_used_is_one_message(host):
+    result = CliRunner().invoke(main, ["serve", "simple_cnn", "--host", host, "--port", "0"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"cannot listen on {host}:0:" in result.output and "--port 0 picks one" in result.output
+
+
+def test_a_port_in_use_is_one_message():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "simple_cnn", "--port", str(port)])
+    assert result.exit_code == 1 and f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.output

@@ -178,11 +178,19 @@ def check_predict(cell, folder):
     assert "inverted: the picture has a light background" in html and "scaled into 20×20" in html
 
 
+def check_fine_tune(cell, folder):
+    printed = stdout(cell).splitlines()
+    assert printed[:2] == ["new head: 11", "frozen: ['0', '1', '2', '3', '4', '5']"]
+    assert printed[-1] == "first convolution unchanged: True"
+    (header, (loss, accuracy)) = html_rows(cell)
+    assert header == ["loss", "accuracy"] and percent(accuracy) > 0.9  # odd or even, after one epoch
+
+
 CHECKS: dict[str, Callable[[Any, Path], None]] = {
     "data": check_data, "summary": check_summary, "fit": check_fit, "curves": check_curves,
     "evaluate": check_evaluate, "feature-maps": check_feature_maps, "filters": check_filters,
     "grad-cam": check_grad_cam, "weights": check_weights, "model-file-save": check_model_file_save,
-    "predict": check_predict,
+    "predict": check_predict, "fine-tune": check_fine_tune,
 }
 
 
@@ -204,18 +212,20 @@ def test_the_tutorial_runs_and_each_cell_shows_what_it_promises(tmp_path):
 
 
 def check_progress_widgets(state: dict[str, Any]) -> None:
-    """tqdm's two notebook bars ended full, each with its epoch's summary."""
+    """tqdm's notebook bars (two epochs of training, one of fine-tuning) ended full, each with
+    its epoch's summary."""
     models = state.values()
     bars = [m["state"] for m in models if m["model_name"] in ("FloatProgressModel", "IntProgressModel")]
-    assert [(bar["value"], bar["max"]) for bar in bars] == [(125, 125), (125, 125)]  # 4,000 / 32
+    assert [(bar["value"], bar["max"]) for bar in bars] == [(125, 125)] * 3  # 4,000 / 32
     texts = [m["state"]["value"].replace("\u2007", " ") for m in models if m["model_name"] == "HTMLModel"]
-    assert sum(bool(re.search(r"125/125 .*loss \d\.\d{4} acc \d+\.\d{2}% .*samples/s", t)) for t in texts) == 2
+    assert sum(bool(re.search(r"125/125 .*loss \d\.\d{4} acc \d+\.\d{2}% .*samples/s", t)) for t in texts) == 3
 
 
 def test_the_model_file_section_ends_the_notebook():
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     tags = [cell.metadata.get("tags", [""])[0] for cell in notebook.cells]
-    assert tags[tags.index("model-file"):] == ["model-file", "model-file-save", "predict-text", "predict", "end"]
+    assert tags[tags.index("model-file"):] == ["model-file", "model-file-save", "predict-text", "predict",
+                                              "fine-tune-text", "fine-tune"]
     assert notebook.cells[tags.index("model-file")].source.startswith(
         "## One model file: `cl.save`, `cl.load`, `cl.predict`")
     assert all(not cell.get("outputs") for cell in notebook.cells)  # stored without outputs

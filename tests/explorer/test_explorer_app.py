@@ -13,7 +13,7 @@ import time
 import httpx
 import numpy as np
 import pytest
-from explorer_helpers import digit_input
+from explorer_helpers import branches_graph, digit_input
 from PIL import Image
 
 import convlens as cl
@@ -336,19 +336,22 @@ def test_garbage_never_gives_a_500(client):
 
 
 def test_a_slow_request_does_not_block_others(served):
-    """A model whose forward pass sleeps 1.5 s is asked first; LeNet's predictions meanwhile
-    are answered at once (the handlers run in a thread pool, each thread on its own copy)."""
+    """A forward pass that sleeps 1.5 s on a bright input is asked first; the same model's
+    predictions of a dark input, and another model's, are answered meanwhile (the handlers run
+    in a thread pool, each request on a copy of the model from the model's pool)."""
     from convlens.explorer.app import create_app
     from convlens.explorer.models import ServedModel
 
     class Slow(cl.Module):
         def forward(self, x):
-            time.sleep(1.5)
+            if x.max() > 0.5:
+                time.sleep(1.5)
             return x.reshape(len(x), -1)[:, :10]
 
     slow = ServedModel("slow", "zoo", cl.Sequential(Slow()), (1, 28, 28), tuple("0123456789"))
     app = create_app({"slow": slow, "simple_cnn": served["simple_cnn"]})
     x = digit_input().tolist()
+    dark = np.zeros((1, 28, 28)).tolist()
 
     async def scenario():
         transport = httpx.ASGITransport(app=app)
@@ -357,14 +360,16 @@ def test_a_slow_request_does_not_block_others(served):
             slow_task = asyncio.create_task(c.post("/api/models/slow/predict", json={"input": x}))
             await asyncio.sleep(0.1)
             for _ in range(5):
-                r = await c.post("/api/models/simple_cnn/predict", json={"input": x})
-                assert r.status_code == 200
+                for name, body in (("simple_cnn", x), ("slow", dark)):
+                    r = await c.post(f"/api/models/{name}/predict", json={"input": body})
+                    assert r.status_code == 200
             fast_done = time.perf_counter() - started
             assert (await slow_task).status_code == 200
             return fast_done, time.perf_counter() - started
 
     fast_done, slow_done = asyncio.run(scenario())
     assert fast_done < 1.2 < slow_done, (fast_done, slow_done)
+    assert slow.copies == 2           # the slow request's copy and one for all the fast ones
 
 
 def test_json_answers_have_no_nan(client):
@@ -372,3 +377,33 @@ def test_json_answers_have_no_nan(client):
     text = post(client, "activations", input=x).text
     json.loads(text)   # strict JSON: NaN would not parse in a browser
     assert "NaN" not in text
+
+
+def test_cell_of_merge_layers_shows_each_input_and_the_operation(tmp_path):
+    """A graph's Concatenate and Add: the cell names the tensors the layer reads, gives each
+    one's value at the cell (for the concatenation, only the input the cell is copied from, at
+    its own channel) and the operation; the values are convlens's own feature maps."""
+    from fastapi.testclient import TestClient
+
+    from convlens.explorer.app import create_app
+    from convlens.explorer.models import open_models
+
+    cl.manual_seed(3)
+    graph = branches_graph()
+    cl.save(graph, tmp_path / "branches.convlens", input_shape=(1, 28, 28))
+    served = open_models([str(tmp_path / "branches.convlens")])
+    x = digit_input(5)
+    maps = feature_maps(graph, x, ["narrow_relu", "wide_relu", "pool", "refine", "sum", "cat"])
+    with TestClient(create_app(served)) as client:
+        nodes = {n["name"]: n["index"] for n in client.get("/api/models/branches.convlens/network").json()["nodes"]}
+        cat = post(client, "cell", "branches.convlens", input=x.tolist(), layer=nodes["cat"], index=[6, 9, 11]).json()
+        add = post(client, "cell", "branches.convlens", input=x.tolist(), layer=nodes["sum"], index=[2, 4, 5]).json()
+    assert cat["detail"]["operation"] == "concat" and cat["input_shape"] == [4, 28, 28]
+    assert [(i["name"], i["value"], i["index"]) for i in cat["detail"]["inputs"]] == [
+        ("narrow_relu", None, None), ("wide_relu", pytest.approx(float(maps["wide_relu"][2, 9, 11])), [2, 9, 11])]
+    assert cat["value"] == pytest.approx(float(maps["cat"][6, 9, 11]))
+    terms = add["detail"]["inputs"]
+    assert add["detail"]["operation"] == "+" and [t["name"] for t in terms] == ["pool", "refine"]
+    assert terms[0]["value"] == pytest.approx(float(maps["pool"][2, 4, 5]))
+    assert terms[1]["value"] == pytest.approx(float(maps["refine"][2, 4, 5]))
+    assert add["value"] == pytest.approx(terms[0]["value"] + terms[1]["value"], rel=1e-6)

@@ -2,7 +2,9 @@
 `convlens serve` started on 127.0.0.1 by the test (no browser download, nothing from the
 internet). Draw a stroke, see the prediction and the feature maps, click a cell and check its
 numbers against convlens's own forward pass, open Grad-CAM, switch to Korean, run the
-backward view, open a 1-D model.
+backward view, open a 1-D model, a 3-D model's slices, the softmax written out, a graph's merge
+cell, a model imported from ONNX, and a run still training whose curves grow while the page is
+open.
 
 Screenshots go to the test's temporary folder; with CONVLENS_SCREENSHOTS=docs/images they are
 also written there (the README's pictures), and CONVLENS_EXPLORER_RUN=runs/<run> serves that
@@ -22,7 +24,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from explorer_helpers import write_run
+from explorer_helpers import (
+    ARGS,
+    CHROMIUM,
+    branches_graph,
+    click_map,
+    draw_stroke,
+    onnx_digits_cnn,
+    shown_probabilities,
+    write_run,
+)
 from playwright.sync_api import expect, sync_playwright
 
 import convlens as cl
@@ -33,9 +44,6 @@ from convlens.functional.conv_arithmetic import resolve_padding
 from convlens.viz.feature_maps import feature_maps
 
 pytestmark = pytest.mark.debian("chromium")      # Debian's browser: .ci/run installs it
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -44,20 +52,36 @@ def server(tmp_path_factory):
     if run is None:
         run = str(tmp_path_factory.mktemp("browser") / "digits")
         write_run(Path(run))
-    graph = tmp_path_factory.mktemp("graph") / "branches.convlens"
-    cl.save(_branches(), graph, input_shape=(1, 28, 28), class_names=tuple("0123456789"))
-    with serving([run, "cnn1d", "resnet_small", str(graph)]) as url:
-        yield url, run
+    folder = tmp_path_factory.mktemp("graph")
+    graph = folder / "branches.convlens"
+    cl.save(branches_graph(), graph, input_shape=(1, 28, 28), class_names=tuple("0123456789"))
+    onnx_digits_cnn(folder / "small.onnx")
+    cl.manual_seed(8)        # a 3-D model of known weights, with the examples of its data set
+    cl.save(cl.models.get_model("cnn3d"), folder / "volumes.convlens", input_shape=(1, 16, 20, 20),
+            dataset="moving-mnist-5k")
+    live = folder / "live"
+    _write_live_run(live, epochs=1)
+    with serving([run, "cnn1d", "resnet_small", str(graph), str(folder / "volumes.convlens"),
+                  str(folder / "small.onnx"), str(live)]) as url:
+        yield url, run, folder
 
 
-def _branches() -> cl.Graph:
-    """A graph model: two convolutions side by side, concatenated, then a shortcut sum."""
-    x = cl.Input((1, 28, 28), name="image")
-    a = cl.ReLU()(cl.Conv2d(1, 4, 3, padding=1)(x, name="narrow"), name="narrow_relu")
-    b = cl.ReLU()(cl.Conv2d(1, 4, 5, padding=2)(x, name="wide"), name="wide_relu")
-    c = cl.MaxPool2d(2)(cl.Concatenate(dim=1)(a, b, name="cat"), name="pool")
-    s = cl.Add()(c, cl.Conv2d(8, 8, 3, padding=1)(c, name="refine"), name="sum")
-    return cl.Graph(inputs=x, outputs=cl.Linear(8, 10)(cl.Flatten()(cl.GlobalAvgPool2d()(s)), name="logits"))
+def _write_live_run(path: Path, epochs: int) -> cl.Module:
+    """A run still training: config.json and the checkpoint of its last epoch, no metrics yet."""
+    from convlens.io import write_json
+    from convlens.training.checkpoint import write_checkpoint
+
+    path.mkdir(exist_ok=True)
+    write_json(path / "config.json", {"model": "simple_cnn", "dataset": "mnist-5k", "input_shape": [1, 28, 28],
+                                      "limit_train": 20, "limit_test": 12, "command": "convlens train"})
+    cl.manual_seed(epochs)
+    model = cl.models.get_model("simple_cnn")
+    history = {"train_loss": [2.0 - 0.3 * k for k in range(epochs)], "val_loss": [1.9 - 0.3 * k for k in range(epochs)]}
+    write_checkpoint(path / "checkpoint", {"model": {"class": "Sequential", "state": model.state_dict()},
+                                           "history": history})
+    stamp = (path / "checkpoint.npz").stat().st_mtime + epochs    # a coarse file clock must not hide it
+    os.utime(path / "checkpoint.npz", (stamp, stamp))
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -87,18 +111,8 @@ def _shot(page, tmp_path: Path, name: str, selector: str | None = None) -> None:
         shutil.copy(path, Path(target) / path.name)
 
 
-def _draw_stroke(page) -> None:
-    box = page.locator("#draw-canvas").bounding_box()
-    x0, y0 = box["x"] + 150, box["y"] + 40
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for k in range(1, 25):                      # a "7": across, then down to the left
-        page.mouse.move(x0 - 60 + 5 * k if k < 13 else x0 - (k - 13) * 6, y0 if k < 13 else y0 + (k - 12) * 17)
-    page.mouse.up()
-
-
 def test_draw_predict_feature_maps_and_one_cell(page, server, tmp_path):
-    _draw_stroke(page)
+    draw_stroke(page)
     expect(page.locator("#bars .bar")).to_have_count(10)
     expect(page.locator("[data-testid=node-0] canvas")).to_have_count(8 if server[1].endswith("digits") else 6)
     ms = float(page.locator("#round-trip").get_attribute("data-ms"))
@@ -189,7 +203,7 @@ def test_a_run_shows_its_record_and_a_1d_model_shows_lines(page, tmp_path):
 def test_a_residual_network_is_drawn_as_a_graph(page, tmp_path):
     page.locator("[data-testid=model-picker]").select_option("resnet_small")
     expect(page.locator("#draw-area")).to_be_visible(timeout=30_000)
-    _draw_stroke(page)
+    draw_stroke(page)
     page.wait_for_function("window.explorer.acts && window.explorer.acts.input.max > 0", timeout=30_000)
     expect(page.locator("[data-testid=node-30] canvas")).to_have_count(1)   # the logits
     nodes = page.evaluate("window.explorer.net.nodes")
@@ -215,3 +229,103 @@ def test_a_graph_model_file_is_drawn_as_its_graph(page):
     narrow, wide = (page.locator(f"[data-testid=node-{nodes[n]['index']}]") for n in ("narrow", "wide"))
     assert narrow.evaluate(column) == wide.evaluate(column)             # the two branches side by side
     assert page.locator("#network svg.edges path").count() == sum(len(n["inputs"]) for n in nodes.values())
+
+
+def _pick(page, name: str) -> None:
+    page.locator("[data-testid=model-picker]").select_option(name)
+    page.wait_for_function(f"window.explorer.model.name === {name!r} && window.explorer.acts"
+                           " && window.explorer.pred", timeout=30_000)
+
+
+def test_a_merge_cell_shows_each_input_and_the_operation(page, server, tmp_path):
+    _pick(page, "branches.convlens")
+    draw_stroke(page)
+    page.wait_for_function("window.explorer.acts.input.max > 0", timeout=30_000)
+    nodes = {n["name"]: n["index"] for n in page.evaluate("window.explorer.net.nodes")}
+    canvas = page.locator(f"[data-testid=node-{nodes['sum']}] canvas").nth(5)
+    size = canvas.bounding_box()
+    canvas.click(position={"x": size["width"] * 0.5, "y": size["height"] * 0.3})
+    expect(page.locator("[data-testid=merge-formula]")).to_have_attribute("data-operation", "+")
+    index = tuple(json.loads(page.locator("[data-testid=cell-value]").get_attribute("data-index")))
+    served = open_model(server[2] / "branches.convlens")
+    x = np.array(page.evaluate("window.explorer.acts.input.values"), dtype=np.float32)
+    maps = feature_maps(served.model, x, ["pool", "refine", "sum"])
+    shown = [float(v.get_attribute("data-value")) for v in page.locator("[data-testid=merge-input]").all()]
+    np.testing.assert_allclose(shown, [maps["pool"][index], maps["refine"][index]], rtol=1e-5, atol=1e-6)
+    value = float(page.locator("[data-testid=cell-value]").get_attribute("data-value"))
+    assert index[0] == 5 and value == pytest.approx(float(maps["sum"][index]), rel=1e-5, abs=1e-6)
+    _shot(page, tmp_path, "merge", "#cell-panel")
+
+
+def test_a_3d_model_shows_slices_and_a_cell_of_the_chosen_slice(page, server, tmp_path):
+    _pick(page, "volumes.convlens")
+    expect(page.locator("#slice-control")).to_be_visible()
+    first = page.evaluate("window.explorer.acts.layers[0]")
+    assert first["kind"] == "slices" and first["depth"] == first["depths"] // 2
+    page.locator("#slice").fill("3")
+    page.wait_for_function("window.explorer.acts.layers[0].depth === 3", timeout=30_000)
+    expect(page.locator("#slice-value")).to_have_text(f"3 / {first['depths']}")
+    clip = np.array(page.evaluate("window.explorer.payload.input"), dtype=np.float32)
+    maps = feature_maps(cl.load(server[2] / "volumes.convlens"), clip, "0")["0"]
+    shown = np.array(page.evaluate("window.explorer.acts.layers[0].values"))
+    np.testing.assert_allclose(shown, maps[:len(shown), 3], rtol=1e-5, atol=1e-6)
+    # click map 1 where its slice is largest (a value that is not 0)
+    i, j = np.unravel_index(int(np.argmax(np.abs(maps[1, 3]))), maps.shape[2:])
+    canvas = page.locator("[data-testid=node-0] canvas").nth(1)
+    inner = canvas.evaluate("c => [c.clientLeft, c.clientTop, c.clientWidth, c.clientHeight]")   # inside the border
+    canvas.click(position={"x": inner[0] + inner[2] * (j + 0.5) / maps.shape[3],
+                           "y": inner[1] + inner[3] * (i + 0.5) / maps.shape[2]})
+    value = page.locator("[data-testid=cell-value]")
+    expect(value).to_be_visible()
+    index = tuple(json.loads(value.get_attribute("data-index")))
+    assert index == (1, 3, i, j) and maps[index] != 0
+    assert float(value.get_attribute("data-value")) == pytest.approx(float(maps[index]), rel=1e-5, abs=1e-6)
+    _shot(page, tmp_path, "slices")
+
+
+def test_clicking_a_bar_writes_out_the_softmax(page, server):
+    _pick(page, "small.onnx")
+    draw_stroke(page)
+    page.wait_for_function("window.explorer.acts.input.max > 0 && window.explorer.pred", timeout=30_000)
+    page.locator("#bars .bar").nth(4).click()
+    expect(page.locator("[data-testid=softmax]")).to_be_visible()
+    rows = page.locator("[data-testid=softmax] table.numbers tr").all()
+    table = np.array([[float(td.get_attribute("data-value")) for td in row.locator("td[data-value]").all()]
+                      for row in rows])
+    x = np.array(page.evaluate("window.explorer.acts.input.values"), dtype=np.float32)
+    logits = open_model(server[2] / "small.onnx").model(x[None])[0].astype(np.float64)
+    np.testing.assert_allclose(table[:, 0], logits, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(table[:, 1], np.exp(logits - logits.max()), rtol=1e-5)
+    np.testing.assert_allclose(table[:, 2], cl.functional.softmax(logits), rtol=1e-5, atol=1e-9)
+
+
+def test_an_onnx_model_opens_like_any_other(page, server):
+    import torch
+
+    _pick(page, "small.onnx")
+    expect(page.locator("#draw-area")).to_be_visible()
+    draw_stroke(page)
+    page.wait_for_function("window.explorer.acts.input.max > 0 && window.explorer.pred", timeout=30_000)
+    types = [n["type"] for n in page.evaluate("window.explorer.net.nodes")]
+    assert types == ["Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "Flatten", "Linear"]
+    net = onnx_digits_cnn(server[2] / "again.onnx")      # the same seeded PyTorch module
+    x = np.array(page.evaluate("window.explorer.acts.input.values"), dtype=np.float32)
+    with torch.no_grad():
+        probabilities = torch.softmax(net(torch.from_numpy(x[None]))[0].double(), 0).numpy()
+        first = net[0](torch.from_numpy(x[None]))[0].numpy()
+    np.testing.assert_allclose(shown_probabilities(page), probabilities, rtol=1e-4, atol=1e-7)
+    index, value = click_map(page, 0, 2, 0.45, 0.5)
+    assert index[0] == 2 and value == pytest.approx(float(first[index]), rel=1e-5, abs=1e-6)
+
+
+def test_a_run_still_training_gains_a_point_while_the_page_is_open(page, server):
+    _pick(page, "live")
+    expect(page.locator("[data-testid=run-status]")).to_have_text("training")
+    expect(page.locator("[data-testid=curves]")).to_have_attribute("data-points", "1")
+    second = _write_live_run(server[2] / "live", epochs=2)      # the next epoch's checkpoint
+    expect(page.locator("[data-testid=curves]")).to_have_attribute("data-points", "2", timeout=15_000)
+    expect(page.locator("[data-testid=training]")).to_contain_text("epoch 2")
+    # the first layer's filters the page shows are now those of the new checkpoint
+    page.wait_for_function("window.explorer.net.filters.weights[0][0][0][0] !== null", timeout=10_000)
+    shown = np.array(page.evaluate("window.explorer.net.filters.weights"))
+    np.testing.assert_allclose(shown, second[0].weight.data[:len(shown)], rtol=1e-6)

@@ -57,7 +57,8 @@ def test_a_run_still_training_opens_from_its_checkpoint_and_follows_it(tmp_path)
     record = run_record(served)
     assert record["weights_updated"] is True and record["epochs_done"] == 2
     np.testing.assert_array_equal(record["filters"]["weights"], second[0].weight.data)
-    np.testing.assert_array_equal(served.local()[0].weight.data, second[0].weight.data)
+    with served.borrow() as copy:          # copies of the old weights are not lent again
+        np.testing.assert_array_equal(copy[0].weight.data, second[0].weight.data)
 
 
 def test_a_saved_model_file_opens_with_what_it_knows(tmp_path):
@@ -100,17 +101,33 @@ def test_errors_name_what_was_expected(tmp_path):
         open_model(tmp_path / "notes.txt")
     (tmp_path / "empty-run").mkdir()
     (tmp_path / "empty-run" / "config.json").write_text('{"model": "simple_cnn"}')
-    with pytest.raises(ModelOpenError, match=r"has neither weights.npz nor checkpoint.npz"):
+    with pytest.raises(ModelOpenError, match=r"empty-run.: it has neither model.convlens, weights.npz nor checkpoint.npz: the run has not finished an epoch yet"):
         open_model(tmp_path / "empty-run")
 
 
-def test_same_names_get_a_suffix_and_each_thread_its_own_copy():
+def test_same_names_get_a_suffix_and_requests_share_a_bounded_pool_of_copies():
     served = open_models(["simple_cnn", "simple_cnn"])
     assert list(served) == ["simple_cnn", "simple_cnn-2"]
     model: ServedModel = served["simple_cnn"]
-    copies = []
-    thread = threading.Thread(target=lambda: copies.append(model.local()))
-    thread.start()
-    thread.join()
-    assert model.local() is model.local() and copies[0] is not model.local()
-    assert copies[0] is not model.model
+    model.pool_size = 2
+    with model.borrow() as first:
+        pass
+    with model.borrow() as again:          # an idle copy is lent again, not copied anew
+        assert again is first and again is not model.model and model.copies == 1
+    # two requests hold both copies: a third waits until one comes back
+    order: list[str] = []
+
+    def third() -> None:
+        with model.borrow() as copy:
+            order.append("third")
+            assert copy is first
+
+    with model.borrow() as a, model.borrow() as b:
+        assert a is not b and model.copies == 2
+        waiter = threading.Thread(target=third)
+        waiter.start()
+        waiter.join(timeout=0.3)
+        assert waiter.is_alive() and order == []       # no third copy is made
+        order.append("returned")
+    waiter.join(timeout=5)
+    assert order == ["returned", "third"] and model.copies == 2

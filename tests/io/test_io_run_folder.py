@@ -1,4 +1,5 @@
-"""cl.load(run_folder): model.convlens when the folder has it, else config.json + weights.npz."""
+"""cl.load(run_folder): model.convlens when the folder has it, else config.json + weights.npz,
+else (a run still training) config.json + the checkpoint."""
 
 import numpy as np
 import pytest
@@ -6,6 +7,7 @@ import pytest
 import convlens as cl
 from convlens.io import save_weights, write_json
 from convlens.io.formats import FormatError
+from convlens.training.checkpoint import write_checkpoint
 
 
 def _old_run(path, normalization=None):
@@ -51,8 +53,29 @@ def test_a_folder_that_is_not_a_run_is_refused(tmp_path):
         cl.load(tmp_path / "photos")
     _old_run(tmp_path / "run")
     (tmp_path / "run" / "weights.npz").unlink()
-    with pytest.raises(FormatError, match=r"cannot open the run folder .*run': .* has no weights.npz"):
+    with pytest.raises(FormatError, match=r"cannot open the run folder .*run': it has neither model.convlens, "
+                                          r"weights.npz nor checkpoint.npz: the run has not finished an epoch yet"):
         cl.load(tmp_path / "run")
+    write_checkpoint(tmp_path / "run" / "checkpoint", {"history": {"train_loss": [1.0]}})
+    with pytest.raises(FormatError, match=r"checkpoint.npz holds no model weights \(expected a 'model' entry"):
+        cl.load(tmp_path / "run")
+
+
+def test_a_run_still_training_opens_with_its_checkpoint_weights(tmp_path):
+    """Only config.json and the checkpoint of the last finished epoch: the config's model with
+    the checkpoint's weights, and what config.json tells (no metrics yet)."""
+    _old_run(tmp_path / "run")
+    (tmp_path / "run" / "weights.npz").unlink()
+    (tmp_path / "run" / "metrics.json").unlink()
+    cl.manual_seed(7)
+    epoch = cl.models.get_model("simple_cnn").eval()
+    write_checkpoint(tmp_path / "run" / "checkpoint", {"model": {"class": "Sequential", "state": epoch.state_dict()},
+                                                       "history": {"train_loss": [2.0]}})
+    loaded = cl.load(tmp_path / "run")
+    x = np.random.default_rng(3).random((2, 1, 28, 28)).astype(np.float32)
+    np.testing.assert_array_equal(loaded(x), epoch(x))
+    assert not loaded.training and loaded.info.dataset == "mnist-5k" and loaded.info.input_shape == (1, 28, 28)
+    assert loaded.info.metrics == {}
 
 
 def test_an_old_text_run_knows_its_tokenization(tmp_path):

@@ -314,3 +314,16 @@ def test_a_graph_inside_a_sequential_round_trips_with_its_shared_layer():
     twin.load_state_dict(model.state_dict())
     x = np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32)
     np.testing.assert_array_equal(twin(x), model(x))
+
+
+def test_zero_size_tensors_pass_only_where_a_layer_takes_them():
+    """ONNX allows zero-size tensors: a Graph with a zero-size Input takes one, and a layer
+    runs on it only when ``takes_empty`` is set (the ONNX importer sets it); others refuse."""
+    reshape = cl.Reshape(3, 0)
+    x = cl.Input((0, 3))
+    with pytest.raises(ValueError, match=r"whose axis 1 has size 0 \(no values\)"):
+        reshape(x)
+    reshape.takes_empty = True
+    model = cl.Graph(x, reshape(x))
+    assert model(np.zeros((2, 0, 3), np.float32)).shape == (2, 3, 0)
+    assert model.backward(np.zeros((2, 3, 0), np.float32)).shape == (2, 0, 3)

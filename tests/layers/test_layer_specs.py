@@ -57,6 +57,7 @@ CASES = {
     "Pad": (lambda: L.Pad([(1, 0), (2, 1)], "reflect"), (2, 3, 4, 4)),
     "Slice": (lambda: L.Slice([slice(0, 2), None, slice(None, None, -1)]), (2, 3, 4, 5)),
     "Gather": (lambda: L.Gather([[2, 0], [1, 1]], 1), (2, 3, 4)),
+    "Reduce": (lambda: L.Reduce("max", (1, -1), keepdims=False), (2, 3, 4)),
 }
 
 

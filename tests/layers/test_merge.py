@@ -107,3 +107,16 @@ def test_merge_spec_round_trip():
 
     assert to_spec(cl.Concatenate(dim=2)) == {"class": "Concatenate", "config": {"dim": 2}}
     assert isinstance(from_spec(to_spec(cl.MatMul())), cl.MatMul)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8])
+def test_integer_divide_truncates_toward_zero_as_torch(dtype):
+    """ONNX's integer Div (C's ``/``): −7 / 2 = −3, not NumPy's floor −4."""
+    info = np.iinfo(dtype)
+    a = RNG.integers(max(info.min, -1000), min(info.max, 1000), size=(3, 50), endpoint=True).astype(dtype)
+    b = RNG.integers(1, 9, size=(50,)).astype(dtype)
+    if info.min < 0:
+        b[::2] *= -1
+    y = cl.Divide()(a, b)
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y, torch.div(torch.from_numpy(a), torch.from_numpy(b), rounding_mode="trunc").numpy())

@@ -230,3 +230,11 @@ def test_torch_twin_rejects_keys_that_differ():
     model.extra = cl.Parameter(np.zeros(1))
     with pytest.raises(RuntimeError, match="Unexpected key"):
         torch_twin(model)
+
+
+@pytest.mark.parametrize("build, name", [(lambda: cl.Conv2d(1, 10**12, 3), "Conv2d"),
+                                         (lambda: cl.Linear(10**12, 2), "Linear")])
+def test_parameters_too_large_for_memory_are_a_value_error_naming_the_layer(build, name):
+    with pytest.raises(ValueError, match=rf"^{name}\(.*1000000000000.*\): its parameters do not fit in memory "
+                                         r"\(Unable to allocate .* TiB"):
+        build()

@@ -161,13 +161,12 @@ def test_window_larger_than_the_input_shows_the_formula():
 
 @pytest.mark.parametrize("cls, kwargs, message", [
     (cl.MaxPool2d, dict(kernel_size=3, padding=2),
-     "MaxPool2d: padding must be at most half the kernel size, received padding=2, "
-     "kernel_size=3"),
+     "MaxPool2d: padding 2 along height must be at most half the kernel size 3 "
+     "(padding > k/2 would create windows that hold only padding)"),
     (cl.AvgPool1d, dict(kernel_size=2, padding=2),
-     "AvgPool1d: padding must be at most half the kernel size, received padding=2, "
-     "kernel_size=2"),
+     "AvgPool1d: padding 2 along length must be at most half the kernel size 2"),
     (cl.MinPool3d, dict(kernel_size=(4, 4, 1), padding=(2, 2, 1)),
-     "MinPool3d: padding must be at most half the kernel size"),
+     "MinPool3d: padding 1 along width must be at most half the kernel size 1"),
     (cl.MaxPool2d, dict(kernel_size=2, stride=-1), "stride must be >= 1, received -1"),
     (cl.MaxPool2d, dict(kernel_size=0), "kernel_size must be >= 1, received 0"),
     (cl.MaxPool2d, dict(kernel_size=2, padding=-1), "padding must be >= 0, received -1"),
@@ -194,3 +193,16 @@ def test_string_padding_gets_a_readable_error():
 def test_backward_before_forward():
     with pytest.raises(RuntimeError, match=re.escape("MaxPool2d.backward() was called before")):
         cl.MaxPool2d(2).backward(np.zeros((1, 1, 2, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, np.uint32])
+def test_max_pooling_of_integers_keeps_their_dtype_and_values(dtype):
+    """ONNX's uint8 MaxPool: integers pool exactly, at their full range, in their dtype."""
+    import torch
+
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(1).integers(info.min, info.max, size=(2, 3, 6, 7), dtype=dtype, endpoint=True)
+    y = cl.MaxPool2d(3, stride=2, padding=1)(x)
+    assert y.dtype == dtype
+    expected = torch.nn.functional.max_pool2d(torch.from_numpy(x.astype(np.float64)), 3, 2, 1).numpy()
+    np.testing.assert_array_equal(y, expected.astype(dtype))

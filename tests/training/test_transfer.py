@@ -123,6 +123,17 @@ def test_init_from_the_same_classes_keeps_the_head(tmp_path, source):
     assert f"init: weights from {source}, classifier head kept (same classes)" in result.output
 
 
+def test_init_from_a_classifier_onto_a_binary_task_gets_a_one_output_head(tmp_path, source):
+    out = tmp_path / "is-0"
+    result = train(*SMALL, "--dataset", "mnist-5k-is-0", "--init-from", str(source), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert ("new output head (layer 11, fresh weights): mnist-5k-is-0 is a binary task with 1 output, "
+            "the model has 10") in result.output
+    weights = load_arrays(out / "weights.npz")
+    assert weights["11.weight"].shape == (1, 84) and np.array_equal(
+        weights["0.weight"].shape, load_arrays(source / "weights.npz")["0.weight"].shape)
+
+
 def test_init_from_a_model_file_goes_through_the_format_registry(tmp_path):
     cl.manual_seed(3)
     model = cl.models.get_model("lenet5", num_classes=3)

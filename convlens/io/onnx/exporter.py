@@ -18,6 +18,7 @@ such layer at once.
 
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -201,7 +202,14 @@ def _input_specs(model: Module, input_shape: Sequence[int] | None,
     from convlens.layers.embedding import Embedding
 
     dtype = input_dtype or (np.int64 if isinstance(first, Embedding) else np.float32)
-    return [("input", tuple(int(s) for s in input_shape), np.dtype(dtype))]
+    try:  # operator.index: a size of 28.5 or "28" is refused, not truncated
+        sizes = tuple(operator.index(n) for n in input_shape)
+    except TypeError:
+        sizes = ()
+    if not sizes or any(n < 1 for n in sizes):
+        raise ValueError(f"export_onnx: expected input_shape a tuple of positive integer sizes without "
+                         f"the batch axis (e.g. (1, 28, 28)), received {input_shape!r}")
+    return [("input", sizes, np.dtype(dtype))]
 
 
 def _value_info(name: str, example: np.ndarray) -> onnx.ValueInfoProto:

@@ -41,6 +41,7 @@ from convlens.io.onnx.converters.registry import (
     find_converter,
 )
 from convlens.io.onnx.naming import unique_name
+from convlens.io.onnx.patterns import fuse_gelu
 from convlens.io.onnx.reader import (
     attributes,
     initializers,
@@ -80,7 +81,7 @@ class Importer:
                  constants: dict[str, np.ndarray], batch_axis: bool = True) -> None:
         self.model, self.where = model, where
         self.batch_axis = batch_axis
-        self.graph = model.graph
+        self.graph = fuse_gelu(model.graph)  # GELU before opset 20: Div, Erf, Add, Mul, Mul
         self.opset = opset_version(model)
         self.input_shapes = input_shapes
         self.values: dict[str, Any] = dict(initializers(self.graph))
@@ -194,6 +195,8 @@ class Importer:
                 value = cl.Constant(value, trainable=bool(trainable))(
                     name=self._unique(label or f"{name}_const{k}"))
             symbolic.append(value)
+        if any(0 in v.shape for v in symbolic):  # ONNX allows zero-size tensors: this node takes them
+            layer.takes_empty = True
         return layer(*symbolic, name=self._unique(name))
 
     # -- checks and names ------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+from google.protobuf import json_format, text_format
 from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
@@ -34,7 +35,8 @@ def read_model(source: str | os.PathLike[str] | onnx.ModelProto) -> onnx.ModelPr
             model = onnx.load(str(path))
         except FileNotFoundError:
             raise FileNotFoundError(f"no such file: {where}") from None
-        except (DecodeError, RuntimeError, ValueError, OSError) as error:
+        except (DecodeError, json_format.ParseError, text_format.ParseError, RuntimeError, ValueError,
+                OSError) as error:  # ParseError: onnx reads .json/.txt names as text formats
             raise FormatError(f"{where} is not a readable ONNX model: {error}") from None
     if not model.HasField("graph") or not model.graph.node:
         raise FormatError(f"{where} holds no ONNX graph (expected a ModelProto with nodes)")

@@ -242,12 +242,11 @@ def test_without_the_onnx_package_the_message_gives_the_install_command(monkeypa
 
 @pytest.mark.filterwarnings("ignore:Conv2d. padding='same'")
 @pytest.mark.parametrize("name", ["conv_variants", "pools", "pool_1d_3d", "activations", "normalization",
-                                  "shape_ops", "linear_on_3d", "adaptive_global", "residual_concat"])
+                                  "shape_ops", "linear_on_3d", "adaptive_global", "reduce", "residual_concat"])
 def test_every_exported_layer_reads_back(name, tmp_path):
     """The exporter's layer stacks (every layer ONNX expresses, LayerNormalization and the
     GroupNorm composition included), read back: the same outputs as onnxruntime. At the newest
-    opset, where GELU is one operator (before opset 20 it is written with Erf, which convlens
-    does not read)."""
+    opset; GELU before opset 20 (written with Erf) is tested below."""
     from onnx_layer_stacks import LAYER_STACKS, randomize_statistics
 
     build, shape = LAYER_STACKS[name]
@@ -258,3 +257,23 @@ def test_every_exported_layer_reads_back(name, tmp_path):
     reference = onnxruntime_run(path, x)
     np.testing.assert_allclose(back(x), reference, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(reference).max()))
     np.testing.assert_allclose(back(x), model(x), rtol=1e-5, atol=1e-5 * max(1.0, np.abs(reference).max()))
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+def test_gelu_written_with_erf_before_opset_20_reads_back_as_gelu(opset, tmp_path):
+    """Before opset 20 GELU is Div, Erf, Add, Mul, Mul (convlens's and PyTorch's order of the
+    two Mul): the importer fuses the chain, so export then import gives the identical model."""
+    model = cl.Sequential(cl.Conv2d(2, 4, 1), cl.GELU(), cl.Conv2d(4, 3, 1), cl.GELU()).eval()
+    path = cl.export_onnx(model, tmp_path / "m.onnx", input_shape=(2, 5, 5), opset=opset)
+    assert "Erf" in {n.op_type for n in onnx.load(path).graph.node}
+    back = cl.from_onnx(path)
+    assert [type(n.layer).__name__ for n in back.nodes] == ["Conv2d", "GELU", "Conv2d", "GELU"]
+    x = np.random.default_rng(4).standard_normal((3, 2, 5, 5)).astype(np.float32)
+    np.testing.assert_array_equal(back(x), model(x))
+    np.testing.assert_allclose(back(x), onnxruntime_run(path, x), rtol=1e-5, atol=1e-6)
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 1), torch.nn.GELU()).eval()
+    torch_path = torch_export(net, x, tmp_path / "t.onnx", opset)
+    back = cl.from_onnx(torch_path)
+    assert [(n.name, type(n.layer).__name__) for n in back.nodes] == [("0", "Conv2d"), ("1", "GELU")]
+    np.testing.assert_allclose(back(x), net(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -60,6 +60,21 @@ export function softmaxView(d, classes) {
     el("div", { class: "formula", text: `${t("sum")} Σ e^(z − max z) = ${fmt(d.sum, 7)}` }));
 }
 
+function mergeView(d, value) {
+  // each input tensor's value at this cell, then the operation that joins them
+  const rows = d.inputs.map((x) => el("tr", { "data-testid": "merge-input", "data-value": x.value ?? "" },
+    el("td", { text: x.name }), el("td", { class: "muted", text: `(${x.shape.join("×")})` }),
+    el("td", { text: x.value === null ? "—" : `[${x.index.join(", ")}] = ${fmt(x.value, 7)}` })));
+  const known = d.inputs.filter((x) => x.value !== null).map((x) => fmt(x.value, 7));
+  const infix = ["+", "−", "×", "÷"].includes(d.operation);
+  const text = d.operation === "concat" ? `${t("merge_concat")}: ${known.join("")} = ${fmt(value, 7)}`
+    : infix ? `${known.join(` ${d.operation} `)} = ${fmt(value, 7)}`
+    : `${d.operation}(${known.join(", ")}) = ${fmt(value, 7)}`;
+  return el("div", { "data-testid": "merge" },
+    el("div", { class: "muted", text: t("merge_inputs") }), el("table", { class: "numbers" }, ...rows),
+    el("div", { class: "formula", "data-testid": "merge-formula", "data-operation": d.operation, text }));
+}
+
 function elementwiseView(d, value) {
   if (d.kind === "relu") {
     return el("div", { "data-testid": "relu" },
@@ -86,6 +101,7 @@ export function showCell(container, cell) {
   else if (d.kind === "pool") parts.push(poolView(d, dims));
   else if (d.kind === "linear") parts.push(linearView(d));
   else if (d.kind === "softmax") parts.push(softmaxView(d));
+  else if (d.kind === "merge") parts.push(mergeView(d, cell.value));
   else parts.push(elementwiseView(d, cell.value));
   if (d.formula && Array.isArray(d.formula)) {
     parts.push(el("h3", { text: t("formula_size") }));

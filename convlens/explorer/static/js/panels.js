@@ -70,7 +70,8 @@ export function showBackward(container, step, classes) {
 const CURVE_COLORS = ["#2f6fdf", "#e07a2f", "#2a9d5c", "#c03030"];
 
 function curves(history) {
-  const box = el("div", { "data-testid": "curves" });
+  const points = Math.max(0, ...Object.values(history).map((v) => (Array.isArray(v) ? v.length : 0)));
+  const box = el("div", { "data-testid": "curves", "data-points": points });
   for (const keys of [["train_loss", "val_loss"], ["train_accuracy", "val_accuracy"]]) {
     const shown = keys.filter((k) => Array.isArray(history[k]) && history[k].length);
     if (!shown.length) continue;

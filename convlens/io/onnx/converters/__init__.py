@@ -1,7 +1,7 @@
 """One converter per ONNX operator family; importing this package registers them all.
 
     activation.py     Relu, LeakyRelu, PRelu, Elu, Selu, Sigmoid, Tanh, HardSigmoid, HardSwish,
-                      Clip, Softmax, LogSoftmax, Gelu, Dropout, Identity
+                      Clip, Softmax, LogSoftmax, Gelu (and its Erf form: ../patterns.py), Dropout, Identity
     conv.py           Conv, Gemm, MatMul
     pool.py           MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, LRN
     normalization.py  BatchNormalization, InstanceNormalization, LayerNormalization,
@@ -9,7 +9,7 @@
     arithmetic.py     Add, Sub, Mul, Div, Sum, Neg
     shape.py          Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Concat, Pad, Slice,
                       Gather, Shape, DepthToSpace, SpaceToDepth, Split
-    reduce.py         ReduceMean, ReduceMax over the spatial axes (global pooling)
+    reduce.py         ReduceMean, ReduceMax (global pooling, or cl.Reduce over any axes)
 """
 
 from convlens.io.onnx.converters import activation, arithmetic, conv, normalization, pool, reduce, shape

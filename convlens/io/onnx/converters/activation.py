@@ -46,8 +46,11 @@ def convert_selu(node: Node):
     return node.apply(L.SELU(alpha, gamma), node.input(0))
 
 
-@converter("Gelu", opsets=(20, None))
+@converter("Gelu")
 def convert_gelu(node: Node):
+    """Gelu (opset 20+), and before opset 20 the exact-GELU chain with Erf that the importer
+    fuses into one Gelu node (:mod:`convlens.io.onnx.patterns`; ONNX's checker refuses a real
+    Gelu node there)."""
     return node.apply(L.GELU(node.attr("approximate", "none")), node.input(0))
 
 

@@ -99,4 +99,15 @@ def convert_matmul(node: Node):
     a, b = node.input(0), node.input(1)
     if isinstance(b, np.ndarray) and b.ndim == 2 and not isinstance(a, np.ndarray):
         return node.apply(linear_layer(b, None), a)
-    return node.apply(L.MatMul(), a, b)
+    vectors = [i for i, v in enumerate((a, b)) if not isinstance(v, np.ndarray) and node.rank(v) == 1]
+    if not vectors:
+        return node.apply(L.MatMul(), a, b)
+    if node.batched:
+        raise node.fail("a 1-D run-time operand (its only axis is the batch axis)")
+    # a file of single examples: a 1-D operand of ONNX shape (k,) is (1, k) here; np.matmul reads
+    # it as a row (1, 1, k) on the left, a column (1, k, 1) on the right, then drops that axis
+    out = np.matmul(np.empty(node.shape(a), np.float32), np.empty(node.shape(b), np.float32)).shape
+    k = node.shape(a if 0 in vectors else b)[0]
+    a = node.apply(L.Reshape(1, k), a) if 0 in vectors else a
+    b = node.apply(L.Reshape(k, 1), b) if 1 in vectors else b
+    return node.apply(L.Reshape(*node.per_example(out)), node.apply(L.MatMul(), a, b))

@@ -1,4 +1,5 @@
-"""ReduceMean and ReduceMax over all spatial axes: global pooling (ShuffleNet's head)."""
+"""ReduceMean and ReduceMax: global pooling when they reduce all the spatial axes of (N, C, *S)
+(ShuffleNet's head), otherwise ``cl.Reduce`` over the axes asked for."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from convlens.io.onnx.converters.registry import Node, converter
 _GLOBAL = {("ReduceMean", 1): L.GlobalAvgPool1d, ("ReduceMean", 2): L.GlobalAvgPool2d,
            ("ReduceMean", 3): L.GlobalAvgPool3d, ("ReduceMax", 1): L.GlobalMaxPool1d,
            ("ReduceMax", 2): L.GlobalMaxPool2d, ("ReduceMax", 3): L.GlobalMaxPool3d}
+_KIND = {"ReduceMean": "mean", "ReduceMax": "max"}
 
 
 @converter("ReduceMean", "ReduceMax")
@@ -18,9 +20,11 @@ def convert_reduce(node: Node):
         axes = node.attr("axes")
     else:
         axes = node.constant_ints(1, "axes")
-    axes = sorted(a % rank for a in axes) if axes else list(range(rank))
+    if not axes and node.attr("noop_with_empty_axes", 0):
+        return node.apply(L.Identity(), x)
+    axes = sorted({node.axis(a, rank) for a in axes}) if axes else list(range(rank))
     keepdims = bool(node.attr("keepdims", 1))
-    if axes != list(range(2, rank)) or (node.op_type, rank - 2) not in _GLOBAL:
-        raise node.fail(f"reducing axes {axes} of a rank-{rank} tensor (convlens reduces all the "
-                        "spatial axes of (N, C, *S), as global pooling)")
-    return node.apply(_GLOBAL[node.op_type, rank - 2](keepdims=keepdims), x)
+    if node.batched and axes == list(range(2, rank)) and (node.op_type, rank - 2) in _GLOBAL:
+        return node.apply(_GLOBAL[node.op_type, rank - 2](keepdims=keepdims), x)
+    node.refuse_batch_axis(axes, "reducing")
+    return node.apply(L.Reduce(_KIND[node.op_type], [node.dim(a) for a in axes], keepdims), x)

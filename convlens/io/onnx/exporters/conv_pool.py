@@ -83,11 +83,22 @@ def export_global_pool(w, layer, xs, name):
     if layer.keepdims:
         return w.node("GlobalAveragePool" if layer.kind == "avg" else "GlobalMaxPool", [xs[0].name], name)
     # (N, C, *S) -> (N, C): a reduction over the spatial axes without keeping them
-    op = "ReduceMean" if layer.kind == "avg" else "ReduceMax"
-    axes = list(range(2, xs[0].example.ndim))
+    return _reduce(w, "ReduceMean" if layer.kind == "avg" else "ReduceMax", xs[0].name,
+                   list(range(2, xs[0].example.ndim)), False, name)
+
+
+@exporter(L.Reduce)
+def export_reduce(w, layer, xs, name):
+    rank = xs[0].example.ndim
+    return _reduce(w, "ReduceMean" if layer.kind == "mean" else "ReduceMax", xs[0].name,
+                   sorted(d % rank for d in layer.dims), layer.keepdims, name)
+
+
+def _reduce(w: OnnxWriter, op: str, x: str, axes: list[int], keepdims: bool, name: str) -> str:
+    """ReduceMean / ReduceMax over ``axes`` (an input from opset 18, an attribute before)."""
     if w.opset >= 18:
-        return w.node(op, [xs[0].name, w.ints(f"{name}.axes", axes)], name, keepdims=0)
-    return w.node(op, [xs[0].name], name, axes=axes, keepdims=0)
+        return w.node(op, [x, w.ints(f"{name}.axes", axes)], name, keepdims=int(keepdims))
+    return w.node(op, [x], name, axes=axes, keepdims=int(keepdims))
 
 
 @exporter(_AdaptivePoolNd)
