@@ -31,9 +31,10 @@ def _ids(value: Any) -> list[int]:
 
 
 def data_flow(model: Module, x: np.ndarray) -> list[dict[str, Any]]:
-    """One entry per layer call (every module but ``Sequential`` and ``Graph``), in the order the calls end:
-    ``{"module", "inputs": [indices of earlier calls, or INPUT], "passes"}``; ``passes`` marks
-    the model itself when it only hands on its last node's output (a ``Graph``).
+    """One entry per layer call, in the order the calls end: ``{"module", "inputs": [indices of
+    earlier calls, or INPUT], "passes"}``. ``Sequential`` and ``Graph`` containers get no entry
+    (they only run their children); ``passes`` marks any other model (a user's own container)
+    that hands on its last child's output unchanged, which is then not drawn.
 
     A container that computes something itself (``Residual``'s sum) reads the outputs of its
     descendants that no other descendant used: the ends of its branches (and its own input
@@ -60,7 +61,7 @@ def data_flow(model: Module, x: np.ndarray) -> list[dict[str, Any]]:
                 calls[k]["claimed"] = True
         else:
             inputs = [producer.get(i, INPUT) for i in _ids(x_in)]
-        # a container that returns its last node's array unchanged (a Graph) draws nothing
+        # a root container (not Sequential or Graph) returning a child's array unchanged: not drawn
         passes = (len(inputs) == 1 and inputs[0] != INPUT and module is model
                   and _ids(y_out) == calls[inputs[0]]["out"])
         calls.append({"module": module, "inputs": inputs, "claimed": False, "out": _ids(y_out),
