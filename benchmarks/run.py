@@ -10,7 +10,9 @@ same thread count, warm-up first), their ratio, the plain-loop implementation's 
 workload's batch: loop cost is exactly linear in the batch), achieved GFLOP/s (convolution
 and linear layers; a training step counts 3× the forward FLOPs), and peak memory (the rise
 of the resident set during three steps, measured in a fresh process per library). Timings
-are recorded, never asserted.
+are recorded, never asserted. ResNet-50 inference at 224×224 (batch 1 and 16), imported
+from ONNX, is timed against PyTorch and onnxruntime in the same run (``--no-onnx`` skips it;
+it is skipped with a message when torch, onnx, onnxruntime or torchvision is missing).
 """
 
 from __future__ import annotations
@@ -215,6 +217,43 @@ def run_workloads(args, have_torch: bool) -> list[dict]:
     return rows
 
 
+#: ResNet-50 inference imported from ONNX (224×224): (batch, the suite's name for it)
+ONNX_WORKLOADS = [(1, "resnet50_onnx_infer_b1"), (16, "resnet50_onnx_infer_b16")]
+#: Timed runs of each library per batch (one warm-up first): a batch-16 pass takes seconds.
+ONNX_REPEATS = 3
+ONNX_IMAGE_SIZE = 224
+
+
+def run_onnx_workloads(args) -> list[dict]:
+    """ResNet-50 exported by PyTorch to ONNX, read by convlens and by onnxruntime, the three
+    timed in this process (:mod:`benchmarks.onnx_resnet50`); skipped with a message when
+    torch, onnx, onnxruntime or torchvision is missing. No plain loops, no memory probe."""
+    from benchmarks import onnx_resnet50
+
+    wanted = [(b, name) for b, name in ONNX_WORKLOADS
+              if not args.only or any(o in name for o in args.only)]
+    if not wanted or args.no_onnx:
+        return []
+    reason = onnx_resnet50.missing_dependencies()
+    if reason:
+        print(reason, flush=True)
+        return []
+    repeats = 1 if args.quick else ONNX_REPEATS
+    results, import_ms = onnx_resnet50.compare([b for b, _ in wanted], ONNX_IMAGE_SIZE, repeats,
+                                                args.threads)
+    rows = []
+    for (batch, name), r in zip(wanted, results):
+        row = {"workload": name, "what": "ResNet-50 inference, 3×224×224, imported from ONNX",
+               "batch": batch, "convlens_ms": r["convlens_ms"], "torch_ms": r["pytorch_ms"],
+               "ratio": r["convlens_ms"] / r["pytorch_ms"], "onnxruntime_ms": r["onnxruntime_ms"],
+               "ratio_vs_onnxruntime": r["convlens_ms"] / r["onnxruntime_ms"],
+               "relative_error_vs_onnxruntime": r["relative_error"], "onnx_import_ms": import_ms,
+               "repeats": repeats}
+        rows.append(row)
+        print(format_row(row), flush=True)
+    return rows
+
+
 def time_layer(title: str, spec, shape, args, have_torch: bool) -> dict:
     """Forward and backward time of one layer in both libraries."""
     import numpy as np
@@ -359,6 +398,17 @@ def markdown(env: dict, peak: dict, rows: list[dict], layers: list[dict]) -> str
         "weights.", "",
         WORKLOAD_HEADER, *(format_row(r) for r in rows), "",
     ]
+    onnx_rows = [r for r in rows if "onnxruntime_ms" in r]
+    if onnx_rows:
+        lines += [
+            "ResNet-50 from ONNX (`benchmarks/onnx_resnet50.py`: torchvision's ResNet-50, random "
+            "weights, exported by PyTorch at opset 17 and read by `cl.from_onnx` and onnxruntime; "
+            f"median of {onnx_rows[0]['repeats']} runs after a warm-up; no memory probe):", "",
+            "| workload | convlens ms | onnxruntime ms | convlens / onnxruntime | "
+            "relative error vs onnxruntime |", "|---|---:|---:|---:|---:|",
+            *(f"| {r['workload']} | {r['convlens_ms']:.1f} | {r['onnxruntime_ms']:.1f} | "
+              f"{r['ratio_vs_onnxruntime']:.2f} | {r['relative_error_vs_onnxruntime']:.1e} |"
+              for r in onnx_rows), ""]
     if layers:
         lines += ["## Per layer (forward and backward at a typical size)", "",
                   LAYER_HEADER, *(format_layer(r) for r in layers), ""]
@@ -437,6 +487,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-loops", action="store_true")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--no-layers", action="store_true")
+    parser.add_argument("--no-onnx", action="store_true", help="skip ResNet-50 from ONNX")
     parser.add_argument("--json", default="benchmarks/results.json")
     parser.add_argument("--markdown", help="also write the report to this Markdown file")
     parser.add_argument("--memory-probe", nargs=2, metavar=("LIB", "WORKLOAD"), help=argparse.SUPPRESS)
@@ -463,6 +514,7 @@ def main(argv: list[str] | None = None) -> None:
     peak = gemm_peak(args.threads, have_torch)
     print(f"GEMM ceiling: {peak}\n\n{WORKLOAD_HEADER}", flush=True)
     rows = run_workloads(args, have_torch)
+    rows += run_onnx_workloads(args)
     layers: list[dict] = []
     if not args.no_layers:
         print(f"\n{LAYER_HEADER}", flush=True)
