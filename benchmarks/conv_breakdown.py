@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
 def breakdown(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from convlens.functional.conv import conv_backward, conv_forward
+    from convlens.functional.conv import conv_backward, conv_forward, im2col
     from convlens.functional.windows import window_offsets
 
     shape = tuple(int(v) for v in args.shape.split(","))
@@ -64,6 +64,7 @@ def breakdown(args: argparse.Namespace) -> None:
     w = rng.standard_normal((args.out_channels, shape[1], *(args.kernel,) * nd)).astype(np.float32)
     y, cache = conv_forward(x, w, padding=args.padding)
     dy = rng.standard_normal(y.shape).astype(np.float32)
+    cols = im2col(cache.xp, w.shape[2:], cache.stride, cache.dilation, 1, cache.batch_last)
     w_mat = w.reshape(1, args.out_channels, -1)
     dy_mat = np.ascontiguousarray(np.moveaxis(dy, 1, 0)).reshape(1, args.out_channels, -1)
     kernel, out = w.shape[2:], cache.out_spatial
@@ -77,15 +78,19 @@ def breakdown(args: argparse.Namespace) -> None:
     r = args.repeats
     rows = [
         ("forward pass", median_ms(lambda: conv_forward(x, w, padding=args.padding), r)),
-        ("  of which the product w @ cols", median_ms(lambda: w_mat @ cache.cols, r)),
+        ("  of which the im2col copy", median_ms(lambda: im2col(
+            cache.xp, kernel, cache.stride, cache.dilation, 1, cache.batch_last), r)),
+        ("  of which the product w @ cols", median_ms(lambda: w_mat @ cols, r)),
         ("backward pass", median_ms(lambda: conv_backward(dy, cache), r)),
+        ("  of which the im2col copy again (for dw)", median_ms(lambda: im2col(
+            cache.xp, kernel, cache.stride, cache.dilation, 1, cache.batch_last), r)),
         ("  of which the product dw = dy @ colsᵀ",
-         median_ms(lambda: dy_mat @ cache.cols.transpose(0, 2, 1), r)),
+         median_ms(lambda: dy_mat @ cols.transpose(0, 2, 1), r)),
         ("  of which the product dcols = wᵀ @ dy", median_ms(lambda: w_mat.transpose(0, 2, 1) @ dy_mat, r)),
         ("  of which col2im", median_ms(col2im, r)),
     ]
     print(f"Conv{nd}d {shape[1]}→{args.out_channels}, kernel {args.kernel}, padding {args.padding}, "
-          f"input {shape}, output {y.shape}; im2col matrix {cache.cols.shape[1:]}; "
+          f"input {shape}, output {y.shape}; im2col matrix {cols.shape[1:]}; "
           f"{args.threads} BLAS thread(s)")
     for label, ms in rows:
         print(f"{label:42s} {ms:8.2f} ms")

@@ -3,14 +3,18 @@ reference that spells out y[n, o, i…] = b[o] + Σ w[o, c, k…]·x_pad[n, g·C
 
 from __future__ import annotations
 
+import importlib
 import itertools
 
 import numpy as np
 import pytest
 import torch.nn.functional as F
-from torch_oracle import tensor, torch_pad_arg
+from torch_oracle import check_parity, tensor, torch_pad_arg
 
+import convlens as cl
 from convlens.functional.conv import conv, conv_backward, conv_forward
+
+conv_module = importlib.import_module("convlens.functional.conv")  # (the package exports conv())
 
 TORCH_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
               "circular": "circular"}
@@ -127,3 +131,60 @@ def test_batch_last_columns_equal_the_plain_loop(case, batch_last):
                             stride, pads, dilation, groups, mode)
     assert cache.batch_last == batch_last
     test_conv_equals_the_plain_loop(*case)
+
+
+@pytest.fixture
+def one_index_per_block(monkeypatch):
+    """The smallest column blocks: one index of the grid's first long axis per block."""
+    monkeypatch.setattr(conv_module, "COLUMN_BLOCK_VALUES", 1)
+
+
+BATCH_LAST_CASES = [
+    ((3, 4, 6, 9), 6, (3, 3), (1, 2), ((1, 1), (0, 2)), (1, 1), 2, "reflect", True),
+    ((4, 2, 5, 6, 7), 4, (3, 2, 3), (1, 1, 2), ((1, 1), (0, 0), (1, 1)), (1, 1, 1), 1, "zeros",
+     False),
+]
+
+
+@pytest.mark.parametrize("case", CASES + BATCH_LAST_CASES)
+def test_column_blocks_equal_the_plain_loop(one_index_per_block, case):
+    """Forward product and dw computed block by block (module docstring) give the loop's
+    numbers, for batch-first and batch-last columns, groups, strides and one example."""
+    test_conv_equals_the_plain_loop(*case)
+
+
+@pytest.mark.parametrize("shape, batch_last", [((3, 4, 5, 6), False), ((3, 4, 5, 6), True),
+                                               ((1, 4, 5, 6), False), ((2, 4, 3, 6), True)])
+@pytest.mark.parametrize("block_values", [1, 50, 10**6])
+def test_column_blocks_tile_the_column_matrix(monkeypatch, shape, batch_last, block_values):
+    from convlens.functional.conv import column_blocks, im2col
+
+    monkeypatch.setattr(conv_module, "COLUMN_BLOCK_VALUES", block_values)
+    xp = np.random.default_rng(0).standard_normal(shape)
+    if batch_last:  # a (C, *S, N) array seen as (N, C, *S)
+        xp = np.moveaxis(np.ascontiguousarray(np.moveaxis(xp, 0, -1)), -1, 0)
+    geometry = ((3, 2), (1, 2), (1, 1), 2, batch_last)
+    cols = im2col(xp, *geometry)
+    out = (shape[2] - 2, 3)  # one output row for 3 input rows: blocks split the next axis
+    assert cols.shape == (2, 2 * 3 * 2, shape[0] * out[0] * out[1])
+    covered = 0
+    for start, stop, block in column_blocks(xp, *geometry):
+        assert start == covered and stop > start
+        np.testing.assert_array_equal(block, cols[:, :, start:stop])
+        covered = stop
+    assert covered == cols.shape[2]
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (lambda: cl.Conv3d(3, 4, 3, padding=1), (3, 3, 4, 4, 4)),                      # batch-last
+    (lambda: cl.Conv2d(4, 6, 3, stride=2, padding=1, groups=2, bias=False), (2, 4, 9, 9)),
+    (lambda: cl.Conv1d(2, 3, 5, dilation=2), (1, 2, 30)),                          # one example
+], ids=["conv3d", "strided-groups", "conv1d"])
+def test_column_blocks_match_pytorch_and_central_differences(one_index_per_block, layer, shape):
+    cl.manual_seed(0)
+    made = layer().to(np.float64)
+    x = np.random.default_rng(1).standard_normal(shape)
+    check_parity(made, x)
+    report = cl.gradcheck(made, x, max_checks=40)
+    assert set(report.errors) == {"input", "weight"} | ({"bias"} if made.bias else set())
+    assert report.ok(1e-6), str(report)

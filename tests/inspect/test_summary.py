@@ -72,7 +72,10 @@ def test_memory_is_measured_from_the_arrays():
         outputs.append(x)
     conv, relu, pool = model.layers[:3]
     assert s.rows[0].activation_bytes == outputs[0].nbytes == 2 * 10 * 24 * 24 * 4
-    assert s.rows[0].cache_bytes == conv._cache.cols.nbytes == 2 * 24 * 24 * 25 * 4  # im2col
+    # no padding: the convolution keeps its input itself (counted as the input), not the
+    # 25-times larger im2col columns
+    assert conv._cache.xp.shape == (2, 1, 28, 28)
+    assert s.rows[0].cache_bytes == 0 and s.rows[0].cache_kept_bytes == 2 * 28 * 28 * 4
     assert s.rows[1].cache_bytes == relu._cache.nbytes == 2 * 10 * 24 * 24  # one byte per mask value
     assert s.rows[2].cache_bytes == pool._cache.winner.nbytes == 2 * 10 * 12 * 12  # uint8 winners
     # Flatten's output is a view of the pooled maps, and Linear keeps that same input:
@@ -242,8 +245,8 @@ def test_an_input_too_large_for_memory_is_refused_before_it_is_allocated(monkeyp
     monkeypatch.setattr(module, "available_memory", lambda: 2**30)  # 1 GiB
     model = cl.models.get_model("lenet5")
     need = module.estimate_bytes(model, (1, 20000, 20000), 1, np.float32)
-    # the conv's output and im2col alone: 6·(4·10⁸)·4 B and 25·(4·10⁸)·4 B
-    assert need > (6 + 25) * 4 * 20000 * 20000
+    # the conv's output and the padded input it keeps alone: 6·(4·10⁸)·4 B and (4·10⁸)·4 B
+    assert need > (6 + 1) * 4 * 20000 * 20000
     with pytest.raises(ValueError, match=r"summary: input size \(1, 20000, 20000\) would need about "
                                          r"\d+\.\d GiB for the forward pass, more than half of the 1\.0 "
                                          r"GiB of memory available"):
