@@ -28,14 +28,16 @@ Backward, with ``dy`` laid out like ``y_mat``:
 
 The input gradient is skipped when not needed (the first layer of a network).
 
-Column blocks. ``cols`` is K times the input (9× for 3×3, 27× for 3³), so it is never
-made whole: :func:`column_blocks` copies it a block of columns at a time (about 2 MiB) into
-one buffer that stays in cache, and the forward product and ``dw`` are taken block by block
-(``dw`` summed over the blocks). The backward pass copies the blocks again from the padded
-input, which is all the cache keeps. For the ResNet-18 training step (batch 128) the kept
-column matrices were 640 MB of a 2.2 GB peak; the Conv3d 16→32 layer at 8³ (batch 16)
-takes 5.0 ms instead of 9.5 for its forward product and ``dw`` with their copies, because
-blocks in cache feed the products faster than a 14 MB matrix in memory (one thread).
+Memory. ``cols`` is K times the input (9× for 3×3, 27× for 3³) and is not kept for the
+backward pass: the cache keeps the padded input, and the backward pass copies the columns
+again for ``dw`` and lets them go (one layer's columns alive at a time). For the ResNet-18
+training step (batch 128) the kept column matrices were 640 MB of a 2.2 GB peak; the copy
+costs the backward pass 2–5 % (CPU time, one thread: Conv2d 256→256 at 8², batch 128, ``dw``
+84.7 → 87.0 ms). The forward pass never makes ``cols`` whole: :func:`column_blocks` copies
+it a block of columns at a time (about 2 MiB) into one buffer that stays in cache, and the
+product is taken block by block (Conv3d 16→32 at 8³, batch 16: 3.6 → 2.9 ms). For ``dw``
+blocks did not pay (products with a short inner dimension, or narrow ones when split by
+channels: 85–115 ms against 87 for the whole matrix on the layer above).
 
 Batch-last columns. NumPy pays per contiguous run when it copies, and the columns above are
 gathered in runs of the output's last axis: 8 values for an 8³ volume, 7 for a 7×7 map, so
@@ -274,7 +276,7 @@ def column_blocks(xp: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ..
         lead += 1
     rows = math.prod(view.shape[1:2 + nd])                             # C_g·K
     per = math.prod(view.shape[lead + 1:])                             # columns per index
-    step = max(1, COLUMN_BLOCK_VALUES // (groups * rows * per))
+    step = max(-(-MIN_BLOCK_COLUMNS // per), COLUMN_BLOCK_VALUES // (groups * rows * per))
     length = view.shape[lead]
     before = (slice(None),) * lead
     width = min(step, length) * per
@@ -292,6 +294,10 @@ def column_blocks(xp: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ..
 #: 16: 9.5 ms with the whole column matrix, 5.0 with blocks of 2¹⁹ values (5.0 with 2¹⁷,
 #: 5.3 with 2²¹); Conv2d 128→128 at 8², batch 128: 49.6 → 45.6; 256→256 at 4²: 44.2 → 44.0.
 COLUMN_BLOCK_VALUES = 1 << 19
+#: …but at least this many columns per block: narrower products run slower than the cache
+#: saves (Conv2d 512→512 at 4², batch 32, 4,608 rows: blocks of 128 columns made the forward
+#: pass 21.7 → 23.8 ms).
+MIN_BLOCK_COLUMNS = 1024
 
 
 #: Output rows this short (or shorter) get batch-last columns (module docstring).
@@ -322,12 +328,9 @@ def conv_backward(
                     dy_view.reshape(groups * (c_out // groups), *dy_view.shape[2:]), axis=0)
     dy_mat = dy_mat.reshape(groups, c_out // groups, n * positions)
     dbias = dy.sum(axis=(0, *range(2, 2 + nd))) if cache.has_bias else None
-    dweight = np.zeros((groups, c_out // groups, c_group * math.prod(kernel)),
-                       np.result_type(dy_mat, cache.xp))
-    for start, stop, cols in column_blocks(cache.xp, kernel, cache.stride, cache.dilation, groups,
-                                           cache.batch_last):
-        dweight += dy_mat[:, :, start:stop] @ cols.transpose(0, 2, 1)  # Σ over column blocks
-    dweight = dweight.reshape(weight.shape)
+    cols = im2col(cache.xp, kernel, cache.stride, cache.dilation, groups, cache.batch_last)
+    dweight = (dy_mat @ cols.transpose(0, 2, 1)).reshape(weight.shape)
+    del cols  # (one layer's columns at a time)
     if not need_input_grad:
         return None, dweight, dbias
     w_mat = weight.reshape(groups, c_out // groups, -1)

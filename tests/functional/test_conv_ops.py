@@ -148,7 +148,7 @@ BATCH_LAST_CASES = [
 
 @pytest.mark.parametrize("case", CASES + BATCH_LAST_CASES)
 def test_column_blocks_equal_the_plain_loop(one_index_per_block, case):
-    """Forward product and dw computed block by block (module docstring) give the loop's
+    """The forward product computed block by block (module docstring) gives the loop's
     numbers, for batch-first and batch-last columns, groups, strides and one example."""
     test_conv_equals_the_plain_loop(*case)
 
