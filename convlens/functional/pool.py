@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from convlens.functional import parallel
+from convlens.functional.activation import select
 from convlens.functional.conv import hashable
 from convlens.functional.conv_arithmetic import Pairs, as_tuple, axis_names, check_rank, output_shape
 from convlens.functional.padding import pad, pad_backward
@@ -235,9 +236,9 @@ def pool_backward(dy: np.ndarray, cache: PoolCache) -> np.ndarray:
                 else:
                     target[...] = share[index]
             elif overlap:
-                target += block * (cache.winner[index] == tap_index)
-            else:
-                np.multiply(block, cache.winner[index] == tap_index, out=target)
+                target += select(block, cache.winner[index] == tap_index)
+            else:  # select, not block · mask: an inf gradient reaches only its window's winner
+                select(block, cache.winner[index] == tap_index, out=target)
 
     parallel.run(route_block, dy.shape[axis], dxp.size)
     return pad_backward(dxp, cache.pads, "zeros")
