@@ -131,10 +131,10 @@ def read_archive(path: Path) -> CIFARArrays:
                     continue
                 if base in read:
                     raise CIFARFormatError(f"{path}: holds {base} twice; expected one {FOLDER}/ folder")
-                meta = base == META_FILE
-                most = _META_MAX_BYTES if meta else BATCH_RECORDS * RECORD_BYTES
+                is_meta = base == META_FILE
+                most = _META_MAX_BYTES if is_meta else BATCH_RECORDS * RECORD_BYTES
                 if member.size > most:  # a gzip bomb would unpack it to gigabytes: never read
-                    records = "" if meta else f" ({BATCH_RECORDS:,} records of {RECORD_BYTES} bytes)"
+                    records = "" if is_meta else f" ({BATCH_RECORDS:,} records of {RECORD_BYTES} bytes)"
                     raise CIFARFormatError(f"{path}: {member.name} is {member.size:,} bytes, expected at "
                                            f"most {most:,}{records}; it was not read")
                 handle: IO[bytes] | None = archive.extractfile(member)

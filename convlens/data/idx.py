@@ -110,6 +110,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             the header (a ``.gz`` file is decompressed no further than the header's size).
     """
     path = Path(path)
+    data: bytes | memoryview
     if path.suffix == ".gz":
         header, data = _read_gzip(path)
         received = f"more than {header.data_bytes}" if len(data) > header.data_bytes else str(len(data))
