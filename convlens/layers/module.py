@@ -186,6 +186,13 @@ class Module:
     #: this is set: a Graph with a zero-size Input, and the nodes the ONNX importer builds on
     #: zero-size tensors (ONNX allows them); not part of the config
     takes_empty: bool = False
+    # Declared for the type checker only (no class value: an instance has them once set).
+    #: what the last forward kept for backward (each layer its own kind; None under no_grad)
+    _cache: Any
+    #: the output shape(s) of the last forward, which backward checks ``dy`` against
+    _output_shape: Any
+    #: a trained model's metadata (:class:`convlens.io.model_info.ModelInfo`), set by cl.load
+    info: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
