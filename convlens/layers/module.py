@@ -88,7 +88,7 @@ class HookHandle:
         self.remove()
 
 
-_LAYER_CLASSES: dict[str, type] = {}
+_LAYER_CLASSES: dict[str, type[Module]] = {}
 
 
 def check_input(module: Module, x: Any) -> np.ndarray:
@@ -162,7 +162,7 @@ def layer_class_name(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def layer_class(name: str) -> type | None:
+def layer_class(name: str) -> type[Module] | None:
     """The Module subclass registered under ``name`` (see :func:`layer_class_name`)."""
     return _LAYER_CLASSES.get(name)
 
