@@ -8,7 +8,10 @@ import sys
 import time
 
 import pytest
+from click.testing import CliRunner
 from process_runs import ROOT
+
+from convlens.cli import main
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.04])
@@ -30,3 +33,12 @@ def test_ctrl_c_while_a_finished_command_exits_keeps_its_status_or_says_interrup
     assert proc.returncode == 0 or proc.returncode == 130 and "interrupted (Ctrl-C)" in err, \
         (proc.returncode, err)
     assert "Traceback" not in err
+
+
+def test_running_the_command_in_process_leaves_the_caller_s_ctrl_c_alone():
+    # a test runner (CliRunner catches SystemExit) keeps its handler, and the processes it
+    # starts later do not inherit an ignored SIGINT
+    before = signal.getsignal(signal.SIGINT)
+    result = CliRunner().invoke(main, ["models"])
+    assert result.exit_code == 0, result.output
+    assert signal.getsignal(signal.SIGINT) is before
