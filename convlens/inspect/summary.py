@@ -649,8 +649,9 @@ def summary(
             row_param_bytes += ledger.add([p.data])
         if count:
             shared_with = None
-        y = call["y"]
-        act = ledger.add([y])
+        outputs = call["y"] if isinstance(call["y"], tuple) else (call["y"],)
+        y = outputs[0]   # a layer with several outputs: its row shows the first
+        act = ledger.add(list(outputs))
         cached = ledger.add(call["cache"])
         kept = sum(r.nbytes for r in {id(r): r for r in map(_root, call["cache"])}.values())
         rf: ReceptiveField | None = fields.get((id(layer), call["occurrence"]))

@@ -425,16 +425,22 @@ class LayerNorm(Module):
         eps: ε added to the variance.
         elementwise_affine: learn γ (``weight``, shape D, init 1) and β (``bias``, init 0).
         bias: with ``elementwise_affine``, also learn β.
+        return_stats: also return the statistics, ``y, mean, inv_std = layer(x)`` (as ONNX's
+            LayerNormalization and ``torch.native_layer_norm`` do).
 
     Shape: input (…, *D), output the same. Over the m = ∏D values of each leading index:
     y = γ ⊙ (x − μ)/√(σ² + ε) + β. Independent of the batch: same in train and eval.
+    With ``return_stats``, ``mean`` = μ and ``inv_std`` = r = 1/√(σ² + ε) have the input's
+    shape with the axes of D set to 1, and their gradients join the input's:
+    ∂μ/∂x = 1/m, ∂r/∂x = −r³(x − μ)/m = −r²·x̂/m.
     """
 
     def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
                  elementwise_affine: bool = True, bias: bool = True,
-                 dtype: Any = np.float32) -> None:
+                 dtype: Any = np.float32, return_stats: bool = False) -> None:
         super().__init__()
         name = type(self).__name__
+        self.return_stats = bool(return_stats)
         if isinstance(normalized_shape, (int, np.integer)):
             normalized_shape = (normalized_shape,)
         shape = tuple(normalized_shape)
@@ -473,14 +479,26 @@ class LayerNorm(Module):
             name, x, x, axes, None if self.weight is None else self.weight.data,
             None if self.bias is None else self.bias.data, self.eps, channel_axis=None)
         self._cache = cache
+        if self.return_stats:
+            return y, cache.mean.astype(y.dtype, copy=False), cache.inv_std.astype(y.dtype, copy=False)
         return y
 
-    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        dx, dweight, dbias = normalize_backward(dy, self._cached(), need_input_grad)
+    def backward(self, dy: Any, need_input_grad: bool = True) -> np.ndarray | None:
+        d_mean = d_inv_std = None
+        if self.return_stats:
+            dy, d_mean, d_inv_std = dy
+        cache = self._cached()
+        dx, dweight, dbias = normalize_backward(dy, cache, need_input_grad)
         if self.weight is not None and dweight is not None:
             self.weight.accumulate_grad(dweight)
         if self.bias is not None and dbias is not None:
             self.bias.accumulate_grad(dbias)
+        if dx is not None and (d_mean is not None or d_inv_std is not None):
+            m = cache.xhat.size // cache.mean.size
+            extra = np.zeros_like(cache.mean) if d_mean is None else d_mean
+            if d_inv_std is not None:
+                extra = extra - d_inv_std * cache.inv_std ** 2 * cache.xhat
+            dx = (dx + extra / m).astype(dx.dtype, copy=False)
         return dx
 
     def get_config(self) -> dict[str, Any]:
@@ -488,5 +506,7 @@ class LayerNorm(Module):
                                   "elementwise_affine": self.elementwise_affine}
         if self.elementwise_affine and self.bias is None:
             config["bias"] = False
+        if self.return_stats:
+            config["return_stats"] = True
         return config
 

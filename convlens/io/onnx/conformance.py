@@ -27,18 +27,13 @@ FOLDED = {"Constant", "ConstantOfShape"}
 
 #: operators convlens converts in part; their conformance cases all ask for what is missing, and
 #: other tests cover what is there
-PARTIAL: dict[str, str] = {
-    "LayerNormalization": "every conformance case also asks for the Mean and InvStdDev outputs; "
-                          "the normalized output is checked against onnxruntime in "
-                          "tests/io/onnx/test_exporter.py",
-}
+PARTIAL: dict[str, str] = {}
 
 EXCLUDED: dict[str, str] = {
     r"^test_batchnorm_.*_training_mode_cpu$": "batch normalization in training mode (statistics as outputs)",
     r"^test_(training_)?dropout.*mask.*_cpu$|^test_training_dropout.*_cpu$":
         "dropout in training mode or with its mask output",
     r"^test_maxpool_with_argmax_.*_cpu$": "the Indices output of MaxPool",
-    r"^test_layer_normalization_.*_cpu$": "the Mean and InvStdDev outputs of LayerNormalization",
     r"^test_identity_(sequence|opt)_cpu$": "sequence and optional types",
     r"^test_constant_cpu$": "a model with no input",
     r"^test_reduce_max_(bool_inputs|empty_set_bool)_cpu$":

@@ -97,17 +97,20 @@ class OnnxWriter:
         return self.constant(name, np.asarray(values, dtype=np.int64))
 
     def node(self, op_type: str, inputs: Sequence[str], name: str, output: str | None = None,
-             **attributes: Any) -> str:
-        """Add one node; returns the name of its (single) output."""
+             num_outputs: int = 1, **attributes: Any) -> Any:
+        """Add one node; returns the name of its output (a list of ``num_outputs`` names when
+        it has several)."""
         out = self.fresh(output or (f"{name}_out" if name else op_type))
+        outs = [out] + [self.fresh(f"{out}:{i}") for i in range(1, num_outputs)]
         node_name = self.fresh(f"{name}/{op_type}" if name else op_type)
         attrs = {k: v for k, v in attributes.items() if v is not None}
-        self.nodes.append(helper.make_node(op_type, list(inputs), [out], name=node_name, **attrs))
-        return out
+        self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=node_name, **attrs))
+        return out if num_outputs == 1 else outs
 
 
-def emit(writer: OnnxWriter, layer: Module, inputs: list[Tensor], name: str) -> Tensor:
-    """Export ``layer`` applied to ``inputs``; returns its output tensor (name and example)."""
+def emit(writer: OnnxWriter, layer: Module, inputs: list[Tensor], name: str) -> Any:
+    """Export ``layer`` applied to ``inputs``; returns its output tensor (name and example),
+    a list of them for a layer with several outputs."""
     function = find_exporter(layer)
     examples = [t.example for t in inputs]
     if function is None:
@@ -117,6 +120,9 @@ def emit(writer: OnnxWriter, layer: Module, inputs: list[Tensor], name: str) -> 
         out_name = function(writer, layer, inputs, name)
     with no_grad():
         example = layer.run_forward(*examples)
+    if isinstance(example, tuple):   # several outputs: the exporter named each
+        names = out_name if isinstance(out_name, list) else [out_name] * len(example)
+        return [Tensor(n, np.asarray(e)) for n, e in zip(names, example)]
     return Tensor(out_name, np.asarray(example))
 
 

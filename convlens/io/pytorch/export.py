@@ -10,6 +10,7 @@ twin's ``state_dict`` has the convlens keys, so weights can go back with
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -120,7 +121,6 @@ def _concat(layer: L.Concat, ex: Exporter) -> nn.Module:
 # -- graphs ------------------------------------------------------------------------------------
 def _merge_node(graph: Any, layer: Module, args: tuple[Any, ...]) -> Any:
     """The fx node(s) computing a convlens merge layer, or None if ``layer`` is no merge."""
-    import operator
 
     name = type(layer).__name__
     chains = {"Add": operator.add, "Multiply": operator.mul, "Maximum": torch.maximum,
@@ -158,7 +158,12 @@ def _graph(layer: Any, ex: Exporter) -> nn.Module:
         if id(node.layer) not in owners:
             owners[id(node.layer)] = node.name
             root[node.name] = ex.convert(node.layer, f"node {node.name!r}")
-        values[node.output] = graph.call_module(owners[id(node.layer)], args)
+        called = graph.call_module(owners[id(node.layer)], args)
+        if node.returns_tuple:   # several outputs: one getitem each, as torch.fx traces them
+            for i, name in enumerate(node.outputs):
+                values[name] = graph.call_function(operator.getitem, (called, i))
+        else:
+            values[node.output] = called
     outputs = [values[name] for name in layer.output_names]
     graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     return fx.GraphModule(root, graph, class_name="ConvlensGraph")
@@ -221,7 +226,8 @@ def _group_norm(layer: L.GroupNorm, ex: Exporter) -> nn.Module:
 
 @converts(L.LayerNorm)
 def _layer_norm(layer: L.LayerNorm, ex: Exporter) -> nn.Module:
-    return nn.LayerNorm(layer.normalized_shape, layer.eps, layer.elementwise_affine,
+    cls = T.LayerNormWithStats if layer.return_stats else nn.LayerNorm
+    return cls(layer.normalized_shape, layer.eps, layer.elementwise_affine,
                         bias=layer.bias is not None)
 
 

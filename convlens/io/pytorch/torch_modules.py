@@ -144,3 +144,21 @@ class Pad(nn.Module):
         pairs = self.pads[-(x.ndim - 1):]
         mode = {"edge": "replicate", "wrap": "circular"}.get(self.mode, self.mode)
         return F.pad(x, pad_argument(pairs), mode=mode, value=self.value if mode == "constant" else None)
+
+
+class LayerNormWithStats(nn.LayerNorm):
+    """``nn.LayerNorm`` that also returns the mean and 1/√(σ² + ε) over the normalized axes
+    (shape of the input with those axes 1), differentiable like convlens's
+    ``LayerNorm(return_stats=True)`` (``torch.native_layer_norm`` returns them without a
+    gradient)."""
+
+    def forward(self, x: torch.Tensor):  # type: ignore[override]
+        dims = tuple(range(x.ndim - len(self.normalized_shape), x.ndim))
+        mean = x.mean(dims, keepdim=True)
+        inv_std = torch.rsqrt(x.var(dims, unbiased=False, keepdim=True) + self.eps)
+        y = (x - mean) * inv_std
+        if self.weight is not None:
+            y = y * self.weight
+        if self.bias is not None:
+            y = y + self.bias
+        return y, mean, inv_std

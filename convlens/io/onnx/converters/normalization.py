@@ -51,16 +51,15 @@ def convert_instance_norm(node: Node):
 @converter("LayerNormalization", opsets=(17, None))
 def convert_layer_norm(node: Node):
     x = node.input(0)
-    if node.num_outputs > 1:
-        raise node.fail("the Mean and InvStdDev outputs are not supported")
     rank = node.rank(x)
     axis = node.axis(node.attr("axis", -1), rank)
     node.refuse_batch_axis([axis], "normalizing over")
     shape = tuple(int(s) for s in node.shape(x)[axis:])
     scale = np.broadcast_to(node.constant(1, "scale"), shape)
     bias = node.constant(2, "bias")
+    # the Mean and InvStdDev outputs (when asked for) are LayerNorm's statistics outputs
     layer = L.LayerNorm(shape, eps=float(node.attr("epsilon", 1e-5)), bias=bias is not None,
-                        dtype=scale.dtype)
+                        dtype=scale.dtype, return_stats=node.num_outputs > 1)
     _set(layer.weight, scale)
     if bias is not None:
         _set(layer.bias, np.broadcast_to(bias, shape))

@@ -60,7 +60,9 @@ def export_layer_norm(w, layer, xs, name):
     inputs = [xs[0].name, w.constant(f"{name}.weight", weight)]
     if layer.bias is not None:
         inputs.append(w.constant(f"{name}.bias", layer.bias.data))
-    return w.node("LayerNormalization", inputs, name, axis=-len(shape), epsilon=layer.eps)
+    # with return_stats, ONNX's Mean and InvStdDev outputs are convlens's mean and inv_std
+    return w.node("LayerNormalization", inputs, name, axis=-len(shape), epsilon=layer.eps,
+                  num_outputs=3 if layer.return_stats else 1)
 
 
 @exporter(L.LocalResponseNorm)
