@@ -226,7 +226,7 @@ def _pool_twin(layer: _PoolNd) -> nn.Module:
         return _AVGPOOL[nd](layer.kernel_size, layer.stride, layer.padding,
                             ceil_mode=layer.ceil_mode, count_include_pad=layer.count_include_pad)
     maxpool = _MAXPOOL[nd](layer.kernel_size, layer.stride, layer.padding, layer.dilation,
-                           ceil_mode=layer.ceil_mode)
+                           ceil_mode=layer.ceil_mode, return_indices=layer.return_indices)
     return maxpool if layer.kind == "max" else MinPool(maxpool)
 
 

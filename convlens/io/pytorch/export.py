@@ -247,7 +247,8 @@ def _pool(layer: _PoolNd, ex: Exporter) -> nn.Module:
         return getattr(nn, f"AvgPool{nd}d")(layer.kernel_size, layer.stride, layer.padding,
                                             layer.ceil_mode, layer.count_include_pad)
     maxpool = getattr(nn, f"MaxPool{nd}d")(layer.kernel_size, layer.stride, layer.padding,
-                                           layer.dilation, ceil_mode=layer.ceil_mode)
+                                           layer.dilation, ceil_mode=layer.ceil_mode,
+                                           return_indices=layer.return_indices)
     return maxpool if layer.kind == "max" else T.MinPool(maxpool)
 
 

@@ -64,7 +64,10 @@ class MinPool(nn.Module):
         super().__init__()
         self.maxpool = maxpool
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor):
+        if self.maxpool.return_indices:
+            y, indices = self.maxpool(-x)
+            return -y, indices
         return -self.maxpool(-x)
 
 

@@ -17,8 +17,7 @@ _GLOBAL = {("GlobalAveragePool", 1): L.GlobalAvgPool1d, ("GlobalAveragePool", 2)
 
 def _pool(node: Node, kind: str):
     x = node.input(0)
-    if node.num_outputs > 1:
-        raise node.fail("the Indices output of MaxPool is not supported")
+    with_indices = kind == "max" and node.num_outputs > 1
     kernel = [int(k) for k in node.attr("kernel_shape")]
     nd = len(kernel)
     if nd not in _MAX:
@@ -34,6 +33,8 @@ def _pool(node: Node, kind: str):
         # pad explicitly (−inf for max pooling, 0 when the padding counts in the average)
         if ceil_mode:
             raise node.fail(f"asymmetric or wide padding {pairs} with ceil_mode=1")
+        if with_indices:
+            raise node.fail(f"the Indices output with asymmetric or wide padding {pairs}")
         value = -np.inf if kind == "max" else 0.0
         if kind == "avg" and not count_include_pad:
             # mean over the real values only: the window means of the zero-padded input, divided
@@ -47,9 +48,17 @@ def _pool(node: Node, kind: str):
         pairs = ((0, 0),) * nd
     cls = (_MAX if kind == "max" else _AVG)[nd]
     options = {"count_include_pad": count_include_pad} if kind == "avg" else {}
+    if with_indices:
+        options["return_indices"] = True
     layer = cls(tuple(kernel), stride=tuple(strides), padding=padding_spec(pairs), dilation=tuple(dilations),
                 ceil_mode=ceil_mode, **options)
     y = node.apply(layer, x)
+    if with_indices:
+        # ONNX counts positions over the whole (N, C, *S) tensor, column-major within a plane
+        # when storage_order=1; the layer gives them per plane, as PyTorch
+        y, indices = y
+        order = int(node.attr("storage_order", 0))
+        return y, node.apply(L.FlatIndices(node.shape(x)[2:], column_major=order == 1), indices)
     return y if divisor is None else node.apply(L.Divide(), y, divisor)
 
 

@@ -70,11 +70,21 @@ def export_pool(w, layer, xs, name):
             w.unsupported.append(f"{name} ({type(layer).__name__} with dilation needs opset >= 19)")
         return w.node("AveragePool", [x], name, count_include_pad=int(layer.count_include_pad),
                       dilations=list(layer.dilation) if dilated else None, **common)
+    indices = getattr(layer, "return_indices", False)
+    if indices:
+        # ONNX's Indices count over the whole (N, C, *S) tensor; convlens's (PyTorch's) within
+        # each (n, c) plane: the remainder modulo the plane's size
+        plane = w.ints(f"{name}.plane_size", [int(np.prod(xs[0].example.shape[2:]))])
     if layer.kind == "max":
-        return w.node("MaxPool", [x], name, dilations=list(layer.dilation), **common)
+        pooled = w.node("MaxPool", [x], name, dilations=list(layer.dilation), **common,
+                        num_outputs=2 if indices else 1)
+        return [pooled[0], w.node("Mod", [pooled[1], plane], name)] if indices else pooled
     # min pooling: −maxpool(−x) (ONNX pads max pooling with −inf, so −x is padded with +inf)
     negated = w.node("Neg", [x], name)
-    pooled = w.node("MaxPool", [negated], name, dilations=list(layer.dilation), **common)
+    pooled = w.node("MaxPool", [negated], name, dilations=list(layer.dilation), **common,
+                    num_outputs=2 if indices else 1)
+    if indices:
+        return [w.node("Neg", [pooled[0]], name), w.node("Mod", [pooled[1], plane], name)]
     return w.node("Neg", [pooled], name)
 
 
