@@ -31,8 +31,6 @@ PARTIAL: dict[str, str] = {}
 
 EXCLUDED: dict[str, str] = {
     r"^test_batchnorm_.*_training_mode_cpu$": "batch normalization in training mode (statistics as outputs)",
-    r"^test_(training_)?dropout.*mask.*_cpu$|^test_training_dropout.*_cpu$":
-        "dropout in training mode or with its mask output",
     r"^test_identity_(sequence|opt)_cpu$": "sequence and optional types",
     r"^test_constant_cpu$": "a model with no input",
     r"^test_reduce_max_(bool_inputs|empty_set_bool)_cpu$":

@@ -88,7 +88,9 @@ class OnnxWriter:
         if key is not None and key in self._shared:
             return self._shared[key][0]
         unique = self.fresh(name)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), unique))
+        # (ascontiguousarray alone would turn a scalar into shape (1,))
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array).reshape(array.shape),
+                                                         unique))
         if key is not None:
             self._shared[key] = (unique, value)  # holding the array keeps its id from being reused
         return unique

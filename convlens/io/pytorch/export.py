@@ -276,6 +276,11 @@ def _permute(layer: L.Permute, ex: Exporter) -> nn.Module:
 
 def _mirrored(layer: Module, ex: Exporter) -> nn.Module:
     name = type(layer).__name__
+    if getattr(layer, "always", False) or getattr(layer, "return_mask", False):
+        if name != "Dropout":
+            raise ConversionError(f"{name} with always= or return_mask=: PyTorch's channel "
+                                  "dropout has neither")
+        return T.MaskedDropout(layer.p, layer.always, layer.return_mask)
     return getattr(nn, name)(**{arg: getattr(layer, arg) for arg in MIRRORED[name]})
 
 

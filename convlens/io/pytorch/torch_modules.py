@@ -165,3 +165,21 @@ class LayerNormWithStats(nn.LayerNorm):
         if self.bias is not None:
             y = y + self.bias
         return y, mean, inv_std
+
+
+class MaskedDropout(nn.Module):
+    """Dropout that may drop in eval mode too (``always``) and may return its keep-mask
+    (``return_mask``), as convlens's ``Dropout(always=…, return_mask=…)``; masks come from
+    torch's generator."""
+
+    def __init__(self, p: float, always: bool, return_mask: bool) -> None:
+        super().__init__()
+        self.p, self.always, self.return_mask = p, always, return_mask
+
+    def forward(self, x: torch.Tensor):
+        if (self.training or self.always) and self.p > 0:
+            mask = torch.rand_like(x) >= self.p
+            y = torch.where(mask, x / (1 - self.p), torch.zeros_like(x)) if self.p < 1 else x * 0
+        else:
+            mask, y = torch.ones_like(x, dtype=torch.bool), x
+        return (y, mask) if self.return_mask else y

@@ -128,11 +128,19 @@ def convert_log_softmax(node: Node):
 
 @converter("Dropout")
 def convert_dropout(node: Node):
-    """Inference: dropout passes its input through (a training-mode Dropout is refused). The
-    mask output, which older exporters write, is left uncomputed: a node that reads it is
-    refused by the importer."""
+    """Inference (the usual): dropout passes its input through. ``training_mode=True``
+    (opset 12+) drops at every run: ``cl.Dropout(ratio, always=True)``; with a ``seed``
+    attribute its mask is the one ONNX's reference implementation draws
+    (``reseed``: NumPy's ``RandomState(seed)``). The mask output becomes the layer's second."""
+    ratio, training = float(node.attr("ratio", 0.5)), False
     if node.opset >= 12:
-        training = node.constant(2, "training_mode")
-        if training is not None and bool(training):
-            raise node.fail("training_mode=True (random dropout at inference) is not supported")
-    return node.apply(L.Identity(), node.input(0))
+        given = node.constant(1, "ratio")
+        ratio = 0.5 if given is None else float(given)
+        flag = node.constant(2, "training_mode")
+        training = flag is not None and bool(flag)
+    if not training and node.num_outputs == 1:
+        return node.apply(L.Identity(), node.input(0))
+    seed = node.attr("seed")
+    layer = L.Dropout(ratio, seed=None if seed is None else int(seed), always=training,
+                      return_mask=node.num_outputs > 1, reseed=seed is not None)
+    return node.apply(layer, node.input(0))
