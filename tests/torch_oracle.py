@@ -254,8 +254,11 @@ def _build(layer: cl.Module) -> nn.Module:
     if isinstance(layer, (cl.BatchNorm1d, cl.BatchNorm2d, cl.BatchNorm3d)):
         cls = {cl.BatchNorm1d: nn.BatchNorm1d, cl.BatchNorm2d: nn.BatchNorm2d,
                cl.BatchNorm3d: nn.BatchNorm3d}[type(layer)]
+        if layer.return_stats:
+            cls = type("BatchNormStats", (BatchNormStats, cls), {})
         return cls(layer.num_features, layer.eps, layer.momentum, affine=layer.weight is not None,
-                   dtype=TORCH_DTYPE[layer.running_mean.dtype])
+                   track_running_stats=layer.track_running_stats,
+                   dtype=TORCH_DTYPE[(layer.weight if layer.weight is not None else layer.running_mean).dtype])
     if isinstance(layer, (cl.GlobalAvgPool1d, cl.GlobalAvgPool2d, cl.GlobalAvgPool3d,
                           cl.GlobalMaxPool1d, cl.GlobalMaxPool2d, cl.GlobalMaxPool3d)):
         nd = int(type(layer).__name__[-2])
@@ -411,6 +414,18 @@ class LayerNorm(nn.LayerNorm):
         if self.bias is not None:
             y = y + self.bias
         return y, mean, inv_std
+
+
+class BatchNormStats:
+    """Mixin for ``nn.BatchNormNd``: also return μ and the biased σ² it normalized with."""
+
+    def forward(self, x: torch.Tensor):
+        y = super().forward(x)
+        if self.training or not self.track_running_stats:
+            dims = [0, *range(2, x.ndim)]
+            mean = x.mean(dims)
+            return y, mean, ((x - mean.reshape(1, -1, *[1] * (x.ndim - 2))) ** 2).mean(dims)
+        return y, self.running_mean, self.running_var
 
 
 class Constant(nn.Module):

@@ -265,6 +265,8 @@ class Graph(Module):
         self._input_dtypes = [t.dtype for t in input_tensors]
         self.output_names = [t.name for t in output_tensors]
         self.output_shapes = [t.shape for t in output_tensors]
+        #: False for an output without a batch axis (constants, batch statistics)
+        self.output_batched = [t.batched for t in output_tensors]
         self.num_inputs = len(self.input_names)
         self.takes_empty = any(0 in shape for shape in self.input_shapes)  # a zero-size Input
         self._plan()

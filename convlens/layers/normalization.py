@@ -97,10 +97,13 @@ class _ChannelNorm(Module):
         affine: bool = True,
         track_running_stats: bool = True,
         dtype: Any = np.float32,
+        return_stats: bool = False,
     ) -> None:
         super().__init__()
         name = type(self).__name__
         self.num_features = _positive_int(name, "num_features", num_features)
+        #: batch norm only: also return the statistics it normalized with (see _BatchNorm)
+        self.return_stats = bool(return_stats)
         self.eps = _check_eps(name, eps)
         if momentum is not None and not 0.0 <= momentum <= 1.0:
             raise ValueError(
@@ -207,19 +210,43 @@ class _ChannelNorm(Module):
                 mean=running_mean.reshape(view).astype(x.dtype, copy=False),
                 var=running_var.reshape(view).astype(x.dtype, copy=False))
         self._cache = cache
+        if self.return_stats:
+            c = self.num_features
+            return (y, cache.mean.reshape(c).astype(y.dtype),
+                    cache.var.reshape(c).astype(y.dtype))
         return y
 
-    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        dx, dweight, dbias = normalize_backward(dy, self._cached(), need_input_grad)
+    @property
+    def unbatched_outputs(self) -> tuple[int, ...]:
+        """In a graph, the statistics outputs (C,) have no batch axis."""
+        return (1, 2) if self.return_stats else ()
+
+    def backward(self, dy: Any, need_input_grad: bool = True) -> np.ndarray | None:
+        d_mean = d_var = None
+        if self.return_stats:
+            dy, d_mean, d_var = dy
+        cache = self._cached()
+        dx, dweight, dbias = normalize_backward(dy, cache, need_input_grad)
         if self.weight is not None and dweight is not None:
             self.weight.accumulate_grad(dweight.reshape(self.weight.shape))
         if self.bias is not None and dbias is not None:
             self.bias.accumulate_grad(dbias.reshape(self.bias.shape))
+        if dx is not None and cache.batch_stats and (d_mean is not None or d_var is not None):
+            # ∂μ_c/∂x = 1/m, ∂σ²_c/∂x = 2(x − μ_c)/m = 2·x̂/(r·m) on channel c's m values
+            view = cache.mean.shape
+            m = dy.size // self.num_features
+            extra = np.zeros(view, dx.dtype) if d_mean is None else d_mean.reshape(view) / m
+            if d_var is not None:
+                extra = extra + d_var.reshape(view) * 2 * cache.xhat / (cache.inv_std * m)
+            dx = (dx + extra).astype(dx.dtype, copy=False)
         return dx
 
     def get_config(self) -> dict[str, Any]:
-        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
-                "affine": self.affine, "track_running_stats": self.track_running_stats}
+        config = {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
+                  "affine": self.affine, "track_running_stats": self.track_running_stats}
+        if self.return_stats:
+            config["return_stats"] = True
+        return config
 
 
 class _BatchNorm(_ChannelNorm):
@@ -242,6 +269,11 @@ class _BatchNorm(_ChannelNorm):
 
     In training the output of one example depends on the whole batch, so the backward
     pass includes the gradient through μ_B and σ²_B (see the functional module).
+
+    ``return_stats=True``: ``y, mean, var = bn(x)`` also returns the statistics it normalized
+    with, (C,) each: μ_B and the biased σ²_B when it uses the batch (training, or
+    ``track_running_stats=False``; their gradients join dL/dx), the running averages in eval.
+    In a graph they have no batch axis.
     """
 
     def _stat_axes(self, ndim: int) -> tuple[int, ...]:

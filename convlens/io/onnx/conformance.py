@@ -30,7 +30,6 @@ FOLDED = {"Constant", "ConstantOfShape"}
 PARTIAL: dict[str, str] = {}
 
 EXCLUDED: dict[str, str] = {
-    r"^test_batchnorm_.*_training_mode_cpu$": "batch normalization in training mode (statistics as outputs)",
     r"^test_identity_(sequence|opt)_cpu$": "sequence and optional types",
     r"^test_constant_cpu$": "a model with no input",
     r"^test_reduce_max_(bool_inputs|empty_set_bool)_cpu$":

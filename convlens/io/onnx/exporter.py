@@ -163,7 +163,8 @@ def export_onnx(model: Module, path: str | os.PathLike[str], input_shape: Sequen
     graph = helper.make_graph(
         writer.nodes, type(model).__name__,
         [_value_info(t.name, t.example) for t in inputs],
-        [_value_info(t.name, t.example) for t in outputs],
+        [_value_info(t.name, t.example, batched)
+         for t, batched in zip(outputs, getattr(model, "output_batched", [True] * len(outputs)))],
         writer.initializers,
     )
     proto = helper.make_model_gen_version(graph, opset_imports=[helper.make_opsetid("", opset)],
@@ -220,6 +221,7 @@ def _input_specs(model: Module, input_shape: Sequence[int] | None,
     return [("input", sizes, np.dtype(dtype))]
 
 
-def _value_info(name: str, example: np.ndarray) -> onnx.ValueInfoProto:
+def _value_info(name: str, example: np.ndarray, batched: bool = True) -> onnx.ValueInfoProto:
     elem = helper.np_dtype_to_tensor_dtype(example.dtype)
-    return helper.make_tensor_value_info(name, elem, ["N", *example.shape[1:]])
+    shape = ["N", *example.shape[1:]] if batched else list(example.shape)
+    return helper.make_tensor_value_info(name, elem, shape)

@@ -215,7 +215,8 @@ def _linear(layer: L.Linear, ex: Exporter) -> nn.Module:
 @converts(_BatchNorm, _InstanceNorm)
 def _channel_norm(layer: Any, ex: Exporter) -> nn.Module:
     name = type(layer).__name__
-    return getattr(nn, name)(layer.num_features, layer.eps, layer.momentum, affine=layer.affine,
+    cls = T.BATCH_NORM_STATS[layer.ndim] if layer.return_stats else getattr(nn, name)
+    return cls(layer.num_features, layer.eps, layer.momentum, affine=layer.affine,
                              track_running_stats=layer.track_running_stats)
 
 

@@ -183,3 +183,20 @@ class MaskedDropout(nn.Module):
         else:
             mask, y = torch.ones_like(x, dtype=torch.bool), x
         return (y, mask) if self.return_mask else y
+
+
+class BatchNormStats:
+    """Mixin for ``nn.BatchNormNd``: also return the statistics it normalized with, (C,) each
+    (the batch's μ and biased σ² when it uses the batch, else the running ones), as
+    convlens's ``BatchNorm2d(return_stats=True)``."""
+
+    def forward(self, x: torch.Tensor):
+        y = super().forward(x)  # type: ignore[misc]
+        if self.training or not self.track_running_stats:  # type: ignore[attr-defined]
+            axes = [0, *range(2, x.ndim)]
+            return y, x.mean(axes), x.var(axes, unbiased=False)
+        return y, self.running_mean, self.running_var  # type: ignore[attr-defined]
+
+
+BATCH_NORM_STATS = {n: type(f"BatchNorm{n}dStats", (BatchNormStats, getattr(nn, f"BatchNorm{n}d")), {})
+                    for n in (1, 2, 3)}
