@@ -255,6 +255,8 @@ class Graph(Module):
     node), so ``state_dict`` keys read ``conv1.weight``.
     """
 
+    takes_bool = True   # inputs pass as they are: each node's layer converts what it must
+
     def __init__(self, inputs: Any, outputs: Any) -> None:
         super().__init__()
         input_tensors = _as_list(inputs, "inputs", allow_none=True)  # [] : constants only

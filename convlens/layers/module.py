@@ -69,7 +69,9 @@ def check_input(module: Module, x: Any) -> np.ndarray:
     several = getattr(module, "num_inputs", 1) != 1
     x = as_array(x, type(module).__name__, module.expected_input(), allow_scalar=several,
                  allow_empty=several or module.takes_empty)
-    return x.astype(np.float32) if x.dtype == bool else x  # (NumPy has no arithmetic on bools)
+    if x.dtype == bool and not module.takes_bool:
+        return x.astype(np.float32)  # (NumPy has no arithmetic on bools)
+    return x
 
 
 def _sized_init(init: Callable[..., None]) -> Callable[..., None]:
@@ -153,6 +155,8 @@ class Module:
     #: this is set: a Graph with a zero-size Input, and the nodes the ONNX importer builds on
     #: zero-size tensors (ONNX allows them); not part of the config
     takes_empty: bool = False
+    #: True for a layer that computes on booleans as they are (a maximum is a logical or)
+    takes_bool: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

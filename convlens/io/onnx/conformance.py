@@ -31,9 +31,6 @@ PARTIAL: dict[str, str] = {}
 
 EXCLUDED: dict[str, str] = {
     r"^test_identity_(sequence|opt)_cpu$": "sequence and optional types",
-    r"^test_constant_cpu$": "a model with no input",
-    r"^test_reduce_max_(bool_inputs|empty_set_bool)_cpu$":
-        "boolean tensors (convlens layers compute on numbers: a bool input becomes float32)",
     r"^test_PReLU_\dd_multiparam_cpu$":
         "opset-6 PRelu's per-channel slope of shape (C,), which the version converter keeps as (C,)",
     r"^test_operator_(view|addmm|index|chunk)_cpu$":
