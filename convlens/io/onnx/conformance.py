@@ -31,11 +31,6 @@ PARTIAL: dict[str, str] = {}
 
 EXCLUDED: dict[str, str] = {
     r"^test_identity_(sequence|opt)_cpu$": "sequence and optional types",
-    r"^test_PReLU_\dd_multiparam_cpu$":
-        "opset-6 PRelu's per-channel slope of shape (C,), which the version converter keeps as (C,)",
-    r"^test_operator_(view|addmm|index|chunk)_cpu$":
-        "opset-6 models that reshape to scalars, add a run-time bias in Gemm, or slice or split "
-        "the batch axis of a batched tensor",
     r"^test_squeezenet_cpu$":
         "ill-conditioned: the light model's constant weights give 1,000 equal logits near 1e10, and "
         "float32 rounding in the BLAS sums (which varies with its thread count) decides the softmax",

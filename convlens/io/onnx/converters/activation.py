@@ -80,7 +80,9 @@ def convert_clip(node: Node):
 @converter("PRelu")
 def convert_prelu(node: Node):
     """A constant slope of one value per channel (shape (C,), (C, 1, …) or (1,)) is a PReLU
-    layer; any other slope is max(x, 0) + slope·min(x, 0)."""
+    layer; any other slope is max(x, 0) + slope·min(x, 0). Before opset 7 a slope of shape
+    (C,) was per channel whatever the input's rank (broadcasting came with opset 7, and ONNX's
+    version converter leaves the slope as it was)."""
     x = node.input(0)
     rank = node.rank(x)
     slope = node.input(1)
@@ -88,7 +90,7 @@ def convert_prelu(node: Node):
         channels = node.shape(x)[1] if rank >= 2 else None
         squeezed = slope.reshape(-1)
         per_channel = slope.ndim < rank and slope.ndim >= 1 and slope.shape[0] == channels \
-            and slope.size == channels and rank - slope.ndim == 1
+            and slope.size == channels and (rank - slope.ndim == 1 or 0 < node.source_opset < 7)
         if slope.size == 1 or per_channel:
             layer = L.PReLU(squeezed.size)
             layer.weight.data = squeezed.astype(np.float32 if slope.dtype != np.float64 else slope.dtype)
