@@ -34,8 +34,6 @@ EXCLUDED: dict[str, str] = {
     r"^test_squeezenet_cpu$":
         "ill-conditioned: the light model's constant weights give 1,000 equal logits near 1e10, and "
         "float32 rounding in the BLAS sums (which varies with its thread count) decides the softmax",
-    r"^test_(vgg19|zfnet512|densenet121|inception_v2)_cpu$":
-        "CI time: these real models at 224×224 take 10 s to minutes each on NumPy",
 }
 
 
