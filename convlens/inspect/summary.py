@@ -494,7 +494,9 @@ def estimate_bytes(model: Module, shape: tuple[int, ...], batch_size: int, dtype
 
     def hook(module: Module, inp: np.ndarray, out: np.ndarray) -> None:
         if next(module.children(), None) is None:
-            kept.append(getattr(out, "nbytes", 0) + sum(a.nbytes for a in cached_arrays(module)))
+            outputs = out if isinstance(out, tuple) else (out,)   # a layer with several outputs
+            kept.append(sum(getattr(o, "nbytes", 0) for o in outputs)
+                        + sum(a.nbytes for a in cached_arrays(module)))
 
     with left_as_it_was(model):
         handles = [m.register_forward_hook(hook) for m in model.modules()]

@@ -187,3 +187,24 @@ def test_export_onnx_writes_the_statistics_outputs(tmp_path):
         for a, b in zip(expected if isinstance(expected, tuple) else (expected,),
                         again(images()) if len(got) > 1 else (again(images()),)):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_grad_cam_on_a_node_with_several_outputs_uses_the_first():
+    from convlens.viz.cam import class_activation_map
+
+    result = class_activation_map(conv_graph(), images(), None, "norm", "grad-cam")
+    assert result.activations.shape == (2, 3, 4, 4) and result.gradients.shape == (2, 3, 4, 4)
+    assert result.heatmap.shape == (2, 4, 4)
+
+
+def test_a_graph_with_several_outputs_is_a_node_of_another():
+    cl.manual_seed(6)
+    x = cl.Input((4, 6))
+    y, mean, _ = cl.LayerNorm(6, return_stats=True, dtype=np.float64)(x)
+    inner = cl.Graph(x, (cl.Linear(6, 3, dtype=np.float64)(y), mean))
+    outer_x = cl.Input((4, 6), name="x")
+    scores, inner_mean = inner(outer_x, name="inner")
+    outer = cl.Graph(outer_x, cl.Add()(scores, inner_mean))
+    assert outer.nodes[0].outputs == ["inner", "inner:1"]
+    check_parity(outer, sample())
+    assert cl.gradcheck(outer, sample(4), max_checks=30).max_error < 1e-7
