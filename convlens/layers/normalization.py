@@ -26,6 +26,7 @@ from convlens.functional.normalization import (
     group_size,
     normalize_backward,
     normalize_forward,
+    statistics_backward,
     unbiased_var,
 )
 from convlens.layers.module import Module
@@ -232,13 +233,7 @@ class _ChannelNorm(Module):
         if self.bias is not None and dbias is not None:
             self.bias.accumulate_grad(dbias.reshape(self.bias.shape))
         if dx is not None and cache.batch_stats and (d_mean is not None or d_var is not None):
-            # ∂μ_c/∂x = 1/m, ∂σ²_c/∂x = 2(x − μ_c)/m = 2·x̂/(r·m) on channel c's m values
-            view = cache.mean.shape
-            m = dy.size // self.num_features
-            extra = np.zeros(view, dx.dtype) if d_mean is None else d_mean.reshape(view) / m
-            if d_var is not None:
-                extra = extra + d_var.reshape(view) * 2 * cache.xhat / (cache.inv_std * m)
-            dx = (dx + extra).astype(dx.dtype, copy=False)
+            dx = (dx + statistics_backward(cache, d_mean, d_var)).astype(dx.dtype, copy=False)
         return dx
 
     def get_config(self) -> dict[str, Any]:
@@ -526,11 +521,8 @@ class LayerNorm(Module):
         if self.bias is not None and dbias is not None:
             self.bias.accumulate_grad(dbias)
         if dx is not None and (d_mean is not None or d_inv_std is not None):
-            m = cache.xhat.size // cache.mean.size
-            extra = np.zeros_like(cache.mean) if d_mean is None else d_mean
-            if d_inv_std is not None:
-                extra = extra - d_inv_std * cache.inv_std ** 2 * cache.xhat
-            dx = (dx + extra / m).astype(dx.dtype, copy=False)
+            extra = statistics_backward(cache, d_mean, d_inv_std=d_inv_std)
+            dx = (dx + extra).astype(dx.dtype, copy=False)
         return dx
 
     def get_config(self) -> dict[str, Any]:
