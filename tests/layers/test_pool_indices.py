@@ -9,6 +9,8 @@ tests/io/onnx/test_onnx_backend.py.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -104,3 +106,43 @@ def test_flat_indices_count_over_the_whole_tensor(column_major):
         np.testing.assert_array_equal(flat[n, c], (n * 3 + c) * 20 + plane)
     spec = cl.FlatIndices((4, 5), column_major=column_major).get_config()
     assert spec == {"spatial_shape": [4, 5], **({"column_major": True} if column_major else {})}
+
+
+@pytest.mark.parametrize("column_major", [False, True])
+def test_flat_indices_export_to_onnx(tmp_path, column_major):
+    import onnxruntime
+
+    x = cl.Input((3, 4, 5))
+    _, indices = cl.MaxPool2d(2, return_indices=True)(x)
+    graph = cl.Graph(x, cl.FlatIndices((4, 5), column_major=column_major)(indices))
+    path = cl.export_onnx(graph, tmp_path / "flat.onnx")
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for n in (1, 3):   # the batch size is dynamic
+        data = np.random.default_rng(n).standard_normal((n, 3, 4, 5)).astype(np.float32)
+        np.testing.assert_array_equal(session.run(None, {session.get_inputs()[0].name: data})[0],
+                                      graph(data))
+
+
+def test_onnx_argmax_case_imports_and_exports_again(tmp_path):
+    """ONNX's own case with storage_order=1: convlens reproduces its Indices, and the model it
+    imports exports again to a file onnxruntime computes the same on."""
+    import onnxruntime
+    from onnx.backend.test.loader import load_model_tests
+
+    from convlens.io.onnx.conformance import _data_sets
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # onnx's case generators overflow casts on purpose
+        case = next(c for c in load_model_tests(kind="node")
+                    if c.name == "test_maxpool_with_argmax_2d_precomputed_strides")
+    model = case.model   # onnx builds the node cases in memory
+    (x,), (y, indices) = _data_sets(case)[0]
+    graph = cl.from_onnx(model)
+    got_y, got_indices = graph(x)
+    np.testing.assert_array_equal(got_y, y)
+    np.testing.assert_array_equal(got_indices, indices)
+    path = cl.export_onnx(graph, tmp_path / "argmax.onnx")
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    out_y, out_indices = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_array_equal(out_y, y)
+    np.testing.assert_array_equal(out_indices, indices)

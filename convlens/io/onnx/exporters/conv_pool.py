@@ -132,3 +132,31 @@ def export_embedding(w, layer, xs, name):
 
 
 assert set(PADDING_MODES) - {"zeros"} == set(_PAD_MODES)
+
+
+@exporter(L.FlatIndices)
+def export_flat_indices(w, layer, xs, name):
+    """``(n·C + c)·∏S + p``: the (n, c) offsets from the indices' own (dynamic) batch size, and
+    for column-major positions the plane index re-counted (2-D: ``h + w·H``)."""
+    indices = xs[0].name
+    spatial = layer.spatial_shape
+    plane = indices
+    if layer.column_major:
+        coords, rest = [], indices
+        for size in reversed(spatial):         # row-major unravel: the last axis first
+            coords.insert(0, w.node("Mod", [rest, w.ints(f"{name}.size", [size])], name))
+            rest = w.node("Div", [rest, w.ints(f"{name}.size", [size])], name)
+        plane, stride = coords[0], 1
+        for k in range(1, len(spatial)):       # column-major ravel: the first axis fastest
+            stride *= spatial[k - 1]
+            plane = w.node("Add", [plane, w.node("Mul", [coords[k], w.ints(f"{name}.stride", [stride])],
+                                                 name)], name)
+    channels = xs[0].example.shape[1]
+    batch = w.node("Gather", [w.node("Shape", [indices], name), w.ints(f"{name}.axis0", [0])], name)
+    count = w.node("Mul", [batch, w.ints(f"{name}.channels", [channels])], name)
+    planes = w.node("Range", [w.constant(f"{name}.zero", np.asarray(0, np.int64)),
+                              w.node("Squeeze", [count], name),
+                              w.constant(f"{name}.one", np.asarray(1, np.int64))], name)
+    grid = w.node("Reshape", [planes, w.ints(f"{name}.grid", [-1, channels] + [1] * len(spatial))], name)
+    offsets = w.node("Mul", [grid, w.ints(f"{name}.plane_size", [int(np.prod(spatial))])], name)
+    return w.node("Add", [plane, offsets], name)
