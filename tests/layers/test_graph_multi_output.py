@@ -97,6 +97,15 @@ def test_spec_round_trip_keeps_the_outputs():
         np.testing.assert_array_equal(a, b)
 
 
+def test_save_and_load_a_file(tmp_path):
+    graph = stats_graph()
+    cl.save(graph, tmp_path / "stats.convlens")
+    again = cl.load(tmp_path / "stats.convlens")
+    assert again.node("norm").outputs == ["norm", "norm:1", "norm:2"]
+    for a, b in zip(graph(sample()), again(sample())):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_summary_shows_each_output_as_connected_to():
     text = str(cl.summary(stats_graph(), input_shape=(4, 6)))
     assert "norm:1" in text and "norm:2" not in text.split("Connected")[0]

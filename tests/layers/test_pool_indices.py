@@ -92,6 +92,11 @@ def test_to_torch_and_onnx_give_the_same_indices(tmp_path):
     out_o, indices_o = session.run(None, {session.get_inputs()[0].name: x})
     np.testing.assert_allclose(out_o, out, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(indices_o, indices)
+    again = cl.from_onnx(path)   # Mod(Indices, plane size) reads back as the per-plane indices
+    assert [type(n.layer).__name__ for n in again.nodes] == [type(n.layer).__name__ for n in graph.nodes]
+    out_i, indices_i = again(x)
+    np.testing.assert_array_equal(out_i, out)
+    np.testing.assert_array_equal(indices_i, indices)
 
 
 @pytest.mark.parametrize("column_major", [False, True])

@@ -41,7 +41,7 @@ from convlens.io.onnx.converters.registry import (
     find_converter,
 )
 from convlens.io.onnx.naming import unique_name
-from convlens.io.onnx.patterns import fuse_gelu
+from convlens.io.onnx.patterns import fuse_gelu, fuse_plane_indices
 from convlens.io.onnx.reader import (
     attributes,
     initializers,
@@ -83,6 +83,7 @@ class Importer:
         self.model, self.where = model, where
         self.batch_axis = batch_axis
         self.graph = fuse_gelu(model.graph)  # GELU before opset 20: Div, Erf, Add, Mul, Mul
+        self.graph = fuse_plane_indices(self.graph)  # MaxPool's Indices modulo the plane size
         self.opset = opset_version(model)
         self.source_opset = source_opset(model)
         self.input_shapes = input_shapes

@@ -12,7 +12,8 @@ _INSTANCE = {3: L.InstanceNorm1d, 4: L.InstanceNorm2d, 5: L.InstanceNorm3d}
 
 
 def _set(parameter, value: np.ndarray) -> None:
-    parameter.data = np.ascontiguousarray(np.asarray(value, dtype=parameter.data.dtype))
+    # a copy: the value may be a read-only view (np.broadcast_to) of the file's array
+    parameter.data = np.array(value, dtype=parameter.data.dtype, order="C", copy=True)
 
 
 @converter("BatchNormalization")

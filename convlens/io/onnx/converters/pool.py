@@ -7,6 +7,7 @@ import numpy as np
 import convlens.layers as L
 from convlens.io.onnx.converters.conv import padding_spec, spatial_padding
 from convlens.io.onnx.converters.registry import Node, converter
+from convlens.io.onnx.patterns import PLANE_SIZE
 
 _MAX = {1: L.MaxPool1d, 2: L.MaxPool2d, 3: L.MaxPool3d}
 _AVG = {1: L.AvgPool1d, 2: L.AvgPool2d, 3: L.AvgPool3d}
@@ -58,6 +59,12 @@ def _pool(node: Node, kind: str):
         # when storage_order=1; the layer gives them per plane, as PyTorch
         y, indices = y
         order = int(node.attr("storage_order", 0))
+        plane = node.attr(PLANE_SIZE)   # Mod(Indices, P) folded in: the per-plane indices
+        if plane is not None:
+            if order == 1 or plane != int(np.prod(node.shape(x)[2:])):
+                raise node.fail(f"the Indices taken modulo {plane} (convlens reads a Mod of MaxPool's "
+                                f"row-major Indices by the plane size {int(np.prod(node.shape(x)[2:]))} only)")
+            return y, indices
         return y, node.apply(L.FlatIndices(node.shape(x)[2:], column_major=order == 1), indices)
     return y if divisor is None else node.apply(L.Divide(), y, divisor)
 
