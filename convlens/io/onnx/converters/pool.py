@@ -61,9 +61,10 @@ def _pool(node: Node, kind: str):
         order = int(node.attr("storage_order", 0))
         plane = node.attr(PLANE_SIZE)   # Mod(Indices, P) folded in: the per-plane indices
         if plane is not None:
-            if order == 1 or plane != int(np.prod(node.shape(x)[2:])):
+            size = int(np.prod(node.shape(x)[2:]))
+            if order == 1 or plane != size:
                 raise node.fail(f"the Indices taken modulo {plane} (convlens reads a Mod of MaxPool's "
-                                f"row-major Indices by the plane size {int(np.prod(node.shape(x)[2:]))} only)")
+                                f"row-major Indices by the plane size {size} only)")
             return y, indices
         return y, node.apply(L.FlatIndices(node.shape(x)[2:], column_major=order == 1), indices)
     return y if divisor is None else node.apply(L.Divide(), y, divisor)
