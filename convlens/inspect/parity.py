@@ -250,6 +250,10 @@ def _build(m: Module, torch: Any, dtype: Any, classes: dict[str, type]) -> Any:
     nn = torch.nn
     Lambda = classes["Lambda"]
     name = type(m).__name__
+    several = [f for f in ("return_stats", "return_indices", "return_mask") if getattr(m, f, False)]
+    if several:
+        raise TypeError(f"{name} with {several[0]}=True has several outputs; parity compares layers "
+                        "with one output")
     if isinstance(m, Sequential):
         return nn.Sequential(*[_build(c, torch, dtype, classes) for c in m.layers])
     if isinstance(m, Residual):

@@ -67,6 +67,13 @@ def test_layers_without_a_twin_are_named():
         torch_twin(cl.Sequential(cl.Embedding(10, 4)))
 
 
+def test_layers_with_several_outputs_are_refused_by_name():
+    x = cl.Input((4, 6))
+    y, _, _ = cl.LayerNorm(6, return_stats=True)(x)
+    with pytest.raises(TypeError, match="LayerNorm with return_stats=True has several outputs"):
+        torch_twin(cl.Graph(x, y))
+
+
 def test_missing_torch_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     with pytest.raises(ImportError, match="pip install torch") as info:
