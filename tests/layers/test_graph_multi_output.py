@@ -217,3 +217,15 @@ def test_a_graph_with_several_outputs_is_a_node_of_another():
     assert outer.nodes[0].outputs == ["inner", "inner:1"]
     check_parity(outer, sample())
     assert cl.gradcheck(outer, sample(4), max_checks=30).max_error < 1e-7
+
+
+def test_a_shared_layer_with_several_outputs():
+    """One LayerNorm at two nodes: each call's cache is its own, the weight gets both sums."""
+    cl.manual_seed(7)
+    x = cl.Input((4, 6), name="x")
+    norm = cl.LayerNorm(6, return_stats=True, dtype=np.float64)
+    y1, mean1, _ = norm(x, name="first")
+    y2, _, inv_std2 = norm(cl.Tanh()(y1), name="second")
+    graph = cl.Graph(x, (cl.Add()(y2, mean1), inv_std2))
+    check_parity(graph, sample())
+    assert cl.gradcheck(graph, sample(5), max_checks=30).max_error < 1e-7
