@@ -1,5 +1,8 @@
 """Operator patterns the importer reads as one layer.
 
+MaxPool's Indices modulo the plane size (how convlens exports PyTorch's per-plane indices):
+:func:`fuse_plane_indices`.
+
 GELU before opset 20 has no operator of its own: PyTorch and convlens's exporter write the exact
 GELU ``½x(1 + erf(x/√2))`` as Div (or Mul by 1/√2), Erf, Add 1, and two Mul (by x and by ½, in
 either order). :func:`fuse_gelu` replaces each such chain by one ``Gelu`` node, so the file
@@ -17,17 +20,24 @@ import onnx
 from onnx import helper, numpy_helper
 
 
-def fuse_gelu(graph: onnx.GraphProto) -> onnx.GraphProto:
-    """``graph`` with every exact-GELU chain of nodes replaced by a ``Gelu`` node (a copy; the
-    same graph when there is none)."""
-    if not any(node.op_type == "Erf" for node in graph.node):
-        return graph
+def _constants_and_uses(graph: onnx.GraphProto) -> tuple[dict[str, np.ndarray], Counter]:
+    """The values of initializers and ``Constant`` nodes, and how often each tensor is read
+    (a graph output counts as a read)."""
     constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
             constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
     uses = Counter(name for node in graph.node for name in node.input)
     uses.update(o.name for o in graph.output)
+    return constants, uses
+
+
+def fuse_gelu(graph: onnx.GraphProto) -> onnx.GraphProto:
+    """``graph`` with every exact-GELU chain of nodes replaced by a ``Gelu`` node (a copy; the
+    same graph when there is none)."""
+    if not any(node.op_type == "Erf" for node in graph.node):
+        return graph
+    constants, uses = _constants_and_uses(graph)
     producer = {out: node for node in graph.node for out in node.output}
     consumers: dict[str, list[onnx.NodeProto]] = {}
     for node in graph.node:
@@ -108,12 +118,7 @@ def fuse_plane_indices(graph: onnx.GraphProto) -> onnx.GraphProto:
     mods = [n for n in graph.node if n.op_type == "Mod"]
     if not mods:
         return graph
-    constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    for node in graph.node:
-        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-            constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-    uses = Counter(name for node in graph.node for name in node.input)
-    uses.update(o.name for o in graph.output)
+    constants, uses = _constants_and_uses(graph)
     pools = {n.output[1]: n for n in graph.node if n.op_type == "MaxPool" and len(n.output) > 1}
     replaced: dict[int, onnx.NodeProto] = {}
     removed: set[int] = set()
