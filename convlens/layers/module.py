@@ -102,7 +102,9 @@ def check_input(module: Module, x: Any) -> np.ndarray:
     several = getattr(module, "num_inputs", 1) != 1
     x = as_array(x, type(module).__name__, module.expected_input(), allow_scalar=several,
                  allow_empty=several or module.takes_empty)
-    return x.astype(np.float32) if x.dtype == bool else x  # (NumPy has no arithmetic on bools)
+    if x.dtype == bool and not module.takes_bool:
+        return x.astype(np.float32)  # (NumPy has no arithmetic on bools)
+    return x
 
 
 def _sized_init(init: Callable[..., None]) -> Callable[..., None]:
@@ -186,6 +188,8 @@ class Module:
     #: this is set: a Graph with a zero-size Input, and the nodes the ONNX importer builds on
     #: zero-size tensors (ONNX allows them); not part of the config
     takes_empty: bool = False
+    #: True for a layer that computes on booleans as they are (a maximum is a logical or)
+    takes_bool: bool = False
     # Declared for the type checker only (no class value: an instance has them once set).
     #: what the last forward kept for backward (each layer its own kind; None under no_grad)
     _cache: Any

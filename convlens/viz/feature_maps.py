@@ -57,7 +57,8 @@ def feature_maps(model: Module, x: np.ndarray,
         def record(m: Module, inp: np.ndarray, out: np.ndarray, name: str = name,
                    mine: Callable[[], bool] = mine) -> None:
             if mine():
-                outputs.setdefault(name, np.array(out, copy=True))  # a shared layer: its first call
+                main = out[0] if isinstance(out, tuple) else out  # several outputs: the first
+                outputs.setdefault(name, np.array(main, copy=True))  # a shared layer: its first call
         hooks.append((module, record))
     with eval_with_hooks(model, hooks), no_grad():  # nothing will run backward: keep no caches
         model(xb)
