@@ -211,7 +211,7 @@ def conv_forward(
                         windows.reshape(groups * c_group, *windows.shape[2:]))
         cols = cols.reshape(groups, c_group * k_size, n * positions)
     w_mat = weight.reshape(groups, c_out // groups, c_group * k_size)
-    y_mat = w_mat @ cols                                                # (G, C_out/G, N·P)
+    y_mat = parallel.matmul(w_mat, cols)                                # (G, C_out/G, N·P)
     # (G, C_out/G, N, P) -> (N, G, C_out/G, P): the transposing copy also adds the bias
     if batch_last:  # (G, C_out/G, P, N) -> (N, G, C_out/G, P)
         y_view = y_mat.reshape(groups, c_out // groups, positions, n).transpose(3, 0, 1, 2)
@@ -262,11 +262,11 @@ def conv_backward(
                     dy_view.reshape(groups * (c_out // groups), *dy_view.shape[2:]), axis=0)
     dy_mat = dy_mat.reshape(groups, c_out // groups, n * positions)
     dbias = dy.sum(axis=(0, *range(2, 2 + nd))) if cache.has_bias else None
-    dweight = (dy_mat @ cache.cols.transpose(0, 2, 1)).reshape(weight.shape)
+    dweight = parallel.matmul(dy_mat, cache.cols.transpose(0, 2, 1)).reshape(weight.shape)
     if not need_input_grad:
         return None, dweight, dbias
     w_mat = weight.reshape(groups, c_out // groups, -1)
-    dcols = w_mat.transpose(0, 2, 1) @ dy_mat                          # (G, C_g·K, N·P)
+    dcols = parallel.matmul(w_mat.transpose(0, 2, 1), dy_mat)          # (G, C_g·K, N·P)
     # col2im: each tap's row goes back to the input positions that tap met. Accumulating in
     # channel-major order (C, N, *S), or (C, *S, N), keeps every addition contiguous on both
     # sides; one transpose at the end restores (N, C, *S). Channels are independent: blocks
