@@ -131,27 +131,49 @@ def serial(size: int) -> bool:
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``np.matmul(a, b, out=out)``; when the pool owns the BLAS (module docstring), in one
-    block of ``b``'s (and the output's) columns per thread, each a one-thread BLAS product.
-    Every output value is the same dot product either way."""
+    block per thread, each a one-thread BLAS product:
+
+        out[..., cols_t] = a @ b[..., cols_t]            enough columns: every value is one
+                                                         dot product, as in one product
+        out = Σ_t a[..., inner_t] @ b[..., inner_t, :]   few columns and a long inner
+                                                         dimension (a weight gradient)
+    """
     if out is None:
         shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
         out = np.empty(shape, dtype=np.result_type(a, b))
-    columns = b.shape[-1]
-    if (not _owns_blas or (_threads or num_threads()) == 1
-            or math.prod(out.shape) * a.shape[-1] < MIN_PRODUCT or columns < 2 * COLUMN_BLOCK):
+    columns, inner = b.shape[-1], a.shape[-1]
+    threads = _threads or num_threads()
+    if not _owns_blas or threads == 1 or math.prod(out.shape) * inner < MIN_PRODUCT:
         return np.matmul(a, b, out=out)
-    parts = min(num_threads(), columns // COLUMN_BLOCK)
-    edges = [columns * i // parts // COLUMN_BLOCK * COLUMN_BLOCK for i in range(parts)] + [columns]
+    if columns >= 2 * COLUMN_BLOCK:
+        parts = min(threads, columns // COLUMN_BLOCK)
+        edges = [columns * i // parts // COLUMN_BLOCK * COLUMN_BLOCK for i in range(parts)]
+        edges.append(columns)
 
-    def work(start: int, stop: int) -> None:
-        block = slice(edges[start], edges[stop])
-        np.matmul(a, b[..., block], out=out[..., block])
+        def column_block(start: int, stop: int) -> None:
+            block = slice(edges[start], edges[stop])
+            np.matmul(a, b[..., block], out=out[..., block])
 
-    run(work, parts, MIN_ELEMENTS)
+        run(column_block, parts, MIN_ELEMENTS)
+    elif inner >= 2 * COLUMN_BLOCK:
+        parts = min(threads, inner // COLUMN_BLOCK)
+        edges = [inner * i // parts for i in range(parts + 1)]
+        partial = np.empty((parts, *out.shape), dtype=out.dtype)
+
+        def inner_block(start: int, stop: int) -> None:
+            for t in range(start, stop):
+                block = slice(edges[t], edges[t + 1])
+                np.matmul(a[..., block], b[..., block, :], out=partial[t])
+
+        run(inner_block, parts, MIN_ELEMENTS)
+        np.sum(partial, axis=0, out=out)
+    else:
+        np.matmul(a, b, out=out)
     return out
 
 
-#: Column blocks of :func:`matmul` start at multiples of this (whole vector-kernel panels).
+#: Column blocks of :func:`matmul` start at multiples of this (whole vector-kernel panels);
+#: inner blocks are at least this long.
 COLUMN_BLOCK = 64
 
 

@@ -127,12 +127,15 @@ def test_the_pool_takes_the_blas_threads_and_gives_them_back():
         parallel.set_num_threads(None)
 
 
-@pytest.mark.parametrize("a_shape, b_shape, transposed", [
-    ((7, 5), (5, 23), False),
-    ((3, 4, 6), (3, 6, 19), False),   # groups: a stack of products
-    ((1, 8, 9), (1, 40, 9), True),    # b a transposed view (the weight gradient's columsᵀ)
+@pytest.mark.parametrize("a_shape, b_shape, transposed, split", [
+    ((7, 5), (5, 23), False, "columns"),
+    ((3, 4, 6), (3, 6, 19), False, "columns"),   # groups: a stack of products
+    ((1, 8, 9), (1, 40, 9), True, "columns"),    # b a transposed view (im2col's columnsᵀ)
+    ((1, 6, 31), (1, 3, 31), True, "inner"),     # a weight gradient: 3 columns, 31 inner terms
 ])
-def test_products_in_column_blocks_equal_one_product(threaded, a_shape, b_shape, transposed):
+def test_products_in_blocks_equal_one_product(threaded, monkeypatch, a_shape, b_shape,
+                                              transposed, split):
+    monkeypatch.setattr(parallel, "COLUMN_BLOCK", 2 if split == "columns" else 4)
     rng = np.random.default_rng(3)
     a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
     if transposed:
@@ -141,7 +144,7 @@ def test_products_in_column_blocks_equal_one_product(threaded, a_shape, b_shape,
     real_matmul = np.matmul
 
     def spy(a, b, **kwargs):
-        calls.append((threading.current_thread().name, b.shape[-1]))
+        calls.append((threading.current_thread().name, b.shape[-1], a.shape[-1]))
         return real_matmul(a, b, **kwargs)
 
     np.matmul = spy
@@ -150,10 +153,14 @@ def test_products_in_column_blocks_equal_one_product(threaded, a_shape, b_shape,
     finally:
         np.matmul = real_matmul
     np.testing.assert_allclose(got, a @ b, rtol=1e-13, atol=1e-13)
-    # three blocks of whole column pairs (COLUMN_BLOCK = 2), the caller's and two on the pool
-    assert len(calls) == 3 and sum(width for _, width in calls) == b.shape[-1]
-    assert sum(width % 2 for _, width in calls) <= 1  # blocks start at even columns
-    assert {name.startswith("convlens") for name, _ in calls} == {True, False}
+    # three blocks, the caller's and two on the pool, that cover the columns or the inner terms
+    assert len(calls) == 3
+    assert {name.startswith("convlens") for name, _, _ in calls} == {True, False}
+    if split == "columns":
+        assert sum(width for _, width, _ in calls) == b.shape[-1]
+        assert sum(width % 2 for _, width, _ in calls) <= 1  # blocks start at even columns
+    else:
+        assert sum(length for _, _, length in calls) == a.shape[-1]
 
 
 def _reference_tests():
@@ -225,3 +232,4 @@ def test_threaded_ops_equal_the_serial_ops_bit_for_bit(threaded, monkeypatch):
 
     for threaded_result, serial_result in zip(everything(), serial(everything), strict=True):
         np.testing.assert_array_equal(threaded_result, serial_result)
+
