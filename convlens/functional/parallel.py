@@ -138,6 +138,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         out = Σ_t a[..., inner_t] @ b[..., inner_t, :]   few columns and a long inner
                                                          dimension (a weight gradient)
     """
+    if a.ndim < 2 or b.ndim < 2:  # a vector: NumPy's promotion rules, one small product
+        return np.matmul(a, b, out=out) if out is not None else np.matmul(a, b)
     if out is None:
         shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
         out = np.empty(shape, dtype=np.result_type(a, b))

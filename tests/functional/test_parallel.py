@@ -1,7 +1,7 @@
 """convlens.functional.parallel: blocks on threads, and every threaded op against its references.
 
 The ops that use the thread pool (convolution copies, products and col2im, the shifted
-convolution, pooling, ReLU, batch and instance norm) are checked here with the pool forced on
+convolution, linear layers, pooling, ReLU, batch and instance norm) are checked here with the pool forced on
 for tiny arrays (``MIN_ELEMENTS = MIN_PRODUCT = 1``, 3 threads, so blocks are uneven):
 against the plain-loop reference, against PyTorch (values and every gradient), and bit for
 bit against the serial result (all but the matrix products split in column blocks: a BLAS
@@ -198,8 +198,10 @@ def test_threaded_shifted_conv_equals_the_plain_loops(threaded, monkeypatch):
     (lambda: cl.BatchNorm1d(7, affine=False), (6, 7, 11)),
     (lambda: cl.BatchNorm3d(3), (2, 3, 4, 4, 5)),
     (lambda: cl.ReLU(), (3, 4, 5, 7)),
+    (lambda: cl.Linear(7, 9), (5, 7)),
+    (lambda: cl.Linear(6, 3), (2, 4, 6)),                              # few columns: inner blocks
 ], ids=["conv2d", "conv1d", "conv3d", "grouped", "shifted", "maxpool2d", "maxpool1d", "avgpool3d",
-        "batchnorm2d", "batchnorm1d", "batchnorm3d", "relu"])
+        "batchnorm2d", "batchnorm1d", "batchnorm3d", "relu", "linear", "linear3d"])
 def test_threaded_layers_match_pytorch(threaded, layer, shape):
     cl.manual_seed(0)
     x = np.random.default_rng(1).standard_normal(shape)
