@@ -196,7 +196,9 @@ def conv_forward(
     xp = pad(x, pads, padding_mode)
     batch_last = n > 1 and out[-1] <= BATCH_LAST_MAX_RUN
     if batch_last:  # the same windows, read from a (C, *S, N) copy: N is the innermost axis
-        xp = np.moveaxis(np.ascontiguousarray(np.moveaxis(xp, 0, -1)), -1, 0)
+        moved = np.empty((*xp.shape[1:], n), dtype=xp.dtype)
+        parallel.copyto(moved, np.moveaxis(xp, 0, -1), axis=0)
+        xp = np.moveaxis(moved, -1, 0)
     windows = sliding_windows(xp, kernel, stride_t, dilation_t)        # (N, C, *O, *K) view
     windows = windows.reshape(n, groups, c_group, *out, *kernel)       # split C = G·C_g
     # (N, G, C_g, *O, *K) -> (G, C_g, *K, N, *O), or (G, C_g, *K, *O, N): a row per (channel, tap)
