@@ -13,16 +13,20 @@ thread and calls ``work(start, stop)`` on each; the calling thread takes the fir
 
 Each block writes only its own part of the outputs, so the result is the same bit for bit
 whatever the thread count (tests/functional/test_parallel.py runs every op serially and on 3
-threads with blocks forced on tiny arrays, and compares).
+threads with blocks forced on tiny arrays, and compares) — except the split products below,
+whose last bits depend on the blocks, as a BLAS product's depend on the BLAS's thread count.
 
 One owner of the threads. With more than one thread the pool also splits the big matrix
-products (:func:`matmul`, in blocks of output columns) and sets the BLAS to one thread
-(through ``threadpoolctl``): two thread pools on two cores get in each other's way, because
-after every product OpenBLAS's idle worker keeps spinning on the second core (about 0.1 s)
-while the pool's thread waits for that core. Measured on 2 cores (2026-11-30, training
-steps): the pool beside two BLAS threads made every workload 6–10 % slower; BLAS threads
-alone leave the element-wise work on one core; the pool owning both cores beat both (numbers
-in BENCHMARKS.md). :func:`set_num_threads` (1) gives the BLAS its threads back.
+products (:func:`matmul`: blocks of output columns, or of the inner dimension when there are
+few columns) and sets the BLAS to one thread (through ``threadpoolctl``): two thread pools on
+two cores get in each other's way, because after every product OpenBLAS's idle worker keeps
+spinning on the second core (about 0.1 s) while the pool's thread waits for that core.
+Measured on 2 cores (2026-11-30, training steps): the pool beside two BLAS threads made
+every workload 6–10 % slower; BLAS threads alone leave the element-wise work on one core; on
+a busy machine spinning BLAS threads collapse (3–15× slower steps, BENCHMARKS.md). The BLAS
+is set to one thread when convlens first asks for its threads, for the whole process: a
+script's own large NumPy products then run on one thread too, until
+``set_num_threads(1)`` gives the BLAS its threads back.
 
 Thread count: ``CONVLENS_NUM_THREADS`` if set, else the BLAS's thread count when
 ``threadpoolctl`` can set it (the BLAS follows ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS``,
@@ -144,7 +148,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
         out = np.empty(shape, dtype=np.result_type(a, b))
     columns, inner = b.shape[-1], a.shape[-1]
-    threads = _threads or num_threads()
+    threads = _threads or num_threads()  # (first: the first call decides who owns the BLAS)
     if not _owns_blas or threads == 1 or math.prod(out.shape) * inner < MIN_PRODUCT:
         return np.matmul(a, b, out=out)
     if columns >= 2 * COLUMN_BLOCK:
