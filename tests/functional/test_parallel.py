@@ -10,6 +10,7 @@ product's last bits depend on its shape, as they do on the BLAS's own thread cou
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import threading
 from pathlib import Path
@@ -171,8 +172,13 @@ def _reference_tests():
     return module
 
 
-def test_threaded_conv_and_pool_equal_the_plain_loops(threaded):
-    """The hypothesis searches of test_loops_reference.py, run with the blocks on threads."""
+@pytest.mark.parametrize("direct_output", [False, True])
+def test_threaded_conv_and_pool_equal_the_plain_loops(threaded, monkeypatch, direct_output):
+    """The hypothesis searches of test_loops_reference.py, run with the blocks on threads
+    (and with the forward products written per example straight into the output)."""
+    if direct_output:
+        conv_module = importlib.import_module("convlens.functional.conv")  # (not the function)
+        monkeypatch.setattr(conv_module, "DIRECT_OUTPUT_MIN_POSITIONS", 1)
     reference = _reference_tests()
     reference.test_conv_matches_loops()
     reference.test_pool_matches_loops()
