@@ -63,6 +63,7 @@ from convlens.layers.pool import (
     AvgPool1d,
     AvgPool2d,
     AvgPool3d,
+    FlatIndices,
     MaxPool1d,
     MaxPool2d,
     MaxPool3d,
@@ -78,7 +79,7 @@ from convlens.layers.shape_ops import Gather, Pad, Slice
 __all__ = [
     "Module", "Sequential", "Residual", "Concat",
     "Conv1d", "Conv2d", "Conv3d",
-    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "FlatIndices", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "MinPool1d", "MinPool2d", "MinPool3d",
     "GlobalAvgPool1d", "GlobalAvgPool2d", "GlobalAvgPool3d",
     "GlobalMaxPool1d", "GlobalMaxPool2d", "GlobalMaxPool3d",
