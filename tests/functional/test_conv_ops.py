@@ -3,6 +3,7 @@ reference that spells out y[n, o, i…] = b[o] + Σ w[o, c, k…]·x_pad[n, g·C
 
 from __future__ import annotations
 
+import importlib
 import itertools
 
 import numpy as np
@@ -126,4 +127,14 @@ def test_batch_last_columns_equal_the_plain_loop(case, batch_last):
     _, cache = conv_forward(np.zeros(shape), np.zeros((c_out, shape[1] // groups, *kernel)), None,
                             stride, pads, dilation, groups, mode)
     assert cache.batch_last == batch_last
+    test_conv_equals_the_plain_loop(*case)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0][0] > 1], ids=str)
+def test_products_written_straight_into_the_output_equal_the_plain_loop(case, monkeypatch):
+    """From DIRECT_OUTPUT_MIN_POSITIONS output positions the forward product is taken per
+    example into the output's layout (grouped, strided, every padding mode); forced here."""
+    conv_module = importlib.import_module("convlens.functional.conv")  # (not the function)
+    monkeypatch.setattr(conv_module, "DIRECT_OUTPUT_MIN_POSITIONS", 1)
+    monkeypatch.setattr(conv_module, "BATCH_LAST_MAX_RUN", 0)  # batch-first columns
     test_conv_equals_the_plain_loop(*case)
