@@ -74,6 +74,7 @@ from convlens.layers.reduce import Reduce
 from convlens.layers.shape import Flatten, Reshape
 from convlens.layers.shape_extra import Permute
 from convlens.layers.shape_ops import Gather, Pad, Slice
+from convlens.layers.upsample import Upsample
 
 __all__ = [
     "Module", "Sequential", "Residual", "Concat",
@@ -97,4 +98,5 @@ __all__ = [
     "Hardtanh", "ReLU6", "HardSigmoid", "HardSwish", "SELU", "PReLU", "LocalResponseNorm",
     "Pad", "Slice", "Gather",
     "Reduce",  # ONNX ReduceMean / ReduceMax over any axes
+    "Upsample",  # nearest / (bi|tri)linear resizing (ONNX Resize, Keras UpSampling)
 ]

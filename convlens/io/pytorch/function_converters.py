@@ -168,6 +168,18 @@ def _dropout(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) 
     return ctx.apply(getattr(L, kind)(_arg(args, kwargs, 1, "p", 0.5)), [args[0]], node.name)
 
 
+@converts_function("torchvision.ops.stochastic_depth.stochastic_depth")
+def _stochastic_depth(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) -> SymbolicTensor:
+    """torchvision's stochastic depth (EfficientNet, ConvNeXt): the identity in eval mode or
+    with p = 0; in training it drops whole examples' branches, which no convlens layer does."""
+    p, training = _arg(args, kwargs, 1, "p", 0.0), _arg(args, kwargs, 3, "training", True)
+    if training and p > 0:
+        raise ConversionError(f"{node.name} (torchvision stochastic_depth, p={p}) in training mode "
+                              "has no convlens equivalent; convert the module in eval mode "
+                              "(module.eval()), where it is the identity")
+    return args[0]
+
+
 @converts_function("contiguous", "clone", torch.clone)
 def _same(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) -> SymbolicTensor:
     return args[0]

@@ -78,6 +78,7 @@ ARCHITECTURES = {
     "shufflenet_v2": (lambda: models.shufflenet_v2_x0_5(num_classes=10), 32, [9, 13]),
     "mobilenet_v2": (lambda: models.mobilenet_v2(num_classes=10), 32, [11]),
     "mobilenet_v3_small": (lambda: models.mobilenet_v3_small(num_classes=10), 32, [13, 17]),
+    "efficientnet_b0": (lambda: models.efficientnet_b0(num_classes=10), 32, [17]),
 }
 
 
