@@ -52,6 +52,10 @@ LAYER_STACKS = {
                                               cl.GlobalAvgPool2d()), (3, 6, 8)),
     "reduce": (lambda: cl.Sequential(cl.Conv2d(2, 4, 1), cl.Reduce("max", 1), cl.Reduce("mean", (1, -1), keepdims=False),
                                      cl.Reduce("max", -1)), (2, 5, 6)),
+    "upsample": (lambda: cl.Sequential(
+        cl.Upsample(scale_factor=2), cl.Conv2d(2, 3, 1), cl.Upsample(size=(7, 9), mode="bilinear"),
+        cl.Upsample(scale_factor=(1.5, 2), mode="bilinear", align_corners=True), cl.Flatten(2),
+        cl.Upsample(scale_factor=2, mode="linear"), cl.Upsample(size=365)), (2, 3, 4)),
     "residual_concat": (lambda: cl.Sequential(
         cl.Residual(cl.Sequential(cl.Conv2d(3, 3, 3, padding=1), cl.BatchNorm2d(3))),
         cl.Residual(cl.Conv2d(3, 5, 3, stride=2, padding=1), cl.Conv2d(3, 5, 1, stride=2)),

@@ -45,8 +45,10 @@ class Upsample(Module):
         if align_corners is not None and mode not in LINEAR_MODES:
             raise ValueError(f"{name}: align_corners applies to the linear modes only, "
                              f"received mode={mode!r} with align_corners={align_corners!r}")
-        self.size, self.scale_factor = size, scale_factor
-        self.mode, self.align_corners = mode, align_corners
+        self.size = tuple(size) if isinstance(size, (list, tuple)) else size
+        self.scale_factor = tuple(scale_factor) if isinstance(scale_factor, (list, tuple)) else scale_factor
+        self.mode = mode
+        self.align_corners = bool(align_corners) if mode in LINEAR_MODES else None
         self._cache: list[AxisResize] | None = None
 
     def _plan(self, x: np.ndarray) -> list[AxisResize]:

@@ -303,3 +303,8 @@ if hasattr(L, "Slice"):
     @converts(L.Pad)
     def _pad(layer: Any, ex: Exporter) -> nn.Module:
         return T.Pad(layer.pads, layer.mode, layer.value)
+
+
+@converts(L.Upsample)
+def _upsample(layer: Any, ex: Exporter) -> nn.Module:
+    return nn.Upsample(layer.size, layer.scale_factor, layer.mode, layer.align_corners)

@@ -16,7 +16,7 @@ from torch import nn
 
 import convlens.layers as L
 from convlens.io.pytorch.export import MIRRORED, ConversionError
-from convlens.io.pytorch.function_converters import clamp, hard_sigmoid, hard_swish
+from convlens.io.pytorch.function_converters import clamp, hard_sigmoid, hard_swish, upsample_layer
 from convlens.io.pytorch.importer import Importer, converts_module
 from convlens.layers.module import Module
 
@@ -148,3 +148,9 @@ def _hardswish(ctx: Importer, m: Any, args: list[Any], kwargs: dict[str, Any], n
 @converts_module(nn.Hardsigmoid)
 def _hardsigmoid(ctx: Importer, m: Any, args: list[Any], kwargs: dict[str, Any], node: Any) -> Any:
     return hard_sigmoid(ctx, args[0], str(node.target))
+
+
+@layer(nn.Upsample)     # UpsamplingNearest2d and UpsamplingBilinear2d are subclasses
+def _upsample(m: Any) -> Module:
+    return upsample_layer(m.size, m.scale_factor, m.mode, m.align_corners,
+                          m.recompute_scale_factor, type(m).__name__)

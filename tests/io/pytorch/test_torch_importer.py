@@ -258,3 +258,27 @@ def test_untraceable_modules_are_explained():
 
     with pytest.raises(ConversionError, match=r"neither torch.fx nor torch.export can trace DataDependent: .*no Python if/for on tensor values"):
         cl.from_torch(DataDependent(), torch.randn(1, 3))
+
+
+class UpsamplingNet(nn.Module):
+    """nn.Upsample (and its bilinear subclass) and F.interpolate, each way round."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 1)
+        self.up = nn.Upsample(scale_factor=(2, 3))
+        self.smooth = nn.UpsamplingBilinear2d(size=(9, 8))
+
+    def forward(self, x):
+        h = self.smooth(self.up(self.conv(x)))
+        return F.interpolate(h, scale_factor=1.5, mode="bilinear", align_corners=False)
+
+
+def test_upsampling_both_ways():
+    torch.manual_seed(0)
+    module = UpsamplingNet().double().eval()
+    x = example((2, 2, 3, 5))
+    model = cl.from_torch(module, torch.from_numpy(x))
+    assert sum(isinstance(layer, cl.Upsample) for layer in model.modules()) == 3
+    assert_same_function(model, module, x)
+    assert_same_function(model, cl.to_torch(model), x)

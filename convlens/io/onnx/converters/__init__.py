@@ -10,10 +10,11 @@
     shape.py          Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Concat, Pad, Slice,
                       Gather, Shape, DepthToSpace, SpaceToDepth, Split
     reduce.py         ReduceMean, ReduceMax (global pooling, or cl.Reduce over any axes)
+    resize.py         Resize, Upsample (nearest and linear: cl.Upsample)
 """
 
-from convlens.io.onnx.converters import activation, arithmetic, conv, normalization, pool, reduce, shape
+from convlens.io.onnx.converters import activation, arithmetic, conv, normalization, pool, reduce, resize, shape
 from convlens.io.onnx.converters.registry import CONVERTERS, converter, find_converter, supported_operators
 
-__all__ = ["activation", "arithmetic", "conv", "normalization", "pool", "reduce", "shape", "CONVERTERS",
+__all__ = ["activation", "arithmetic", "conv", "normalization", "pool", "reduce", "resize", "shape", "CONVERTERS",
            "converter", "find_converter", "supported_operators"]

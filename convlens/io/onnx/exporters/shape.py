@@ -1,6 +1,8 @@
-"""Layers that only move values: Flatten, Reshape, Permute, PixelShuffle/Unshuffle."""
+"""Layers that only move values: Flatten, Reshape, Permute, PixelShuffle/Unshuffle, Upsample."""
 
 from __future__ import annotations
+
+import numpy as np
 
 import convlens.layers as L
 from convlens.io.onnx.exporter import OnnxWriter, Tensor, exporter
@@ -46,3 +48,28 @@ def export_pixel_unshuffle(w, layer, xs, name):
     split = reshape_to(w, xs[0].name, (c, h // r, r, width // r, r), name)
     moved = w.node("Transpose", [split], name, perm=[0, 1, 3, 5, 2, 4])
     return reshape_to(w, moved, (c * r * r, h // r, width // r), name)
+
+
+@exporter(L.Upsample)
+def export_upsample(w, layer, xs, name):
+    """Resize with the coordinate mapping PyTorch uses (see ``converters/resize.py``; for
+    linear ``half_pixel``, which, unlike ``pytorch_half_pixel``, is PyTorch's at outputs of
+    length 1 too): scales
+    when the layer has a factor, else sizes (batch and channels read from the input, so the
+    batch axis stays dynamic)."""
+    spatial = xs[0].example.ndim - 2
+    if layer.scale_factor is not None:
+        factors = layer.scale_factor if isinstance(layer.scale_factor, tuple) else (layer.scale_factor,) * spatial
+        sizes_or_scales = ["", w.constant(f"{name}.scales", [1.0, 1.0, *factors], np.float32)]
+    else:
+        size = layer.size if isinstance(layer.size, tuple) else (layer.size,) * spatial
+        shape = w.node("Shape", [xs[0].name], name)
+        batch_channels = w.node("Slice", [shape, w.ints(f"{name}.start", [0]), w.ints(f"{name}.end", [2])], name)
+        sizes = w.node("Concat", [batch_channels, w.ints(f"{name}.size", size)], name, axis=0)
+        sizes_or_scales = ["", "", sizes]
+    if layer.mode == "nearest":
+        attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
+    else:
+        attrs = {"mode": "linear", "coordinate_transformation_mode":
+                 "align_corners" if layer.align_corners else "half_pixel"}
+    return w.node("Resize", [xs[0].name, *sizes_or_scales], name, **attrs)
