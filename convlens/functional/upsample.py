@@ -48,7 +48,8 @@ def axis_resize(size_in: int, size_out: int, mode: str, align_corners: bool,
     scale = 1.0 / scale_factor if scale_factor else size_in / size_out
     if mode == "nearest":
         # in float32, as PyTorch computes it, so ⌊o·s⌋ rounds the same way at the edges
-        s32 = np.float32(1.0) / np.float32(scale_factor) if scale_factor else np.float32(size_in) / np.float32(size_out)
+        s32 = (np.float32(1.0) / np.float32(scale_factor) if scale_factor
+               else np.float32(size_in) / np.float32(size_out))
         index = np.minimum(np.floor(out.astype(np.float32) * s32).astype(np.int64), size_in - 1)
         if size_out == 2 * size_in:
             index = np.arange(size_out) // 2

@@ -7,7 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from convlens.functional.upsample import LINEAR_MODES, MODES, AxisResize, axis_resize, upsample_backward, upsample_forward
+from convlens.functional.upsample import (
+    LINEAR_MODES,
+    MODES,
+    AxisResize,
+    axis_resize,
+    upsample_backward,
+    upsample_forward,
+)
 from convlens.layers.module import Module
 
 _SPATIAL = {"linear": 1, "bilinear": 2, "trilinear": 3}

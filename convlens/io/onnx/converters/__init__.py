@@ -13,8 +13,18 @@
     resize.py         Resize, Upsample (nearest and linear: cl.Upsample)
 """
 
-from convlens.io.onnx.converters import activation, arithmetic, conv, normalization, pool, reduce, resize, shape
+from convlens.io.onnx.converters import (
+           activation,
+           arithmetic,
+           conv,
+           normalization,
+           pool,
+           reduce,
+           resize,
+           shape,
+)
 from convlens.io.onnx.converters.registry import CONVERTERS, converter, find_converter, supported_operators
 
-__all__ = ["activation", "arithmetic", "conv", "normalization", "pool", "reduce", "resize", "shape", "CONVERTERS",
+__all__ = ["activation", "arithmetic", "conv", "normalization", "pool", "reduce", "resize", "shape",
+           "CONVERTERS",
            "converter", "find_converter", "supported_operators"]

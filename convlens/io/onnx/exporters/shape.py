@@ -59,12 +59,14 @@ def export_upsample(w, layer, xs, name):
     batch axis stays dynamic)."""
     spatial = xs[0].example.ndim - 2
     if layer.scale_factor is not None:
-        factors = layer.scale_factor if isinstance(layer.scale_factor, tuple) else (layer.scale_factor,) * spatial
+        factors = layer.scale_factor
+        factors = factors if isinstance(factors, tuple) else (factors,) * spatial
         sizes_or_scales = ["", w.constant(f"{name}.scales", [1.0, 1.0, *factors], np.float32)]
     else:
         size = layer.size if isinstance(layer.size, tuple) else (layer.size,) * spatial
         shape = w.node("Shape", [xs[0].name], name)
-        batch_channels = w.node("Slice", [shape, w.ints(f"{name}.start", [0]), w.ints(f"{name}.end", [2])], name)
+        ends = [w.ints(f"{name}.start", [0]), w.ints(f"{name}.end", [2])]
+        batch_channels = w.node("Slice", [shape, *ends], name)
         sizes = w.node("Concat", [batch_channels, w.ints(f"{name}.size", size)], name, axis=0)
         sizes_or_scales = ["", "", sizes]
     if layer.mode == "nearest":
