@@ -74,6 +74,7 @@ from convlens.layers.reduce import Reduce
 from convlens.layers.shape import Flatten, Reshape
 from convlens.layers.shape_extra import Permute
 from convlens.layers.shape_ops import Gather, Pad, Slice
+from convlens.layers.rescale import Rescale
 from convlens.layers.upsample import Upsample
 
 __all__ = [
@@ -99,4 +100,5 @@ __all__ = [
     "Pad", "Slice", "Gather",
     "Reduce",  # ONNX ReduceMean / ReduceMax over any axes
     "Upsample",  # nearest / (bi|tri)linear resizing (ONNX Resize, Keras UpSampling)
+    "Rescale",  # fixed per-channel scale and offset (Keras Rescaling, Normalization)
 ]

@@ -308,3 +308,8 @@ if hasattr(L, "Slice"):
 @converts(L.Upsample)
 def _upsample(layer: Any, ex: Exporter) -> nn.Module:
     return nn.Upsample(layer.size, layer.scale_factor, layer.mode, layer.align_corners)
+
+
+@converts(L.Rescale)
+def _rescale(layer: Any, ex: Exporter) -> nn.Module:
+    return T.Rescale(torch.from_numpy(layer.scale.copy()), torch.from_numpy(layer.offset.copy()))

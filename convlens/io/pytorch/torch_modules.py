@@ -144,3 +144,18 @@ class Pad(nn.Module):
         pairs = self.pads[-(x.ndim - 1):]
         mode = {"edge": "replicate", "wrap": "circular"}.get(self.mode, self.mode)
         return F.pad(x, pad_argument(pairs), mode=mode, value=self.value if mode == "constant" else None)
+
+
+class Rescale(nn.Module):
+    """y = x·scale + offset over the channel axis (convlens's ``Rescale``), as buffers."""
+
+    def __init__(self, scale: torch.Tensor, offset: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("scale", scale)
+        self.register_buffer("offset", offset)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = (-1,) + (1,) * (x.dim() - 2)
+        scale = self.scale if self.scale.dim() == 0 else self.scale.reshape(shape)
+        offset = self.offset if self.offset.dim() == 0 else self.offset.reshape(shape)
+        return x * scale.to(x.dtype) + offset.to(x.dtype)

@@ -75,3 +75,14 @@ def export_upsample(w, layer, xs, name):
         attrs = {"mode": "linear", "coordinate_transformation_mode":
                  "align_corners" if layer.align_corners else "half_pixel"}
     return w.node("Resize", [xs[0].name, *sizes_or_scales], name, **attrs)
+
+
+@exporter(L.Rescale)
+def export_rescale(w, layer, xs, name):
+    """Mul and Add by constants shaped to broadcast over the channel axis (imported back as
+    ``Multiply`` and ``Add`` with constants)."""
+    from convlens.functional.rescale import channel_view
+
+    rank, dtype = xs[0].example.ndim, xs[0].example.dtype
+    scaled = w.node("Mul", [xs[0].name, w.constant(f"{name}.scale", channel_view(layer.scale, rank), dtype)], name)
+    return w.node("Add", [scaled, w.constant(f"{name}.offset", channel_view(layer.offset, rank), dtype)], name)
