@@ -84,5 +84,6 @@ def export_rescale(w, layer, xs, name):
     from convlens.functional.rescale import channel_view
 
     rank, dtype = xs[0].example.ndim, xs[0].example.dtype
-    scaled = w.node("Mul", [xs[0].name, w.constant(f"{name}.scale", channel_view(layer.scale, rank), dtype)], name)
-    return w.node("Add", [scaled, w.constant(f"{name}.offset", channel_view(layer.offset, rank), dtype)], name)
+    scale = w.constant(f"{name}.scale", channel_view(layer.scale, rank), dtype)
+    offset = w.constant(f"{name}.offset", channel_view(layer.offset, rank), dtype)
+    return w.node("Add", [w.node("Mul", [xs[0].name, scale], name), offset], name)
