@@ -71,10 +71,10 @@ from convlens.layers.pool import (
     MinPool3d,
 )
 from convlens.layers.reduce import Reduce
+from convlens.layers.rescale import Rescale
 from convlens.layers.shape import Flatten, Reshape
 from convlens.layers.shape_extra import Permute
 from convlens.layers.shape_ops import Gather, Pad, Slice
-from convlens.layers.rescale import Rescale
 from convlens.layers.upsample import Upsample
 
 __all__ = [
