@@ -140,22 +140,24 @@ def image(shape, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape).astype("float32")
 
 
-def saved_in_every_format(model: keras.Model, folder: Path) -> dict[str, Path]:
+def saved_in_every_format(model: keras.Model, folder: Path, keras2: bool = True) -> dict[str, Path]:
     """``model`` written as .keras, legacy .h5 and TensorFlow.js (Keras 3 and, for a
-    Sequential, Keras 2 topology)."""
+    Sequential, Keras 2 topology unless ``keras2`` is False: a Keras 3 model whose meaning
+    differs in Keras 2, as ``hard_sigmoid``'s does)."""
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / "m.keras")
     model.save(folder / "m.h5")
     paths = {"keras": folder / "m.keras", "h5": folder / "m.h5", "tfjs": write_tfjs(model, folder / "tfjs")}
-    if isinstance(model, keras.Sequential):
+    if keras2 and isinstance(model, keras.Sequential):
         paths["tfjs-keras2"] = write_tfjs(model, folder / "tfjs2", keras2=True)
     return paths
 
 
-def assert_every_format(keras_model: keras.Model, x: np.ndarray, folder: Path) -> dict[str, cl.Module]:
+def assert_every_format(keras_model: keras.Model, x: np.ndarray, folder: Path,
+                        keras2: bool = True) -> dict[str, cl.Module]:
     """Each file format of ``keras_model`` loads in convlens and computes what Keras does."""
     loaded = {}
-    for kind, path in saved_in_every_format(keras_model, folder).items():
+    for kind, path in saved_in_every_format(keras_model, folder, keras2).items():
         loaded[kind] = cl.load(path)
         try:
             assert_same_output(keras_model, loaded[kind], x)
