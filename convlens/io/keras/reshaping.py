@@ -19,7 +19,16 @@ from typing import Any
 import numpy as np
 
 import convlens.layers as L
-from convlens.io.keras.layers import Converted, KerasLayerError, Tensor, _channels_last, _expect, _set, _tuple, converts
+from convlens.io.keras.layers import (
+    Converted,
+    KerasLayerError,
+    Tensor,
+    _channels_last,
+    _expect,
+    _set,
+    _tuple,
+    converts,
+)
 from convlens.layers.module import Module
 
 
@@ -168,4 +177,4 @@ def _layer_norm(config: dict[str, Any], weights: list[np.ndarray], inputs: list[
             param.requires_grad = False      # Keras learns no scale here: keep it at 1
     if rank == 2:
         return Converted([norm], keeps_flatten_order=True)
-    return Converted([*permute_layers(to_channels_last(rank)), norm, *permute_layers(to_channels_first(rank))])
+    return Converted([L.Permute(*to_channels_last(rank)), norm, L.Permute(*to_channels_first(rank))])
