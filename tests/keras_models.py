@@ -102,8 +102,10 @@ def write_tfjs(model: keras.Model, folder: Path, shard_bytes: int = 4096, keras2
     for layer in model.layers:
         for weight in layer.weights:
             value = keras.ops.convert_to_numpy(weight.value).astype("<f4")
-            # the weight's path: "<layer>/<weight>", "<inner model>/<layer>/<weight>" when nested
-            entries.append({"name": weight.path, "shape": list(value.shape), "dtype": "float32"})
+            # "<layer>/<weight>", "<inner model>/<layer>/<weight>" when nested (Keras's path
+            # without the outer model's name, which a Sequential's paths start with)
+            path = weight.path.removeprefix(f"{model.name}/")
+            entries.append({"name": path, "shape": list(value.shape), "dtype": "float32"})
             blobs.append(value.tobytes())
     data = b"".join(blobs)
     count = max(1, -(-len(data) // shard_bytes))

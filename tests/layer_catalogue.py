@@ -58,6 +58,8 @@ LAYERS: dict[str, tuple[Callable[[], cl.Module], tuple[int, ...], str]] = {
     "Permute": (lambda: cl.Permute(0, 2, 1), (2, 3, 4), "float32"),
     "PixelShuffle": (lambda: cl.PixelShuffle(2), (2, 4, 2, 2), "float32"),
     "PixelUnshuffle": (lambda: cl.PixelUnshuffle(2), (2, 1, 4, 4), "float32"),
+    "Softplus": (lambda: cl.Softplus(), (2, 5), "float32"),
+    "Softsign": (lambda: cl.Softsign(), (2, 5), "float32"),
     "Rescale": (lambda: cl.Rescale([0.5, 2.0], 0.1), (2, 2, 3), "float32"),
     "Upsample": (lambda: cl.Upsample(scale_factor=2, mode="bilinear"), (2, 2, 3, 3), "float32"),
     "Dropout": (lambda: cl.Dropout(0.5, seed=0), (2, 6), "float32"),

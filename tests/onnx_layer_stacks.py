@@ -39,7 +39,7 @@ LAYER_STACKS = {
         cl.Conv2d(2, 4, 1), cl.ReLU(), cl.LeakyReLU(0.2), cl.ELU(0.7), cl.SELU(), cl.Hardtanh(-0.5, 2.0),
         cl.ReLU6(), cl.HardSwish(), cl.HardSigmoid(0.2, 0.4), cl.SiLU(), cl.GELU(), cl.GELU("tanh"),
         cl.Tanh(), cl.PReLU(4, init=0.3), cl.PReLU(), cl.Sigmoid(), cl.Identity(), cl.Dropout(0.5),
-        cl.Softmax(1), cl.LogSoftmax(2)), (2, 5, 5)),
+        cl.Softplus(), cl.Softplus(2.0), cl.Softsign(), cl.Softmax(1), cl.LogSoftmax(2)), (2, 5, 5)),
     "normalization": (lambda: cl.Sequential(
         cl.BatchNorm2d(3), cl.InstanceNorm2d(3), cl.InstanceNorm2d(3, affine=True, track_running_stats=True),
         cl.GroupNorm(3, 3), cl.Conv2d(3, 6, 1), cl.GroupNorm(2, 6, affine=False), cl.LayerNorm((5, 4)),

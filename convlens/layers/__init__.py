@@ -47,7 +47,7 @@ from convlens.layers.merge import (
     Subtract,
 )
 from convlens.layers.module import Module
-from convlens.layers.more_activation import SELU, HardSigmoid, HardSwish, Hardtanh, PReLU, ReLU6
+from convlens.layers.more_activation import SELU, HardSigmoid, HardSwish, Hardtanh, PReLU, ReLU6, Softplus, Softsign
 from convlens.layers.normalization import (
     BatchNorm1d,
     BatchNorm2d,
@@ -101,4 +101,5 @@ __all__ = [
     "Reduce",  # ONNX ReduceMean / ReduceMax over any axes
     "Upsample",  # nearest / (bi|tri)linear resizing (ONNX Resize, Keras UpSampling)
     "Rescale",  # fixed per-channel scale and offset (Keras Rescaling, Normalization)
+    "Softplus", "Softsign",
 ]

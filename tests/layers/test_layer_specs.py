@@ -38,6 +38,8 @@ CASES = {
     "Dropout2d": (lambda: L.Dropout2d(0.2), (2, 3, 4, 4)),
     "PixelShuffle": (lambda: L.PixelShuffle(2), (1, 8, 3, 3)),
     "PixelUnshuffle": (lambda: L.PixelUnshuffle(2), (1, 2, 4, 4)),
+    "Softplus": (lambda: L.Softplus(2.0, 5.0), (2, 5)),
+    "Softsign": (lambda: L.Softsign(), (2, 5)),
     "Rescale": (lambda: L.Rescale([0.5, 2.0], 0.1), (1, 2, 3)),
     "Upsample": (lambda: L.Upsample(scale_factor=(2, 1.5), mode="bilinear", align_corners=True), (1, 2, 3, 4)),
     "LeakyReLU": (lambda: L.LeakyReLU(0.2), (2, 5)),

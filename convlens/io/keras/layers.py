@@ -114,7 +114,7 @@ def activation_layers(value: Any, name: str, keras2: bool = False) -> list[Modul
         "relu": L.ReLU, "sigmoid": L.Sigmoid, "tanh": L.Tanh, "elu": L.ELU,
         "softmax": lambda: L.Softmax(dim=1), "log_softmax": lambda: L.LogSoftmax(dim=1),
         "silu": L.SiLU, "swish": L.SiLU, "gelu": L.GELU,
-        "leaky_relu": lambda: L.LeakyReLU(0.2),
+        "leaky_relu": lambda: L.LeakyReLU(0.2), "softplus": L.Softplus, "softsign": L.Softsign,
     }
     for key, cls in {"relu6": "ReLU6", "hard_swish": "HardSwish", "hard_silu": "HardSwish",
                      "selu": "SELU"}.items():

@@ -44,6 +44,7 @@ MIRRORED: dict[str, tuple[str, ...]] = {
     "GELU": ("approximate",), "Softmax": ("dim",), "LogSoftmax": ("dim",), "Dropout": ("p",),
     "Dropout1d": ("p",), "Dropout2d": ("p",), "Dropout3d": ("p",),
     "ReLU": (), "Sigmoid": (), "Tanh": (), "SiLU": (), "Identity": (),
+    "Softplus": ("beta", "threshold"), "Softsign": (),
 }
 """Layers that have the same class name and the same arguments, under the same attribute
 names, in convlens and ``torch.nn``: both directions convert them from this table."""

@@ -23,6 +23,7 @@ def test_a_course_cnn_with_preprocessing_and_augmentation(tmp_path):
         L.DepthwiseConv2D(3, activation="hard_silu"), L.ReLU(max_value=6.0),
         L.SeparableConv2D(4, 2, strides=2, activation="selu", use_bias=False),
         L.Activation("relu6"), L.Activation("swish"), L.Activation("elu"), L.Activation("gelu"),
+        L.Activation("softplus"), L.Activation("softsign"),
         L.SpatialDropout2D(0.2), L.GaussianDropout(0.1), L.Flatten(), L.Dense(3), L.Softmax(),
     ])
     randomize_weights(model)
