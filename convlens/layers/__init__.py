@@ -47,7 +47,16 @@ from convlens.layers.merge import (
     Subtract,
 )
 from convlens.layers.module import Module
-from convlens.layers.more_activation import SELU, HardSigmoid, HardSwish, Hardtanh, PReLU, ReLU6, Softplus, Softsign
+from convlens.layers.more_activation import (
+    SELU,
+    HardSigmoid,
+    HardSwish,
+    Hardtanh,
+    PReLU,
+    ReLU6,
+    Softplus,
+    Softsign,
+)
 from convlens.layers.normalization import (
     BatchNorm1d,
     BatchNorm2d,
