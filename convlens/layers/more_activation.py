@@ -116,7 +116,8 @@ class Softplus(_Activation):
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         who = type(self).__name__
-        self.beta, self.threshold = finite_number(who, "beta", beta), finite_number(who, "threshold", threshold)
+        self.beta = finite_number(who, "beta", beta)
+        self.threshold = finite_number(who, "threshold", threshold)
         if self.beta <= 0:
             raise ValueError(f"{who}: beta must be > 0, received {beta!r}")
 
@@ -127,7 +128,9 @@ class Softplus(_Activation):
         return F.softplus_backward(dy, cache)
 
     def get_config(self) -> dict[str, Any]:
-        return {} if (self.beta, self.threshold) == (1.0, 20.0) else {"beta": self.beta, "threshold": self.threshold}
+        if (self.beta, self.threshold) == (1.0, 20.0):
+            return {}
+        return {"beta": self.beta, "threshold": self.threshold}
 
 
 class Softsign(_Activation):
