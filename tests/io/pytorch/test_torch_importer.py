@@ -102,6 +102,7 @@ def test_a_torch_save_file_is_read_without_unpickling(tmp_path):
     ("squeezenet1_1", lambda: models.squeezenet1_1(num_classes=10), (2, 3, 48, 48), "eval"),
     # stochastic depth (the identity in eval mode), squeeze-and-excitation, SiLU
     ("efficientnet_b0", lambda: models.efficientnet_b0(num_classes=10), (2, 3, 32, 32), "eval"),
+    ("mnasnet0_5", lambda: models.mnasnet0_5(num_classes=10), (2, 3, 32, 32), "eval"),
     # F.layer_norm on channels-last maps, layer scale (a learned constant), at two narrow stages
     ("convnext", lambda: models.convnext.ConvNeXt([models.convnext.CNBlockConfig(8, 16, 1),
                                                    models.convnext.CNBlockConfig(16, None, 1)],
