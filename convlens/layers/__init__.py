@@ -16,6 +16,7 @@ from convlens.layers.activation import (
 from convlens.layers.constant import Constant
 from convlens.layers.container import Concat, Residual, Sequential
 from convlens.layers.conv import Conv1d, Conv2d, Conv3d
+from convlens.layers.conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from convlens.layers.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from convlens.layers.embedding import Embedding
 from convlens.layers.global_pool import (
@@ -111,4 +112,5 @@ __all__ = [
     "Upsample",  # nearest / (bi|tri)linear resizing (ONNX Resize, Keras UpSampling)
     "Rescale",  # fixed per-channel scale and offset (Keras Rescaling, Normalization)
     "Softplus", "Softsign",
+    "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
 ]
