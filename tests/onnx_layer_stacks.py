@@ -56,6 +56,10 @@ LAYER_STACKS = {
         cl.Upsample(scale_factor=2), cl.Conv2d(2, 3, 1), cl.Upsample(size=(7, 9), mode="bilinear"),
         cl.Upsample(scale_factor=(1.5, 2), mode="bilinear", align_corners=True), cl.Flatten(2),
         cl.Upsample(scale_factor=2, mode="linear"), cl.Upsample(size=365)), (2, 3, 4)),
+    "conv_transpose": (lambda: cl.Sequential(
+        cl.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), cl.ReLU(),
+        cl.ConvTranspose2d(4, 4, (2, 3), stride=(1, 2), padding=((0, 1), (1, 0)), dilation=(2, 1), groups=2),
+        cl.Flatten(2), cl.ConvTranspose1d(4, 2, 3, stride=3, bias=False)), (3, 4, 5)),
     "residual_concat": (lambda: cl.Sequential(
         cl.Residual(cl.Sequential(cl.Conv2d(3, 3, 3, padding=1), cl.BatchNorm2d(3))),
         cl.Residual(cl.Conv2d(3, 5, 3, stride=2, padding=1), cl.Conv2d(3, 5, 1, stride=2)),

@@ -314,3 +314,14 @@ def _upsample(layer: Any, ex: Exporter) -> nn.Module:
 @converts(L.Rescale)
 def _rescale(layer: Any, ex: Exporter) -> nn.Module:
     return T.Rescale(torch.from_numpy(layer.scale.copy()), torch.from_numpy(layer.offset.copy()))
+
+
+@converts(L.ConvTranspose1d, L.ConvTranspose2d, L.ConvTranspose3d)
+def _conv_transpose(layer: Any, ex: Exporter) -> nn.Module:
+    if any(before != after for before, after in layer.padding):
+        raise ConversionError(f"{type(layer).__name__} with padding {layer.padding} (different at the "
+                              "two ends) has no PyTorch equivalent")
+    return getattr(nn, type(layer).__name__)(
+        layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride,
+        tuple(before for before, _ in layer.padding), layer.output_padding, layer.groups,
+        layer.bias is not None, layer.dilation)

@@ -58,6 +58,15 @@ def _conv(m: Any) -> Module:
                                         m.padding_mode)
 
 
+@layer(nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+def _conv_transpose(m: Any) -> Module:
+    if m.padding_mode != "zeros" or isinstance(m.padding, str):
+        raise ConversionError(f"{type(m).__name__} with padding {m.padding!r} and padding_mode "
+                              f"{m.padding_mode!r} is not supported")
+    return getattr(L, type(m).__name__)(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                                        m.output_padding, m.groups, m.bias is not None, m.dilation)
+
+
 @layer(nn.Linear)
 def _linear(m: nn.Linear) -> Module:
     return L.Linear(m.in_features, m.out_features, m.bias is not None)

@@ -244,7 +244,7 @@ def test_without_the_onnx_package_the_message_gives_the_install_command(monkeypa
 @pytest.mark.filterwarnings("ignore:Conv2d. padding='same'")
 @pytest.mark.parametrize("name", ["conv_variants", "pools", "pool_1d_3d", "activations", "normalization",
                                   "shape_ops", "linear_on_3d", "adaptive_global", "reduce", "residual_concat",
-                                  "upsample"])
+                                  "upsample", "conv_transpose"])
 def test_every_exported_layer_reads_back(name, tmp_path):
     """The exporter's layer stacks (every layer ONNX expresses, LayerNormalization and the
     GroupNorm composition included), read back: the same outputs as onnxruntime. At the newest

@@ -262,17 +262,19 @@ def test_untraceable_modules_are_explained():
 
 
 class UpsamplingNet(nn.Module):
-    """nn.Upsample (and its bilinear subclass) and F.interpolate, each way round."""
+    """nn.Upsample (and its bilinear subclass), F.interpolate and a transposed convolution,
+    each way round."""
 
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(2, 3, 1)
         self.up = nn.Upsample(scale_factor=(2, 3))
         self.smooth = nn.UpsamplingBilinear2d(size=(9, 8))
+        self.deconv = nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1)
 
     def forward(self, x):
         h = self.smooth(self.up(self.conv(x)))
-        return F.interpolate(h, scale_factor=1.5, mode="bilinear", align_corners=False)
+        return self.deconv(F.interpolate(h, scale_factor=1.5, mode="bilinear", align_corners=False))
 
 
 def test_upsampling_both_ways():

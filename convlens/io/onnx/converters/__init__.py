@@ -2,7 +2,7 @@
 
     activation.py     Relu, LeakyRelu, PRelu, Elu, Selu, Sigmoid, Tanh, HardSigmoid, HardSwish,
                       Clip, Softmax, LogSoftmax, Gelu (and its Erf form: ../patterns.py), Dropout, Identity
-    conv.py           Conv, Gemm, MatMul
+    conv.py           Conv, ConvTranspose, Gemm, MatMul
     pool.py           MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, LRN
     normalization.py  BatchNormalization, InstanceNormalization, LayerNormalization,
                       GroupNormalization
