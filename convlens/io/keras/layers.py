@@ -259,6 +259,49 @@ def _separable(config: dict[str, Any], weights: list[np.ndarray], inputs: list[T
     return Converted([depthwise, pointwise, *config_activation(config, name)])
 
 
+def transpose_padding(kernel: int, stride: int, dilation: int, padding: str,
+                      output_padding: int | None) -> tuple[tuple[int, int], int]:
+    """Keras's transposed-convolution padding (TensorFlow's and JAX's rule; Keras's PyTorch
+    backend differs for some odd kernels, and warns) as the (before, after) crop of the
+    full transposed output and the output_padding added at the end."""
+    k = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        extra = max(k, stride) - k if output_padding is None else output_padding
+        left, right = k - 1, k - 1 + extra
+    else:
+        total = stride + k - 2 if output_padding is None else k + k % 2 - 2 + output_padding
+        left = min(total // 2 + total % 2, k - 1)
+        right = total - left
+    after = k - 1 - right
+    return (k - 1 - left, max(after, 0)), max(-after, 0)
+
+
+@converts("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Convolution2DTranspose")
+def _conv_transpose(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor]) -> Converted:
+    name = config.get("name", "conv_transpose")
+    _channels_last(config, name)
+    nd = len(inputs[0].shape) - 1
+    padding = config.get("padding", "valid")
+    if padding not in ("valid", "same"):
+        raise KerasLayerError(f"layer {name!r}: padding {padding!r} is not supported; expected "
+                              "'valid' or 'same'")
+    use_bias, filters = config.get("use_bias", True), int(config["filters"])
+    _expect(weights, 2 if use_bias else 1, f"layer {name!r}")
+    kernel = _tuple(config["kernel_size"], nd)
+    stride, dilation = _tuple(config.get("strides", 1), nd), _tuple(config.get("dilation_rate", 1), nd)
+    given = config.get("output_padding")
+    extras = (None,) * nd if given is None else _tuple(given, nd)
+    _check(weights[0], (*kernel, filters, inputs[0].shape[0]), f"layer {name!r} kernel")
+    geometry = [transpose_padding(*args, padding, e) for args, e in zip(zip(kernel, stride, dilation), extras)]
+    conv = getattr(L, f"ConvTranspose{nd}d")(inputs[0].shape[0], filters, kernel, stride,
+                                             tuple(p for p, _ in geometry), tuple(e for _, e in geometry),
+                                             bias=use_bias, dilation=dilation)
+    _set(conv.weight, _conv_kernel(weights[0]), f"layer {name!r} kernel")   # (k…, out, in) -> (in, out, k…)
+    if use_bias:
+        _set(conv.bias, weights[1], f"layer {name!r} bias")
+    return Converted([conv, *config_activation(config, name)])
+
+
 def flatten_order(kernel: np.ndarray, channels_last_shape: tuple[int, ...]) -> np.ndarray:
     """Rows of a Dense kernel (F, units) that read a channels-last flatten, (s_1, …, s_n, C),
     reordered for the channels-first flatten (C, s_1, …, s_n)."""

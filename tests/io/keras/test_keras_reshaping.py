@@ -71,3 +71,26 @@ def test_layout_permutations():
     np.testing.assert_array_equal(cl_.transpose(to_channels_first(4)), x)
     perm = compose(to_channels_last(4), (0, 2, 1, 3))
     np.testing.assert_array_equal(x.transpose(perm), x.transpose(to_channels_last(4)).transpose(0, 2, 1, 3))
+
+
+def test_transposed_convolutions(tmp_path):
+    """An autoencoder's decoder: 'valid' (with a stride larger than the kernel: zeros at the
+    end) and 'same' transposed convolutions, 1-D and 2-D."""
+    keras.utils.set_random_seed(12)
+    model = keras.Sequential([
+        keras.Input((5, 6, 3)), L.Conv2D(4, 3, strides=2, padding="same"),
+        L.Conv2DTranspose(4, 4, strides=2, padding="same", activation="relu"),
+        L.Conv2DTranspose(3, 3, padding="same"), L.Conv2DTranspose(2, (1, 2), strides=(2, 3)),
+        L.Reshape((-1, 2)), L.Conv1DTranspose(2, 3, strides=2, use_bias=False), L.Flatten(), L.Dense(2),
+    ])
+    assert_every_format(model, image((2, 5, 6, 3)), tmp_path)
+
+
+def test_tensorflow_rule_for_same_transposed_padding():
+    """TensorFlow's conv2d_transpose (k = 3, s = 2, 'same') crops nothing before and one
+    position after the full output, as the forward convolution it inverts pads."""
+    from convlens.io.keras.layers import transpose_padding
+
+    assert transpose_padding(3, 2, 1, "same", None) == ((0, 1), 0)
+    assert transpose_padding(4, 2, 1, "same", None) == ((1, 1), 0)
+    assert transpose_padding(1, 2, 1, "valid", None) == ((0, 0), 1)
