@@ -292,7 +292,8 @@ def _conv_transpose(config: dict[str, Any], weights: list[np.ndarray], inputs: l
     given = config.get("output_padding")
     extras = (None,) * nd if given is None else _tuple(given, nd)
     _check(weights[0], (*kernel, filters, inputs[0].shape[0]), f"layer {name!r} kernel")
-    geometry = [transpose_padding(k, s, d, padding, e) for k, s, d, e in zip(kernel, stride, dilation, extras)]
+    geometry = [transpose_padding(k, s, d, padding, e)
+                for k, s, d, e in zip(kernel, stride, dilation, extras)]
     conv = getattr(L, f"ConvTranspose{nd}d")(inputs[0].shape[0], filters, kernel, stride,
                                              tuple(p for p, _ in geometry), tuple(e for _, e in geometry),
                                              bias=use_bias, dilation=dilation)
