@@ -152,15 +152,20 @@ def _conv_kernel(kernel: np.ndarray) -> np.ndarray:
 
 
 # -- convolution and dense ----------------------------------------------------------------------
+def _conv_padding(config: dict[str, Any], name: str) -> str:
+    padding = config.get("padding", "valid")
+    if padding not in ("valid", "same"):
+        raise KerasLayerError(f"layer {name!r}: padding {padding!r} is not supported; expected "
+                              "'valid' or 'same'")
+    return padding
+
+
 @converts("Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D")
 def _conv(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor]) -> Converted:
     name = config.get("name", "conv")
     _channels_last(config, name)
     nd = len(inputs[0].shape) - 1
-    padding = config.get("padding", "valid")
-    if padding not in ("valid", "same"):
-        raise KerasLayerError(f"layer {name!r}: padding {padding!r} is not supported; expected "
-                              "'valid' or 'same'")
+    padding = _conv_padding(config, name)
     use_bias = config.get("use_bias", True)
     _expect(weights, 2 if use_bias else 1, f"layer {name!r}")
     if inputs[0].padding is not None:                  # a ZeroPadding layer came before
@@ -237,10 +242,7 @@ def _separable(config: dict[str, Any], weights: list[np.ndarray], inputs: list[T
     nd = len(inputs[0].shape) - 1
     channels, multiplier = inputs[0].shape[0], int(config.get("depth_multiplier", 1))
     filters, use_bias = int(config["filters"]), config.get("use_bias", True)
-    padding = config.get("padding", "valid")
-    if padding not in ("valid", "same"):
-        raise KerasLayerError(f"layer {name!r}: padding {padding!r} is not supported; expected "
-                              "'valid' or 'same'")
+    padding = _conv_padding(config, name)
     _expect(weights, 3 if use_bias else 2, f"layer {name!r}")
     kernel = _tuple(config["kernel_size"], nd)
     _check(weights[0], (*kernel, channels, multiplier), f"layer {name!r} depthwise_kernel")
@@ -281,10 +283,7 @@ def _conv_transpose(config: dict[str, Any], weights: list[np.ndarray], inputs: l
     name = config.get("name", "conv_transpose")
     _channels_last(config, name)
     nd = len(inputs[0].shape) - 1
-    padding = config.get("padding", "valid")
-    if padding not in ("valid", "same"):
-        raise KerasLayerError(f"layer {name!r}: padding {padding!r} is not supported; expected "
-                              "'valid' or 'same'")
+    padding = _conv_padding(config, name)
     use_bias, filters = config.get("use_bias", True), int(config["filters"])
     _expect(weights, 2 if use_bias else 1, f"layer {name!r}")
     kernel = _tuple(config["kernel_size"], nd)
