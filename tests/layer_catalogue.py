@@ -98,6 +98,7 @@ LAYERS: dict[str, tuple[Callable[[], cl.Module], tuple[int, ...], str]] = {
     "Slice": (lambda: cl.Slice([slice(0, 2), None, slice(1, None)]), (2, 3, 4, 5), "float32"),
     "Gather": (lambda: cl.Gather([2, 0], 1), (2, 3, 4), "float32"),
     "Reduce": (lambda: cl.Reduce("mean", (1, -1)), (2, 3, 4), "float32"),
+    "FlatIndices": (lambda: cl.FlatIndices((4, 5)), (2, 3, 2, 2), "int64"),
 }
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from convlens.functional.activation import select
+
 
 def hardtanh_forward(x: np.ndarray, min_val: float = -1.0,
                      max_val: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -22,7 +24,7 @@ def hardtanh_forward(x: np.ndarray, min_val: float = -1.0,
 
 
 def hardtanh_backward(dy: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    return dy * inside
+    return select(dy, inside)
 
 
 def hardsigmoid_forward(x: np.ndarray, alpha: float = 1 / 6,
@@ -38,7 +40,7 @@ def hardsigmoid_forward(x: np.ndarray, alpha: float = 1 / 6,
 
 def hardsigmoid_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
     inside, alpha = cache
-    return (dy * inside * np.asarray(alpha, dy.dtype)).astype(dy.dtype, copy=False)
+    return (select(dy, inside) * np.asarray(alpha, dy.dtype)).astype(dy.dtype, copy=False)
 
 
 def hardswish_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -51,8 +53,8 @@ def hardswish_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def hardswish_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
-    slope = np.where(x <= -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0))
-    return (dy * slope).astype(dy.dtype, copy=False)
+    slope = np.where(x < 3, x / 3 + 0.5, 1.0)
+    return (select(dy, x > -3) * slope).astype(dy.dtype, copy=False)
 
 
 SELU_ALPHA = 1.6732632423543772848170429916717

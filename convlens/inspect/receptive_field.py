@@ -218,6 +218,12 @@ class _Walker:
             else:
                 out = self.walk(node.layer, here, seen[0])
             fields[node.output] = out
+            for t, shape in zip(node.outputs[1:], node.output_shapes[1:]):
+                # another output (pool indices, statistics): the same field when it has the
+                # same shape as output 0, none we can tell otherwise
+                fields[t] = out if shape == node.output_shape else None
+                if not seen:
+                    constant.add(t)
         return fields[graph.output_names[0]]
 
     def layer(self, module: Module, rf: ReceptiveField | None) -> ReceptiveField | None:

@@ -73,6 +73,7 @@ from convlens.layers.pool import (
     AvgPool1d,
     AvgPool2d,
     AvgPool3d,
+    FlatIndices,
     MaxPool1d,
     MaxPool2d,
     MaxPool3d,
@@ -90,7 +91,7 @@ from convlens.layers.upsample import Upsample
 __all__ = [
     "Module", "Sequential", "Residual", "Concat",
     "Conv1d", "Conv2d", "Conv3d",
-    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "FlatIndices", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "MinPool1d", "MinPool2d", "MinPool3d",
     "GlobalAvgPool1d", "GlobalAvgPool2d", "GlobalAvgPool3d",
     "GlobalMaxPool1d", "GlobalMaxPool2d", "GlobalMaxPool3d",

@@ -160,18 +160,19 @@ class PReLU(Module):
         if isinstance(num_parameters, bool) or not isinstance(num_parameters, (int, np.integer)) \
                 or num_parameters < 1:
             raise ValueError(f"PReLU: num_parameters must be a positive int, received {num_parameters!r}")
-        self.num_parameters = int(num_parameters)
+        # not self.num_parameters (torch's name): that would hide Module.num_parameters()
+        self.slopes = int(num_parameters)
         self.init = finite_number(type(self).__name__, "init", init)
-        self.weight = Parameter(np.full(self.num_parameters, init, dtype=dtype))
+        self.weight = Parameter(np.full(self.slopes, init, dtype=dtype))
         self._cache = None
 
     def reset_parameters(self) -> None:
         self.weight.data[...] = self.init
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if self.num_parameters > 1 and (x.ndim < 2 or x.shape[1] != self.num_parameters):
-            raise ValueError(f"PReLU with {self.num_parameters} slopes expects input (N, "
-                             f"{self.num_parameters}, …), received shape {x.shape}")
+        if self.slopes > 1 and (x.ndim < 2 or x.shape[1] != self.slopes):
+            raise ValueError(f"PReLU with {self.slopes} slopes expects input (N, "
+                             f"{self.slopes}, …), received shape {x.shape}")
         y, self._cache = F.prelu_forward(x, self.weight.data)
         return y
 
@@ -181,7 +182,7 @@ class PReLU(Module):
         return dx
 
     def get_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"num_parameters": self.num_parameters}
+        config: dict[str, Any] = {"num_parameters": self.slopes}
         if self.init != 0.25:
             config["init"] = self.init
         return config

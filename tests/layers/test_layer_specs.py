@@ -66,6 +66,7 @@ CASES = {
     "Slice": (lambda: L.Slice([slice(0, 2), None, slice(None, None, -1)]), (2, 3, 4, 5)),
     "Gather": (lambda: L.Gather([[2, 0], [1, 1]], 1), (2, 3, 4)),
     "Reduce": (lambda: L.Reduce("max", (1, -1), keepdims=False), (2, 3, 4)),
+    "FlatIndices": (lambda: L.FlatIndices((4, 5)), (2, 3, 2, 2)),
 }
 
 

@@ -110,3 +110,11 @@ def test_config_round_trip(layer):
 
     rebuilt = from_spec(to_spec(layer))
     assert type(rebuilt) is type(layer) and rebuilt.get_config() == layer.get_config()
+
+
+def test_prelu_counts_its_parameters_like_every_module():
+    # its slope count was stored as `num_parameters`, hiding Module.num_parameters(): int() not callable
+    layer = cl.PReLU(3)
+    assert layer.num_parameters() == 3 and layer.num_parameters(trainable_only=True) == 3
+    assert layer.get_config() == {"num_parameters": 3}
+    assert cl.Sequential(cl.Linear(2, 3), layer).num_parameters() == 2 * 3 + 3 + 3

@@ -1,5 +1,8 @@
 """Operator patterns the importer reads as one layer.
 
+MaxPool's Indices modulo the plane size (how convlens exports PyTorch's per-plane indices):
+:func:`fuse_plane_indices`.
+
 GELU before opset 20 has no operator of its own: PyTorch and convlens's exporter write the exact
 GELU ``½x(1 + erf(x/√2))`` as Div (or Mul by 1/√2), Erf, Add 1, and two Mul (by x and by ½, in
 either order), and the tanh form ``½x(1 + tanh(√(2/π)(x + 0.044715x³)))`` with x³ as Pow or
@@ -18,17 +21,24 @@ import onnx
 from onnx import helper, numpy_helper
 
 
-def fuse_gelu(graph: onnx.GraphProto) -> onnx.GraphProto:
-    """``graph`` with every GELU chain of nodes (exact or tanh form) replaced by a ``Gelu``
-    node (a copy; the same graph when there is none)."""
-    if not any(node.op_type in ("Erf", "Tanh") for node in graph.node):
-        return graph
+def _constants_and_uses(graph: onnx.GraphProto) -> tuple[dict[str, np.ndarray], Counter]:
+    """The values of initializers and ``Constant`` nodes, and how often each tensor is read
+    (a graph output counts as a read)."""
     constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
             constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
     uses = Counter(name for node in graph.node for name in node.input)
     uses.update(o.name for o in graph.output)
+    return constants, uses
+
+
+def fuse_gelu(graph: onnx.GraphProto) -> onnx.GraphProto:
+    """``graph`` with every GELU chain of nodes (exact or tanh form) replaced by a ``Gelu``
+    node (a copy; the same graph when there is none)."""
+    if not any(node.op_type in ("Erf", "Tanh") for node in graph.node):
+        return graph
+    constants, uses = _constants_and_uses(graph)
     producer = {out: node for node in graph.node for out in node.output}
     consumers: dict[str, list[onnx.NodeProto]] = {}
     for node in graph.node:
@@ -142,3 +152,40 @@ def fuse_gelu(graph: onnx.GraphProto) -> onnx.GraphProto:
     del fused.node[:]  # the chain's Constant nodes (√2, 1, ½) go with it
     fused.node.extend(n for n in kept if n.op_type != "Constant" or any(o in needed for o in n.output))
     return fused
+
+
+#: the attribute :func:`fuse_plane_indices` gives a MaxPool whose Indices it takes over
+PLANE_SIZE = "convlens_plane_size"
+
+
+def fuse_plane_indices(graph: onnx.GraphProto) -> onnx.GraphProto:
+    """``graph`` with each ``Mod(MaxPool.Indices, P)`` (P a constant, the Indices used by that
+    Mod alone) folded into the MaxPool: its Indices output becomes the Mod's, marked with
+    ``convlens_plane_size = P``. convlens's exporter writes per-plane indices (PyTorch's) that
+    way; the MaxPool converter checks that P is the plane size ∏S. Any other Mod stays
+    unsupported. A copy; the same graph when there is none."""
+    mods = [n for n in graph.node if n.op_type == "Mod"]
+    if not mods:
+        return graph
+    constants, uses = _constants_and_uses(graph)
+    pools = {n.output[1]: n for n in graph.node if n.op_type == "MaxPool" and len(n.output) > 1}
+    replaced: dict[int, onnx.NodeProto] = {}
+    removed: set[int] = set()
+    for mod in mods:
+        pool = pools.get(mod.input[0])
+        size = constants.get(mod.input[1]) if len(mod.input) == 2 else None
+        if pool is None or size is None or size.size != 1 or uses[mod.input[0]] != 1:
+            continue
+        fused = onnx.NodeProto()
+        fused.CopyFrom(pool)
+        fused.output[1] = mod.output[0]
+        fused.attribute.append(helper.make_attribute(PLANE_SIZE, int(size.reshape(-1)[0])))
+        replaced[id(pool)] = fused
+        removed.add(id(mod))
+    if not replaced:
+        return graph
+    result = onnx.GraphProto()
+    result.CopyFrom(graph)
+    del result.node[:]
+    result.node.extend(replaced.get(id(n), n) for n in graph.node if id(n) not in removed)
+    return result

@@ -102,9 +102,9 @@ def _pool_args(m: Any) -> tuple[Any, Any, Any]:
 
 @layer(nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
 def _max_pool(m: Any) -> Module:
-    if m.return_indices:
-        raise ConversionError(f"{type(m).__name__} with return_indices=True is not supported")
-    return getattr(L, type(m).__name__)(*_pool_args(m), m.dilation, m.ceil_mode)
+    # with return_indices: a node with two outputs, which the traced getitem calls pick
+    return getattr(L, type(m).__name__)(*_pool_args(m), m.dilation, m.ceil_mode,
+                                        return_indices=m.return_indices)
 
 
 @layer(nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)

@@ -285,3 +285,25 @@ def test_upsampling_both_ways():
     assert sum(isinstance(layer, cl.Upsample) for layer in model.modules()) == 3
     assert_same_function(model, module, x)
     assert_same_function(model, cl.to_torch(model), x)
+
+
+def test_a_module_with_several_outputs_becomes_a_node_with_several_outputs():
+    """MaxPool2d(return_indices=True) and the getitem calls fx traces after it."""
+    class Unpooled(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.pool, self.fc = nn.Conv2d(2, 3, 3, padding=1), nn.MaxPool2d(2, return_indices=True), nn.Linear(27, 4)
+
+        def forward(self, x):
+            y, indices = self.pool(self.conv(x))
+            return self.fc(y.flatten(1)), indices
+
+    torch.manual_seed(0)
+    net = Unpooled()
+    graph = cl.from_torch(net, torch.zeros(1, 2, 6, 6))
+    assert graph.node("pool").outputs == ["pool", "pool:1"]
+    x = np.random.default_rng(0).standard_normal((2, 2, 6, 6)).astype(np.float32)
+    scores, indices = graph(x)
+    expected_scores, expected_indices = net(torch.from_numpy(x))
+    np.testing.assert_allclose(scores, expected_scores.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(indices, expected_indices.numpy())

@@ -115,7 +115,8 @@ def linear_layer(weight_t: np.ndarray, bias: np.ndarray | None) -> L.Linear:
 
 @converter("Gemm")
 def convert_gemm(node: Node):
-    """Y = α·A'·B' + β·C; with B and C constant and A a batch of rows it is a Linear layer."""
+    """Y = α·A'·B' + β·C; with B and C constant and A a batch of rows it is a Linear layer (a C
+    computed at run time is added after one without bias)."""
     a = node.input(0)
     alpha, beta = float(node.attr("alpha", 1.0)), float(node.attr("beta", 1.0))
     if node.attr("transA", 0):
@@ -127,6 +128,11 @@ def convert_gemm(node: Node):
     weight_t = (alpha * b).astype(b.dtype)
     c = node.input(2)
     bias = None
+    if c is not None and not node.is_constant(2) and node.input_names[2] not in node.graph_inputs:
+        y = node.apply(linear_layer(weight_t, None), a)
+        if beta != 1.0:
+            c = node.apply(L.Multiply(), c, np.asarray(beta, dtype=b.dtype))
+        return node.apply(L.Add(), y, c)
     if c is not None:
         c = node.constant(2, "bias C")
         if c.ndim == 2 and c.shape[0] != 1:

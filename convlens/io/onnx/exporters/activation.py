@@ -10,7 +10,22 @@ import convlens.layers as L
 from convlens.io.onnx.exporter import OnnxWriter, Tensor, exporter
 
 _ONE_TO_ONE = {L.ReLU: "Relu", L.Sigmoid: "Sigmoid", L.Tanh: "Tanh", L.Identity: "Identity",
-               L.Dropout: "Identity", L.Softsign: "Softsign"}
+               L.Softsign: "Softsign"}
+
+
+@exporter(L.Dropout)
+def export_dropout(w: OnnxWriter, layer, xs: list[Tensor], name: str):
+    """Identity (an exported model infers), unless the layer drops at inference too
+    (``always``) or returns its mask: then ONNX's Dropout with ``training_mode`` and the
+    mask output (and the ``seed``, which ONNX leaves each runtime to interpret)."""
+    if not (layer.always or layer.return_mask):
+        return w.node("Identity", [xs[0].name], name)
+    if type(layer) is not L.Dropout:
+        w.unsupported.append(f"{name} ({type(layer).__name__} with always= or return_mask=)")
+    inputs = [xs[0].name, w.constant(f"{name}.ratio", np.asarray(layer.p, xs[0].example.dtype)),
+              w.constant(f"{name}.training_mode", np.asarray(layer.always))]
+    return w.node("Dropout", inputs, name, seed=None if layer.seed is None else float(layer.seed),
+                  num_outputs=2 if layer.return_mask else 1)
 
 
 @exporter(*_ONE_TO_ONE)
