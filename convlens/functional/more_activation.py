@@ -76,6 +76,31 @@ def selu_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
     return (scale * np.where(mask, dy, dy * (neg + alpha))).astype(dy.dtype, copy=False)
 
 
+def softplus_forward(x: np.ndarray, beta: float = 1.0, threshold: float = 20.0) -> tuple[np.ndarray, tuple]:
+    """Softplus(x) = log(1 + e^(βx))/β, and x where βx > threshold (PyTorch's, where the two
+    agree to float precision). Derivative: σ(βx) (1 above the threshold)."""
+    bx = beta * x
+    linear = bx > threshold
+    y = np.where(linear, x, np.logaddexp(0.0, np.where(linear, 0.0, bx)) / beta)
+    return y.astype(x.dtype, copy=False), (bx, linear)
+
+
+def softplus_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
+    bx, linear = cache
+    gate = np.where(linear, 1.0, 0.5 * (1.0 + np.tanh(0.5 * bx)))   # σ(βx), overflow-free
+    return (dy * gate).astype(dy.dtype, copy=False)
+
+
+def softsign_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Softsign(x) = x/(1 + |x|). Derivative: 1/(1 + |x|)²."""
+    denominator = 1.0 + np.abs(x)
+    return (x / denominator).astype(x.dtype, copy=False), denominator
+
+
+def softsign_backward(dy: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    return (dy / (denominator * denominator)).astype(dy.dtype, copy=False)
+
+
 def prelu_forward(x: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, tuple]:
     """PReLU(x) = x for x > 0, a·x otherwise, with a learned slope ``a`` per channel.
 

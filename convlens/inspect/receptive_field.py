@@ -67,6 +67,7 @@ from convlens.layers.merge import Concatenate, MatMul
 from convlens.layers.module import Module
 from convlens.layers.normalization import GroupNorm, LayerNorm, _ChannelNorm
 from convlens.layers.pool import _PoolNd
+from convlens.layers.rescale import Rescale
 from convlens.layers.shape import Flatten, Reshape
 from convlens.layers.shape_extra import Permute
 
@@ -162,7 +163,7 @@ def _union(body: ReceptiveField, skip: ReceptiveField) -> ReceptiveField:
 
 
 def _is_pointwise(module: Module) -> bool:
-    return isinstance(module, (_Activation, Identity, Dropout, _ChannelNorm, GroupNorm, LayerNorm))
+    return isinstance(module, (_Activation, Identity, Dropout, _ChannelNorm, GroupNorm, LayerNorm, Rescale))
 
 
 class _Walker:

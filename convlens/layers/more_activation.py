@@ -1,5 +1,5 @@
 """Piecewise and parametric activation layers: Hardtanh (ONNX ``Clip``), ReLU6, HardSigmoid,
-HardSwish, SELU and PReLU (the one with a learned slope).
+HardSwish, SELU, Softplus, Softsign and PReLU (the one with a learned slope).
 
 Shape: any -> the same shape. Formulas and derivatives are in
 :mod:`convlens.functional.more_activation`.
@@ -107,6 +107,40 @@ class SELU(_Activation):
         if (self.alpha, self.scale) == (F.SELU_ALPHA, F.SELU_SCALE):
             return {}
         return {"alpha": self.alpha, "scale": self.scale}
+
+
+class Softplus(_Activation):
+    """log(1 + e^(β·x))/β, linear where β·x > ``threshold`` (PyTorch's ``Softplus``; ONNX's
+    and Keras's are β = 1)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        who = type(self).__name__
+        self.beta = finite_number(who, "beta", beta)
+        self.threshold = finite_number(who, "threshold", threshold)
+        if self.beta <= 0:
+            raise ValueError(f"{who}: beta must be > 0, received {beta!r}")
+
+    def _forward(self, x):
+        return F.softplus_forward(x, self.beta, self.threshold)
+
+    def _backward(self, dy, cache):
+        return F.softplus_backward(dy, cache)
+
+    def get_config(self) -> dict[str, Any]:
+        if (self.beta, self.threshold) == (1.0, 20.0):
+            return {}
+        return {"beta": self.beta, "threshold": self.threshold}
+
+
+class Softsign(_Activation):
+    """x/(1 + |x|)."""
+
+    def _forward(self, x):
+        return F.softsign_forward(x)
+
+    def _backward(self, dy, cache):
+        return F.softsign_backward(dy, cache)
 
 
 class PReLU(Module):

@@ -45,6 +45,7 @@ MIRRORED: dict[str, tuple[str, ...]] = {
     "GELU": ("approximate",), "Softmax": ("dim",), "LogSoftmax": ("dim",), "Dropout": ("p",),
     "Dropout1d": ("p",), "Dropout2d": ("p",), "Dropout3d": ("p",),
     "ReLU": (), "Sigmoid": (), "Tanh": (), "SiLU": (), "Identity": (),
+    "Softplus": ("beta", "threshold"), "Softsign": (),
 }
 """Layers that have the same class name and the same arguments, under the same attribute
 names, in convlens and ``torch.nn``: both directions convert them from this table."""
@@ -316,3 +317,24 @@ if hasattr(L, "Slice"):
     @converts(L.Pad)
     def _pad(layer: Any, ex: Exporter) -> nn.Module:
         return T.Pad(layer.pads, layer.mode, layer.value)
+
+
+@converts(L.Upsample)
+def _upsample(layer: Any, ex: Exporter) -> nn.Module:
+    return nn.Upsample(layer.size, layer.scale_factor, layer.mode, layer.align_corners)
+
+
+@converts(L.Rescale)
+def _rescale(layer: Any, ex: Exporter) -> nn.Module:
+    return T.Rescale(torch.from_numpy(layer.scale.copy()), torch.from_numpy(layer.offset.copy()))
+
+
+@converts(L.ConvTranspose1d, L.ConvTranspose2d, L.ConvTranspose3d)
+def _conv_transpose(layer: Any, ex: Exporter) -> nn.Module:
+    if any(before != after for before, after in layer.padding):
+        raise ConversionError(f"{type(layer).__name__} with padding {layer.padding} (different at the "
+                              "two ends) has no PyTorch equivalent")
+    return getattr(nn, type(layer).__name__)(
+        layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride,
+        tuple(before for before, _ in layer.padding), layer.output_padding, layer.groups,
+        layer.bias is not None, layer.dilation)

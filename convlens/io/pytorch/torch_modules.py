@@ -200,3 +200,18 @@ class BatchNormStats:
 
 BATCH_NORM_STATS = {n: type(f"BatchNorm{n}dStats", (BatchNormStats, getattr(nn, f"BatchNorm{n}d")), {})
                     for n in (1, 2, 3)}
+
+
+class Rescale(nn.Module):
+    """y = x·scale + offset over the channel axis (convlens's ``Rescale``), as buffers."""
+
+    def __init__(self, scale: torch.Tensor, offset: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("scale", scale)
+        self.register_buffer("offset", offset)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = (-1,) + (1,) * (x.dim() - 2)
+        scale = self.scale if self.scale.dim() == 0 else self.scale.reshape(shape)
+        offset = self.offset if self.offset.dim() == 0 else self.offset.reshape(shape)
+        return x * scale.to(x.dtype) + offset.to(x.dtype)

@@ -7,7 +7,8 @@ import numpy as np
 import convlens.layers as L
 from convlens.io.onnx.converters.registry import Node, converter
 
-_SIMPLE = {"Relu": L.ReLU, "Sigmoid": L.Sigmoid, "Tanh": L.Tanh, "HardSwish": L.HardSwish}
+_SIMPLE = {"Relu": L.ReLU, "Sigmoid": L.Sigmoid, "Tanh": L.Tanh, "HardSwish": L.HardSwish,
+           "Softplus": L.Softplus, "Softsign": L.Softsign}
 
 
 @converter(*_SIMPLE)

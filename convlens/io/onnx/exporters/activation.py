@@ -9,7 +9,8 @@ import numpy as np
 import convlens.layers as L
 from convlens.io.onnx.exporter import OnnxWriter, Tensor, exporter
 
-_ONE_TO_ONE = {L.ReLU: "Relu", L.Sigmoid: "Sigmoid", L.Tanh: "Tanh", L.Identity: "Identity"}
+_ONE_TO_ONE = {L.ReLU: "Relu", L.Sigmoid: "Sigmoid", L.Tanh: "Tanh", L.Identity: "Identity",
+               L.Softsign: "Softsign"}
 
 
 @exporter(L.Dropout)
@@ -31,6 +32,16 @@ def export_dropout(w: OnnxWriter, layer, xs: list[Tensor], name: str):
 def export_plain(w: OnnxWriter, layer, xs: list[Tensor], name: str) -> str:
     op = next(op for cls, op in _ONE_TO_ONE.items() if isinstance(layer, cls))
     return w.node(op, [xs[0].name], name)
+
+
+@exporter(L.Softplus)
+def export_softplus(w, layer, xs, name):
+    """ONNX's Softplus is β = 1 without PyTorch's linear part above the threshold (the two
+    differ by less than e^(−threshold)); another β scales around it: Softplus(βx)/β."""
+    if layer.beta == 1.0:
+        return w.node("Softplus", [xs[0].name], name)
+    beta = w.constant(f"{name}.beta", np.asarray(layer.beta, xs[0].example.dtype))
+    return w.node("Div", [w.node("Softplus", [w.node("Mul", [xs[0].name, beta], name)], name), beta], name)
 
 
 @exporter(L.LeakyReLU)

@@ -43,6 +43,16 @@ def export_conv(w: OnnxWriter, layer: _ConvNd, xs: list[Tensor], name: str) -> s
                   pads=onnx_pads(pairs), dilations=list(layer.dilation), group=layer.groups)
 
 
+@exporter(L.ConvTranspose1d, L.ConvTranspose2d, L.ConvTranspose3d)
+def export_conv_transpose(w, layer, xs, name):
+    inputs = [xs[0].name, w.constant(f"{name}.weight", layer.weight.data)]
+    if layer.bias is not None:
+        inputs.append(w.constant(f"{name}.bias", layer.bias.data))
+    return w.node("ConvTranspose", inputs, name, kernel_shape=list(layer.kernel_size),
+                  strides=list(layer.stride), pads=onnx_pads(layer.padding), dilations=list(layer.dilation),
+                  group=layer.groups, output_padding=list(layer.output_padding))
+
+
 @exporter(L.Linear)
 def export_linear(w, layer, xs, name):
     x = xs[0]
