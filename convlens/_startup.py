@@ -24,9 +24,15 @@ def _is_the_command() -> bool:
     return argv0 == "-m" or os.path.basename(argv0) in ("convlens", "convlens.exe")
 
 
+#: whether this process is the ``convlens`` command (decided on import: ``python -m`` names
+#: the module file in ``sys.argv[0]`` later); the command line ignores a Ctrl-C during the exit
+#: only then, never in a process that merely calls ``convlens.cli.main`` (a test runner)
+COMMAND = _is_the_command()
+
+
 def install() -> None:
     if (
-        _is_the_command()
+        COMMAND
         and threading.current_thread() is threading.main_thread()
         and signal.getsignal(signal.SIGINT) is signal.default_int_handler
     ):

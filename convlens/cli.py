@@ -49,6 +49,14 @@ class _Group(click.Group):
         except KeyboardInterrupt:  # a second Ctrl-C while the first was being reported
             _ignore_sigint()
             code = EXIT_INTERRUPTED
+        # The command is over and its output written. Python's exit first puts SIGINT back to
+        # the default action (kill, no line, status -2) and only then tears the modules down
+        # (a tenth of a second, more on a busy machine): a Ctrl-C then would end a finished
+        # command silently. Ignored instead (SIG_IGN survives the exit), the command's own status
+        # stands; a Ctrl-C up to here gave the line and 130 above. Only in the command's own
+        # process: a caller that catches SystemExit (click's CliRunner) keeps its Ctrl-C.
+        if _startup.COMMAND:
+            _ignore_sigint()
         sys.exit(code if isinstance(code, int) else 0)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -6,6 +6,8 @@ like ``torch.manual_seed``. Components that take their own ``seed`` argument use
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 _rng = np.random.default_rng()
@@ -23,9 +25,9 @@ def get_rng() -> np.random.Generator:
     return _rng
 
 
-def get_rng_state() -> dict:
+def get_rng_state() -> dict[str, Any]:
     """The generator's full state, JSON-serializable, to save with a checkpoint."""
-    return _rng.bit_generator.state
+    return dict(_rng.bit_generator.state)
 
 
 def set_rng_state(state: dict) -> None:

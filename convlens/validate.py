@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -140,7 +141,8 @@ def user_stacklevel() -> int:
     """The ``stacklevel`` for ``warnings.warn`` that points at the first caller outside
     convlens (the layer wrappers above add frames that vary with how a layer is called)."""
     package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
         frame, level = frame.f_back, level + 1
     return level

@@ -77,6 +77,9 @@ def draw_stroke(page) -> None:
     for k in range(1, 25):                      # a "7": across, then down to the left
         page.mouse.move(x0 - 60 + 5 * k if k < 13 else x0 - (k - 13) * 6, y0 if k < 13 else y0 + (k - 12) * 17)
     page.mouse.up()
+    # the bars show the finished stroke's prediction once no request is in flight
+    page.wait_for_function("window.explorer.predicting === 0 && window.explorer.payload !== null"
+                           " && window.explorer.shownPayload === window.explorer.payload")
 
 
 def shown_probabilities(page) -> list[float]:

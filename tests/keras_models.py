@@ -102,7 +102,10 @@ def write_tfjs(model: keras.Model, folder: Path, shard_bytes: int = 4096, keras2
     for layer in model.layers:
         for weight in layer.weights:
             value = keras.ops.convert_to_numpy(weight.value).astype("<f4")
-            entries.append({"name": f"{layer.name}/{weight.name}", "shape": list(value.shape), "dtype": "float32"})
+            # "<layer>/<weight>", "<inner model>/<layer>/<weight>" when nested (Keras's path
+            # without the outer model's name, which a Sequential's paths start with)
+            path = weight.path.removeprefix(f"{model.name}/")
+            entries.append({"name": path, "shape": list(value.shape), "dtype": "float32"})
             blobs.append(value.tobytes())
     data = b"".join(blobs)
     count = max(1, -(-len(data) // shard_bytes))
@@ -137,3 +140,49 @@ def tiny_vgg(size: int = 16, classes: int = 10) -> keras.Model:
 
 def image(shape, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape).astype("float32")
+
+
+def saved_in_every_format(model: keras.Model, folder: Path, keras2: bool = True) -> dict[str, Path]:
+    """``model`` written as .keras, legacy .h5 and TensorFlow.js (Keras 3 and, for a
+    Sequential, Keras 2 topology unless ``keras2`` is False: a Keras 3 model whose meaning
+    differs in Keras 2, as ``hard_sigmoid``'s does)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / "m.keras")
+    model.save(folder / "m.h5")
+    paths = {"keras": folder / "m.keras", "h5": folder / "m.h5", "tfjs": write_tfjs(model, folder / "tfjs")}
+    if keras2 and isinstance(model, keras.Sequential):
+        paths["tfjs-keras2"] = write_tfjs(model, folder / "tfjs2", keras2=True)
+    return paths
+
+
+def assert_every_format(keras_model: keras.Model, x: np.ndarray, folder: Path,
+                        keras2: bool = True) -> dict[str, cl.Module]:
+    """Each file format of ``keras_model`` loads in convlens and computes what Keras does."""
+    loaded = {}
+    for kind, path in saved_in_every_format(keras_model, folder, keras2).items():
+        loaded[kind] = cl.load(path)
+        try:
+            assert_same_output(keras_model, loaded[kind], x)
+        except AssertionError as error:
+            raise AssertionError(f"{kind}: {error}") from None
+    return loaded
+
+
+def randomize_weights(model: keras.Model, seed: int = 0) -> None:
+    """Non-trivial values for every weight (normalization scales and offsets included; a
+    variance stays positive), so a weight read in the wrong order shows."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            randomize_weights(layer, seed + 1)
+            continue
+        values = []
+        for w in layer.weights:
+            shape = tuple(w.shape)
+            if "variance" in w.path or "gamma" in w.path:
+                values.append(rng.uniform(0.5, 1.5, shape).astype("float32"))
+            elif w.dtype.startswith("float"):
+                values.append(rng.normal(0, 0.5, shape).astype("float32"))
+            else:
+                values.append(keras.ops.convert_to_numpy(w.value))
+        layer.set_weights(values)

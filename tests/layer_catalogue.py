@@ -58,6 +58,13 @@ LAYERS: dict[str, tuple[Callable[[], cl.Module], tuple[int, ...], str]] = {
     "Permute": (lambda: cl.Permute(0, 2, 1), (2, 3, 4), "float32"),
     "PixelShuffle": (lambda: cl.PixelShuffle(2), (2, 4, 2, 2), "float32"),
     "PixelUnshuffle": (lambda: cl.PixelUnshuffle(2), (2, 1, 4, 4), "float32"),
+    "Softplus": (lambda: cl.Softplus(), (2, 5), "float32"),
+    "Softsign": (lambda: cl.Softsign(), (2, 5), "float32"),
+    "ConvTranspose1d": (lambda: cl.ConvTranspose1d(2, 3, 3, stride=2), (2, 2, 5), "float32"),
+    "ConvTranspose2d": (lambda: cl.ConvTranspose2d(2, 3, 3, stride=2, padding=1), (2, 2, 3, 4), "float32"),
+    "ConvTranspose3d": (lambda: cl.ConvTranspose3d(2, 1, 2), (2, 2, 2, 3, 2), "float32"),
+    "Rescale": (lambda: cl.Rescale([0.5, 2.0], 0.1), (2, 2, 3), "float32"),
+    "Upsample": (lambda: cl.Upsample(scale_factor=2, mode="bilinear"), (2, 2, 3, 3), "float32"),
     "Dropout": (lambda: cl.Dropout(0.5, seed=0), (2, 6), "float32"),
     "Dropout1d": (lambda: cl.Dropout1d(0.5, seed=0), (2, 3, 4), "float32"),
     "Dropout2d": (lambda: cl.Dropout2d(0.5, seed=0), (2, 3, 2, 2), "float32"),
@@ -91,6 +98,7 @@ LAYERS: dict[str, tuple[Callable[[], cl.Module], tuple[int, ...], str]] = {
     "Slice": (lambda: cl.Slice([slice(0, 2), None, slice(1, None)]), (2, 3, 4, 5), "float32"),
     "Gather": (lambda: cl.Gather([2, 0], 1), (2, 3, 4), "float32"),
     "Reduce": (lambda: cl.Reduce("mean", (1, -1)), (2, 3, 4), "float32"),
+    "FlatIndices": (lambda: cl.FlatIndices((4, 5)), (2, 3, 2, 2), "int64"),
 }
 
 

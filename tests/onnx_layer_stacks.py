@@ -39,7 +39,7 @@ LAYER_STACKS = {
         cl.Conv2d(2, 4, 1), cl.ReLU(), cl.LeakyReLU(0.2), cl.ELU(0.7), cl.SELU(), cl.Hardtanh(-0.5, 2.0),
         cl.ReLU6(), cl.HardSwish(), cl.HardSigmoid(0.2, 0.4), cl.SiLU(), cl.GELU(), cl.GELU("tanh"),
         cl.Tanh(), cl.PReLU(4, init=0.3), cl.PReLU(), cl.Sigmoid(), cl.Identity(), cl.Dropout(0.5),
-        cl.Softmax(1), cl.LogSoftmax(2)), (2, 5, 5)),
+        cl.Softplus(), cl.Softplus(2.0), cl.Softsign(), cl.Softmax(1), cl.LogSoftmax(2)), (2, 5, 5)),
     "normalization": (lambda: cl.Sequential(
         cl.BatchNorm2d(3), cl.InstanceNorm2d(3), cl.InstanceNorm2d(3, affine=True, track_running_stats=True),
         cl.GroupNorm(3, 3), cl.Conv2d(3, 6, 1), cl.GroupNorm(2, 6, affine=False), cl.LayerNorm((5, 4)),
@@ -52,6 +52,14 @@ LAYER_STACKS = {
                                               cl.GlobalAvgPool2d()), (3, 6, 8)),
     "reduce": (lambda: cl.Sequential(cl.Conv2d(2, 4, 1), cl.Reduce("max", 1), cl.Reduce("mean", (1, -1), keepdims=False),
                                      cl.Reduce("max", -1)), (2, 5, 6)),
+    "upsample": (lambda: cl.Sequential(
+        cl.Upsample(scale_factor=2), cl.Conv2d(2, 3, 1), cl.Upsample(size=(7, 9), mode="bilinear"),
+        cl.Upsample(scale_factor=(1.5, 2), mode="bilinear", align_corners=True), cl.Flatten(2),
+        cl.Upsample(scale_factor=2, mode="linear"), cl.Upsample(size=365)), (2, 3, 4)),
+    "conv_transpose": (lambda: cl.Sequential(
+        cl.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), cl.ReLU(),
+        cl.ConvTranspose2d(4, 4, (2, 3), stride=(1, 2), padding=((0, 1), (1, 0)), dilation=(2, 1), groups=2),
+        cl.Flatten(2), cl.ConvTranspose1d(4, 2, 3, stride=3, bias=False)), (3, 4, 5)),
     "residual_concat": (lambda: cl.Sequential(
         cl.Residual(cl.Sequential(cl.Conv2d(3, 3, 3, padding=1), cl.BatchNorm2d(3))),
         cl.Residual(cl.Conv2d(3, 5, 3, stride=2, padding=1), cl.Conv2d(3, 5, 1, stride=2)),

@@ -216,7 +216,7 @@ def test_divergence_stops_with_a_hint_and_keeps_the_last_good_weights(tmp_path):
     )
     assert result.exit_code == 1
     assert "Error: training diverged: the loss became nan at epoch 1, batch" in result.output
-    assert "lower the learning rate (it is 1e+20; try 1e+19)" in result.output
+    assert "lower the learning rate (it is 1e+20, far above the usual 0.001 to 0.1 for SGD; try 0.01)" in result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["status"] == "diverged" and "training diverged" in metrics["error"]
     assert metrics["epochs"] == 0 and not (out / "curves.png").exists()

@@ -226,7 +226,7 @@ def _pool_twin(layer: _PoolNd) -> nn.Module:
         return _AVGPOOL[nd](layer.kernel_size, layer.stride, layer.padding,
                             ceil_mode=layer.ceil_mode, count_include_pad=layer.count_include_pad)
     maxpool = _MAXPOOL[nd](layer.kernel_size, layer.stride, layer.padding, layer.dilation,
-                           ceil_mode=layer.ceil_mode)
+                           ceil_mode=layer.ceil_mode, return_indices=layer.return_indices)
     return maxpool if layer.kind == "max" else MinPool(maxpool)
 
 
@@ -247,13 +247,18 @@ def _build(layer: cl.Module) -> nn.Module:
                         None if layer.shortcut is None else _build(layer.shortcut))
     if isinstance(layer, cl.Concat):
         return Concat([_build(b) for b in layer.branches], layer.dim)
+    if isinstance(layer, cl.LayerNorm):
+        return LayerNorm(layer)
     if isinstance(layer, cl.Permute):
         return Permute(tuple(layer.dims))
     if isinstance(layer, (cl.BatchNorm1d, cl.BatchNorm2d, cl.BatchNorm3d)):
         cls = {cl.BatchNorm1d: nn.BatchNorm1d, cl.BatchNorm2d: nn.BatchNorm2d,
                cl.BatchNorm3d: nn.BatchNorm3d}[type(layer)]
+        if layer.return_stats:
+            cls = type("BatchNormStats", (BatchNormStats, cls), {})
         return cls(layer.num_features, layer.eps, layer.momentum, affine=layer.weight is not None,
-                   dtype=TORCH_DTYPE[layer.running_mean.dtype])
+                   track_running_stats=layer.track_running_stats,
+                   dtype=TORCH_DTYPE[(layer.weight if layer.weight is not None else layer.running_mean).dtype])
     if isinstance(layer, (cl.GlobalAvgPool1d, cl.GlobalAvgPool2d, cl.GlobalAvgPool3d,
                           cl.GlobalMaxPool1d, cl.GlobalMaxPool2d, cl.GlobalMaxPool3d)):
         nd = int(type(layer).__name__[-2])
@@ -387,6 +392,37 @@ class Merge(nn.Module):
         return _MERGE_OPS[self.kind](xs)
 
 
+class LayerNorm(nn.LayerNorm):
+    """``nn.LayerNorm``, or with ``return_stats`` the formula written out so that autograd
+    also differentiates the mean and 1/√(σ² + ε) it returns."""
+
+    def __init__(self, layer: cl.LayerNorm) -> None:
+        dtype = TORCH_DTYPE[layer.weight.dtype] if layer.weight is not None else torch.float32
+        super().__init__(layer.normalized_shape, layer.eps, layer.elementwise_affine,
+                         bias=layer.bias is not None, dtype=dtype)
+        self.return_stats = layer.return_stats
+
+    def forward(self, x: torch.Tensor):
+        if not self.return_stats:
+            return super().forward(x)
+        dims = tuple(range(x.ndim - len(self.normalized_shape), x.ndim))
+        mean = x.mean(dims, keepdim=True)   # the statistics by their definition
+        inv_std = 1 / torch.sqrt(((x - mean) ** 2).mean(dims, keepdim=True) + self.eps)
+        return super().forward(x), mean, inv_std
+
+
+class BatchNormStats:
+    """Mixin for ``nn.BatchNormNd``: also return μ and the biased σ² it normalized with."""
+
+    def forward(self, x: torch.Tensor):
+        y = super().forward(x)
+        if self.training or not self.track_running_stats:
+            dims = [0, *range(2, x.ndim)]
+            mean = x.mean(dims)
+            return y, mean, ((x - mean.reshape(1, -1, *[1] * (x.ndim - 2))) ** 2).mean(dims)
+        return y, self.running_mean, self.running_var
+
+
 class Constant(nn.Module):
     def __init__(self, layer: cl.Constant) -> None:
         super().__init__()
@@ -406,7 +442,8 @@ class Graph(nn.Module):
 
     def __init__(self, graph: cl.Graph) -> None:
         super().__init__()
-        self.plan = [(node.name, list(node.inputs)) for node in graph.nodes]
+        self.plan = [(node.name, list(node.inputs), node.outputs if node.returns_tuple else None)
+                     for node in graph.nodes]
         self.input_names, self.output_names = graph.input_names, graph.output_names
         twins: dict[int, nn.Module] = {}
         self.by_node: dict[str, nn.Module] = {}
@@ -418,8 +455,9 @@ class Graph(nn.Module):
 
     def forward(self, *xs: torch.Tensor):
         values = dict(zip(self.input_names, xs))
-        for name, inputs in self.plan:
-            values[name] = self.by_node[name](*(values[t] for t in inputs))
+        for name, inputs, outputs in self.plan:
+            y = self.by_node[name](*(values[t] for t in inputs))
+            values.update(zip(outputs, y) if outputs else [(name, y)])
         outputs = tuple(values[name] for name in self.output_names)
         return outputs[0] if len(outputs) == 1 else outputs
 

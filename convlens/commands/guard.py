@@ -45,7 +45,9 @@ class FiniteFloat(click.ParamType):
         except (TypeError, ValueError):
             self.fail(f"expected a number, received {value!r}", param, ctx)
         if not math.isfinite(number):
-            self.fail(f"expected a finite number, received {value!r}", param, ctx)
+            overflow = math.isinf(number) and "inf" not in str(value).lower()
+            beyond = f" (beyond the largest float, about {sys.float_info.max:.1e})" if overflow else ""
+            self.fail(f"expected a finite number, received {value!r}{beyond}", param, ctx)
         if not self._within(number):
             self.fail(f"expected a number in {self._range()}, received {value!r}", param, ctx)
         return number

@@ -89,6 +89,16 @@ def _build(name: str, input_shape: tuple[int, ...], option: str = "--input-shape
         raise click.ClickException(f"cannot build {name!r} for input {input_shape}: {err}") from err
 
 
+def _zoo_input_shape(name: str) -> tuple[int, ...]:
+    """The input (no batch axis) zoo model ``name`` is made for, when ``--input-shape`` is left
+    out: 24 token ids for a text model, 1,40 for cnn1d, 1,16,20,20 for cnn3d, else 1,28,28
+    (1,28,28 given to cnn1d was read as a batch of one 28-channel signal)."""
+    from convlens.explorer.models import DEFAULT_INPUT, ZOO_INPUTS
+    from convlens.models import takes_tokens
+
+    return TEXT_INPUT_SHAPE if takes_tokens(name) else ZOO_INPUTS.get(name, DEFAULT_INPUT)[0]
+
+
 def _zoo_rank(name: str) -> int | None:
     """Axes of the input zoo model ``name`` takes, batch included (4 for an image model)."""
     from convlens.inspect.summary import input_rank
@@ -145,7 +155,7 @@ def _model_and_shape(name: str, input_shape: tuple[int, ...] | None) -> tuple[Mo
     from convlens.commands.model_arg import info_input_shape, is_zoo_name, open_model
 
     if is_zoo_name(name):
-        shape = input_shape or (1, 28, 28)
+        shape = input_shape or _zoo_input_shape(name)
         return _build(name, shape), shape
     from convlens.inspect.summary import input_rank
 
@@ -170,7 +180,8 @@ def _write(text: str, out: Path | None) -> None:
 _INPUT_SHAPE = click.option(
     "--input-shape", default=None, callback=_parse_shape,
     help="Input size C,H,W (no batch axis).  [default: the input shape a model file or "
-         "definition records (a graph's Input), else 1,28,28]")
+         "definition records (a graph's Input), a zoo model's usual input (cnn1d 1,40, "
+         "cnn3d 1,16,20,20), else 1,28,28]")
 _OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
                     help="Write to this file (atomically) instead of the terminal.")
 
@@ -206,12 +217,11 @@ def summary(model_name: str, input_shape: tuple[int, ...] | None, batch_size: in
     from convlens.commands.model_arg import info_input_shape, is_zoo_name, open_model, reads_tokens
     from convlens.inspect.summary import input_rank
     from convlens.inspect.summary import summary as build_summary
-    from convlens.models import takes_tokens
 
     check_output_file(out)
     if is_zoo_name(model_name):
         if input_shape is None:
-            input_shape = TEXT_INPUT_SHAPE if takes_tokens(model_name) else (1, 28, 28)
+            input_shape = _zoo_input_shape(model_name)
         input_shape, batch_size = _split_batch(input_shape, batch_size, _zoo_rank(model_name))
         model = _build(model_name, input_shape)
     else:
@@ -314,7 +324,8 @@ def explain(model_name: str | None, input_shape: tuple[int, ...] | None, input_f
             x = _load_input(input_file, rank or 4)
             input_shape = tuple(x.shape[1:])
         else:
-            input_shape = input_shape or (loaded is not None and info_input_shape(loaded)) or (1, 28, 28)
+            input_shape = input_shape or (info_input_shape(loaded) if loaded is not None
+                                          else _zoo_input_shape(model_name)) or (1, 28, 28)
         option = "--input-shape" if input_file is None else "--input"
         cl.manual_seed(seed)
         model = _build(model_name, input_shape, option) if loaded is None else loaded

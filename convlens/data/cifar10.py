@@ -48,6 +48,8 @@ META_FILE = "batches.meta.txt"
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 IMAGE_SHAPE = (3, 32, 32)
 RECORD_BYTES = 1 + 3 * 32 * 32
+BATCH_RECORDS = 10_000  # records in each batch file of the release
+_META_MAX_BYTES = 1 << 16  # batches.meta.txt holds ten class names
 
 
 class CIFARFormatError(ValueError):
@@ -129,6 +131,12 @@ def read_archive(path: Path) -> CIFARArrays:
                     continue
                 if base in read:
                     raise CIFARFormatError(f"{path}: holds {base} twice; expected one {FOLDER}/ folder")
+                is_meta = base == META_FILE
+                most = _META_MAX_BYTES if is_meta else BATCH_RECORDS * RECORD_BYTES
+                if member.size > most:  # a gzip bomb would unpack it to gigabytes: never read
+                    records = "" if is_meta else f" ({BATCH_RECORDS:,} records of {RECORD_BYTES} bytes)"
+                    raise CIFARFormatError(f"{path}: {member.name} is {member.size:,} bytes, expected at "
+                                           f"most {most:,}{records}; it was not read")
                 handle: IO[bytes] | None = archive.extractfile(member)
                 if handle is not None:
                     read[base] = handle.read()

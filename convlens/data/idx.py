@@ -18,6 +18,7 @@ import os
 import struct
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,30 +40,25 @@ class IDXError(ValueError):
     """The file is not a valid IDX file (wrong magic number, truncated, trailing bytes)."""
 
 
-def _read_bytes(path: Path) -> bytes:
-    if path.suffix == ".gz":
-        try:
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        except (OSError, EOFError, zlib.error) as err:  # BadGzipFile is an OSError
-            raise IDXError(f"{path}: cannot decompress gzip data ({err})") from err
-    return path.read_bytes()
+# deflate expands data at most about 1032-fold: a gzip file of n bytes unpacks to under 1032 n + 1 KiB
+_DEFLATE_MAX_RATIO = 1032
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an IDX file (plain or ``.gz``) into an array in native byte order.
+class _Header(NamedTuple):
+    size: int  # bytes: magic number and sizes
+    shape: tuple[int, ...]
+    dtype: np.dtype
 
-    Returns:
-        an array whose shape is the sizes in the header, e.g. ``(60000, 28, 28)`` ``uint8``
-        for an ``idx3-ubyte`` image file, ``(60000,)`` for an ``idx1-ubyte`` label file.
+    @property
+    def data_bytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize  # Python ints: a header may claim 2**96 bytes
 
-    Raises:
-        FileNotFoundError: ``path`` does not exist.
-        IDXError: wrong magic number, unknown type code, or a data size that does not match
-            the header.
-    """
-    path = Path(path)
-    raw = _read_bytes(path)
+    def describe(self) -> str:
+        return f"shape {self.shape} of {self.dtype.newbyteorder('=').name}"
+
+
+def _parse_header(path: Path, raw: bytes) -> _Header:
+    """The header at the start of ``raw`` (which may hold more), checked."""
     if len(raw) < 4:
         raise IDXError(f"{path}: expected at least a 4-byte magic number, received a {len(raw)}-byte file")
     zero0, zero1, code, ndim = raw[0], raw[1], raw[2], raw[3]
@@ -78,18 +74,60 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             f"{path}: expected a {header_size}-byte header for {ndim} dimensions, "
             f"received only {len(raw)} bytes"
         )
-    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
-    dtype = IDX_DTYPES[code]
-    expected = math.prod(shape) * dtype.itemsize  # Python ints: a header may claim 2**96 bytes
-    received = len(raw) - header_size
-    if received != expected:
-        what = "truncated" if received < expected else "has trailing bytes"
+    return _Header(header_size, struct.unpack(f">{ndim}I", raw[4:header_size]), IDX_DTYPES[code])
+
+
+def _read_gzip(path: Path) -> tuple[_Header, bytes]:
+    """The header and at most one byte more data than it implies: a gzip bomb (a small file
+    that unpacks to gigabytes) is never decompressed beyond the size the header states, and a
+    header that states more than the file can hold is refused before any data is unpacked."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            head = handle.read(4)
+            head += handle.read(4 * head[3]) if len(head) == 4 else b""
+            header = _parse_header(path, head)
+            most = _DEFLATE_MAX_RATIO * path.stat().st_size + 1024
+            if header.data_bytes > most:
+                raise IDXError(
+                    f"{path}: header says {header.describe()}, {header.data_bytes:,} data bytes, but a "
+                    f"{path.stat().st_size:,}-byte gzip file unpacks to at most about {most:,} bytes: "
+                    "the file is truncated or not what it claims; it was not decompressed")
+            return header, handle.read(header.data_bytes + 1)  # one more shows trailing data
+    except (OSError, EOFError, zlib.error) as err:  # BadGzipFile is an OSError
+        raise IDXError(f"{path}: cannot decompress gzip data ({err})") from err
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an IDX file (plain or ``.gz``) into an array in native byte order.
+
+    Returns:
+        an array whose shape is the sizes in the header, e.g. ``(60000, 28, 28)`` ``uint8``
+        for an ``idx3-ubyte`` image file, ``(60000,)`` for an ``idx1-ubyte`` label file.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        IDXError: wrong magic number, unknown type code, or a data size that does not match
+            the header (a ``.gz`` file is decompressed no further than the header's size).
+    """
+    path = Path(path)
+    data: bytes | memoryview
+    if path.suffix == ".gz":
+        header, data = _read_gzip(path)
+        received = f"more than {header.data_bytes}" if len(data) > header.data_bytes else str(len(data))
+    else:
+        raw = path.read_bytes()
+        header = _parse_header(path, raw)
+        data = memoryview(raw)[header.size:]
+        received = str(len(data))
+    expected = header.data_bytes
+    if len(data) != expected:
+        what = "truncated" if len(data) < expected else "has trailing bytes"
         raise IDXError(
-            f"{path}: header says shape {tuple(shape)} of {dtype.newbyteorder('=').name}, "
+            f"{path}: header says {header.describe()}, "
             f"expected {expected} data bytes, received {received} (file {what})"
         )
-    data = np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape)
-    return data.astype(dtype.newbyteorder("="), copy=False)
+    values = np.frombuffer(data, dtype=header.dtype).reshape(header.shape)
+    return values.astype(header.dtype.newbyteorder("="), copy=False)
 
 
 def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:

@@ -134,18 +134,24 @@ def shifted_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, 
     taps = np.ascontiguousarray(weight.reshape(c_out, c_in, -1).transpose(2, 0, 1))  # (K, C_out, C_in)
     # One example at a time: its outputs lie in its own G = ∏Sp grid columns (all below
     # G − off_K), so a small scratch grid is computed and its outputs copied into y[i].
+    # Blocks of examples run on the threads of `parallel`, each with its own scratch grid.
     size = math.prod(padded)
     mat = taps.transpose(1, 0, 2).reshape(c_out, -1)
-    scratch = np.empty((c_out, size), dtype=np.result_type(x, weight))
-    outputs = scratch.reshape(c_out, *padded)[(slice(None), *map(slice, out))]
-    y = np.empty((n, c_out, *out), dtype=scratch.dtype)
+    dtype = np.result_type(x, weight)
+    y = np.empty((n, c_out, *out), dtype=dtype)
     b = None if bias is None else bias.reshape(c_out, *(1,) * len(out))
-    for i in range(n):
-        _stacked_products(mat, x_rows[:, i * size:], offsets, scratch, size - offsets[-1])
-        if b is None:
-            np.copyto(y[i], outputs)
-        else:
-            np.add(outputs, b, out=y[i])
+
+    def examples(start: int, stop: int) -> None:
+        scratch = np.empty((c_out, size), dtype=dtype)
+        outputs = scratch.reshape(c_out, *padded)[(slice(None), *map(slice, out))]
+        for i in range(start, stop):
+            _stacked_products(mat, x_rows[:, i * size:], offsets, scratch, size - offsets[-1])
+            if b is None:
+                np.copyto(y[i], outputs)
+            else:
+                np.add(outputs, b, out=y[i])
+
+    parallel.run(examples, n, x_rows.size)
     cache = ShiftedConvCache(x_rows, weight, bias is not None, x.shape, padded, out, offsets,
                              pads, padding_mode)
     return y, cache
@@ -167,8 +173,13 @@ def shifted_backward(dy: np.ndarray, cache: ShiftedConvCache, need_input_grad: b
                     dy.swapaxes(0, 1), axis=0)
     length = grid_size - lead
     dweight = np.empty((len(offsets), c_out, c_in), dtype=np.result_type(dy, x_rows))
-    for k, offset in enumerate(offsets):  # one product per tap: inner dimension L′, efficient
-        np.matmul(dy_rows[:, :length], x_rows[:, offset:offset + length].T, out=dweight[k])
+
+    def tap_products(start: int, stop: int) -> None:  # one product per tap: inner dimension L′
+        for k in range(start, stop):
+            np.matmul(dy_rows[:, :length], x_rows[:, offsets[k]:offsets[k] + length].T,
+                      out=dweight[k])
+
+    parallel.run(tap_products, len(offsets), x_rows.size)
     dweight = dweight.transpose(1, 2, 0).reshape(weight.shape)
     dbias = dy.sum(axis=(0, *range(2, 2 + nd))) if cache.has_bias else None
     if not need_input_grad:
@@ -177,20 +188,25 @@ def shifted_backward(dy: np.ndarray, cache: ShiftedConvCache, need_input_grad: b
     mat = taps_t.transpose(1, 0, 2).reshape(c_in, -1)
     backward_offsets = tuple(lead - o for o in offsets)
     size = math.prod(cache.padded)
-    scratch = np.empty((c_in, size), dtype=np.result_type(dy, weight))  # one example's dX grid
+    dtype = np.result_type(dy, weight)
     zeros = cache.padding_mode == "zeros"
+    inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(cache.x_shape[2:], cache.pads))
     if zeros:  # only the interior goes back to the input
-        inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(cache.x_shape[2:], cache.pads))
-        interior = scratch.reshape(c_in, *cache.padded)[(slice(None), *inner)]
-        dx = np.empty(cache.x_shape, dtype=scratch.dtype)
+        dx = np.empty(cache.x_shape, dtype=dtype)
     else:
-        dx_padded = np.empty((n, c_in, *cache.padded), dtype=scratch.dtype)
-    for i in range(n):
-        _stacked_products(mat, buffer[:, i * size:], backward_offsets, scratch, size)
-        if zeros:
-            np.copyto(dx[i], interior)
-        else:
-            np.copyto(dx_padded[i], scratch.reshape(c_in, *cache.padded))
+        dx_padded = np.empty((n, c_in, *cache.padded), dtype=dtype)
+
+    def examples(start: int, stop: int) -> None:
+        scratch = np.empty((c_in, size), dtype=dtype)  # one example's dX grid
+        grid = scratch.reshape(c_in, *cache.padded)
+        for i in range(start, stop):
+            _stacked_products(mat, buffer[:, i * size:], backward_offsets, scratch, size)
+            if zeros:
+                np.copyto(dx[i], grid[(slice(None), *inner)])
+            else:
+                np.copyto(dx_padded[i], grid)
+
+    parallel.run(examples, n, buffer.size)
     if not zeros:
         dx = pad_backward(dx_padded, cache.pads, cache.padding_mode)
     return dx, dweight, dbias

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from convlens.functional.activation import select
+
 
 def hardtanh_forward(x: np.ndarray, min_val: float = -1.0,
                      max_val: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -22,7 +24,7 @@ def hardtanh_forward(x: np.ndarray, min_val: float = -1.0,
 
 
 def hardtanh_backward(dy: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    return dy * inside
+    return select(dy, inside)
 
 
 def hardsigmoid_forward(x: np.ndarray, alpha: float = 1 / 6,
@@ -38,7 +40,7 @@ def hardsigmoid_forward(x: np.ndarray, alpha: float = 1 / 6,
 
 def hardsigmoid_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
     inside, alpha = cache
-    return (dy * inside * np.asarray(alpha, dy.dtype)).astype(dy.dtype, copy=False)
+    return (select(dy, inside) * np.asarray(alpha, dy.dtype)).astype(dy.dtype, copy=False)
 
 
 def hardswish_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -51,8 +53,8 @@ def hardswish_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def hardswish_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
-    slope = np.where(x <= -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0))
-    return (dy * slope).astype(dy.dtype, copy=False)
+    slope = np.where(x < 3, x / 3 + 0.5, 1.0)
+    return (select(dy, x > -3) * slope).astype(dy.dtype, copy=False)
 
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -72,6 +74,31 @@ def selu_forward(x: np.ndarray, alpha: float = SELU_ALPHA,
 def selu_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
     mask, neg, alpha, scale = cache
     return (scale * np.where(mask, dy, dy * (neg + alpha))).astype(dy.dtype, copy=False)
+
+
+def softplus_forward(x: np.ndarray, beta: float = 1.0, threshold: float = 20.0) -> tuple[np.ndarray, tuple]:
+    """Softplus(x) = log(1 + e^(βx))/β, and x where βx > threshold (PyTorch's, where the two
+    agree to float precision). Derivative: σ(βx) (1 above the threshold)."""
+    bx = beta * x
+    linear = bx > threshold
+    y = np.where(linear, x, np.logaddexp(0.0, np.where(linear, 0.0, bx)) / beta)
+    return y.astype(x.dtype, copy=False), (bx, linear)
+
+
+def softplus_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
+    bx, linear = cache
+    gate = np.where(linear, 1.0, 0.5 * (1.0 + np.tanh(0.5 * bx)))   # σ(βx), overflow-free
+    return (dy * gate).astype(dy.dtype, copy=False)
+
+
+def softsign_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Softsign(x) = x/(1 + |x|). Derivative: 1/(1 + |x|)²."""
+    denominator = 1.0 + np.abs(x)
+    return (x / denominator).astype(x.dtype, copy=False), denominator
+
+
+def softsign_backward(dy: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    return (dy / (denominator * denominator)).astype(dy.dtype, copy=False)
 
 
 def prelu_forward(x: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, tuple]:

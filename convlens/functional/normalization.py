@@ -194,6 +194,28 @@ def normalize_backward(
     return dx.astype(dy.dtype, copy=False), dweight, dbias
 
 
+def statistics_backward(cache: NormCache, d_mean: np.ndarray | None = None,
+                        d_var: np.ndarray | None = None,
+                        d_inv_std: np.ndarray | None = None) -> np.ndarray:
+    """The part of dL/dx that flows through the statistics themselves, when a layer also
+    returns them (``d_*`` shaped or reshapable like ``cache.mean``; ``None``: unused). Over
+    each group's m values, with x − μ = x̂/r:
+
+        ∂μ/∂x = 1/m      ∂σ²/∂x = 2(x − μ)/m = 2x̂/(r·m)      ∂r/∂x = −r³(x − μ)/m = −r²x̂/m
+
+    for r = 1/√(σ² + ε). Add it to :func:`normalize_backward`'s dx (statistics computed from
+    the batch only: fixed ones have no gradient).
+    """
+    shape = cache.mean.shape
+    m = cache.xhat.size // cache.mean.size
+    total = np.zeros(shape, cache.xhat.dtype) if d_mean is None else d_mean.reshape(shape) / m
+    if d_var is not None:
+        total = total + d_var.reshape(shape) * 2 * cache.xhat / (cache.inv_std * m)
+    if d_inv_std is not None:
+        total = total - d_inv_std.reshape(shape) * cache.inv_std ** 2 * cache.xhat / m
+    return total
+
+
 def _constant_per_group(shape: tuple[int, ...], axes: tuple[int, ...], ndim: int) -> bool:
     """Whether a parameter of ``shape`` holds one number per statistics group (batch and
     instance norm's γ and β do, layer norm's do not)."""

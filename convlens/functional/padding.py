@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convlens.functional import parallel
 from convlens.functional.conv_arithmetic import Pairs
 
 PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
@@ -40,7 +41,8 @@ def pad(x: np.ndarray, pads: Pairs, mode: str = "zeros", value: float = 0.0) -> 
         lead = x.ndim - len(pads)
         shape = (*x.shape[:lead], *(n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pads)))
         padded = np.zeros(shape, x.dtype) if value == 0 else np.full(shape, value, x.dtype)
-        padded[(Ellipsis, *(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[lead:], pads)))] = x
+        interior = (Ellipsis, *(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[lead:], pads)))
+        parallel.copyto(padded[interior], x)  # in blocks on the pool's threads
         return padded
     for axis, (lo, hi) in enumerate(pads):
         n = x.shape[x.ndim - len(pads) + axis]

@@ -1,36 +1,44 @@
-"""More cores for the element-wise work (opt-in): a small thread pool over blocks of an array.
+"""Both cores for everything: one thread pool runs the element-wise work, the copies and the
+matrix products, in blocks of an array.
 
 NumPy runs element-wise operations (ReLU, masks, pooling taps, batch-norm passes) and copies
 (im2col, col2im, transposes) on one thread; only the matrix products use the BLAS threads.
-But NumPy releases the GIL inside ufuncs and copies, so Python threads that each work on
-their own block of the same arrays (a range of examples, of channels, or of a flat array)
-run at the same time. :func:`run` splits ``range(n)`` into one block per thread and calls
-``work(start, stop)`` on each; the calling thread takes the first block itself.
+But NumPy releases the GIL inside ufuncs, copies and products, so Python threads that each
+work on their own block of the same arrays (a range of examples, of channels, of columns or
+of a flat array) run at the same time. :func:`run` splits ``range(n)`` into one block per
+thread and calls ``work(start, stop)`` on each; the calling thread takes the first block.
 
     work(0, n)                                          # serial: what every op computes
     work(0, n/T), work(n/T, 2n/T), …, on T threads     # the same numbers, block by block
 
 Each block writes only its own part of the outputs, so the result is the same bit for bit
 whatever the thread count (tests/functional/test_parallel.py runs every op serially and on 3
-threads with blocks forced on tiny arrays, and compares).
+threads with blocks forced on tiny arrays, and compares) — except the split products below,
+whose last bits depend on the blocks, as a BLAS product's depend on the BLAS's thread count.
 
-Thread count: ``CONVLENS_NUM_THREADS`` (read once, on first use; :func:`set_num_threads`
-changes it), 1 when unset. Work smaller than :data:`MIN_ELEMENTS` values stays on the
-calling thread: handing a block to another thread costs tens of microseconds, more than a
-small ufunc takes.
+One owner of the threads. With more than one thread the pool also splits the big matrix
+products (:func:`matmul`: blocks of output columns, or of the inner dimension when there are
+few columns) and sets the BLAS to one thread (through ``threadpoolctl``): two thread pools on
+two cores get in each other's way, because after every product OpenBLAS's idle worker keeps
+spinning on the second core (about 0.1 s) while the pool's thread waits for that core.
+Measured on 2 cores (2026-11-30, training steps): the pool beside two BLAS threads made
+every workload 6–10 % slower; BLAS threads alone leave the element-wise work on one core; on
+a busy machine spinning BLAS threads collapse (3–15× slower steps, BENCHMARKS.md). The BLAS
+is set to one thread when convlens first asks for its threads, for the whole process: a
+script's own large NumPy products then run on one thread too, until
+``set_num_threads(1)`` gives the BLAS its threads back.
 
-Why not follow the BLAS thread count by default: measured on 2 cores (2026-11-30, training
-steps, interleaved medians), with OpenBLAS on 2 threads the pool made every workload 6–10 %
-*slower* (conv-BN-ReLU 79 → 86 ms, LeNet-5 b256 16.8 → 17.8, Conv3d 13.1 → 14.5, Conv1d
-31.9 → 33.7): after each product OpenBLAS's idle worker keeps spinning on the second core,
-and the pool's thread waits for it. With OpenBLAS on 1 thread the pool pays (conv-BN-ReLU
-105 → 90 ms, Conv3d 17.9 → 16.3), but two BLAS threads without the pool are faster still.
-With ``OPENBLAS_THREAD_TIMEOUT=4`` in the environment (OpenBLAS's workers sleep at once)
-the pool is worth trying on two BLAS threads: ``CONVLENS_NUM_THREADS=2``.
+Thread count: ``CONVLENS_NUM_THREADS`` if set, else the BLAS's thread count when
+``threadpoolctl`` can set it (the BLAS follows ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS``,
+else the cores), else 1 (then the BLAS keeps its threads and the pool is off). Read once, on
+first use; :func:`set_num_threads` changes it. Work smaller than :data:`MIN_ELEMENTS` values
+(:data:`MIN_PRODUCT` multiply-adds for a product) stays on the calling thread: handing a
+block to another thread costs tens of microseconds, more than a small ufunc takes.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,25 +47,29 @@ import numpy as np
 
 #: Below this many values (of the largest array an op touches) the work stays serial.
 MIN_ELEMENTS = 1 << 16
+#: Below this many multiply-adds a matrix product stays on the calling thread.
+MIN_PRODUCT = 1 << 21
 
 THREAD_VARIABLE = "CONVLENS_NUM_THREADS"
 
 _threads: int | None = None
 _pool: ThreadPoolExecutor | None = None
+_blas: object | None = None        # threadpoolctl's controller of the BLAS, once looked up
+_blas_threads: int | None = None   # the BLAS's own thread count, restored when the pool stops
+_owns_blas = False                 # the pool runs the products; the BLAS is on one thread
 
 
 def num_threads() -> int:
-    """Threads the element-wise work uses (see the module docstring)."""
-    global _threads
+    """Threads the pool uses (see the module docstring)."""
     if _threads is None:
-        _threads = _threads_from_environment()
+        set_num_threads(_threads_from_environment())
     return _threads
 
 
 def _threads_from_environment() -> int:
     value = os.environ.get(THREAD_VARIABLE, "").strip()
     if not value:
-        return 1
+        return _blas_thread_count() or 1
     try:
         count = int(value)
     except ValueError:
@@ -68,20 +80,107 @@ def _threads_from_environment() -> int:
     return count
 
 
+def _blas_controller():
+    """threadpoolctl's handle on the loaded BLAS libraries (None without threadpoolctl)."""
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _blas = False
+        else:
+            blas = ThreadpoolController().select(user_api="blas")
+            _blas = blas if blas.lib_controllers else False
+    return _blas or None
+
+
+def _blas_thread_count() -> int | None:
+    """The BLAS's thread count as it was before the pool took the cores (None: unknown)."""
+    global _blas_threads
+    if _blas_threads is None:
+        blas = _blas_controller()
+        if blas is not None:
+            _blas_threads = max(c.num_threads for c in blas.lib_controllers)
+    return _blas_threads
+
+
 def set_num_threads(count: int | None) -> None:
-    """Use ``count`` threads from now on (``None``: read the environment again)."""
-    global _threads, _pool
+    """Use ``count`` threads from now on (``None``: read the environment again).
+
+    More than one: the pool runs the products too and the BLAS gets one thread (when
+    ``threadpoolctl`` can set it); one: the BLAS gets its own thread count back."""
+    global _threads, _pool, _owns_blas
     if count is not None and (not isinstance(count, int) or count < 1):
         raise ValueError(f"thread count must be a positive int, received {count!r}")
     if _pool is not None:
         _pool.shutdown(wait=True)
         _pool = None
+    if count is None:
+        count = _threads_from_environment()
+    blas = _blas_controller()
+    if blas is not None:
+        if count > 1:
+            _blas_thread_count()
+            blas.limit(limits=1)
+        elif _owns_blas and _blas_threads is not None:
+            blas.limit(limits=_blas_threads)
+    _owns_blas = count > 1 and blas is not None
     _threads = count
 
 
 def serial(size: int) -> bool:
     """Whether work touching ``size`` values runs on the calling thread alone."""
     return size < MIN_ELEMENTS or (_threads or num_threads()) == 1
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.matmul(a, b, out=out)``; when the pool owns the BLAS (module docstring), in one
+    block per thread, each a one-thread BLAS product:
+
+        out[..., cols_t] = a @ b[..., cols_t]            enough columns: every value is one
+                                                         dot product, as in one product
+        out = Σ_t a[..., inner_t] @ b[..., inner_t, :]   few columns and a long inner
+                                                         dimension (a weight gradient)
+    """
+    if a.ndim < 2 or b.ndim < 2:  # a vector: NumPy's promotion rules, one small product
+        return np.matmul(a, b, out=out) if out is not None else np.matmul(a, b)
+    if out is None:
+        shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+        out = np.empty(shape, dtype=np.result_type(a, b))
+    columns, inner = b.shape[-1], a.shape[-1]
+    threads = _threads or num_threads()  # (first: the first call decides who owns the BLAS)
+    if not _owns_blas or threads == 1 or math.prod(out.shape) * inner < MIN_PRODUCT:
+        return np.matmul(a, b, out=out)
+    if columns >= 2 * COLUMN_BLOCK:
+        parts = min(threads, columns // COLUMN_BLOCK)
+        edges = [columns * i // parts // COLUMN_BLOCK * COLUMN_BLOCK for i in range(parts)]
+        edges.append(columns)
+
+        def column_block(start: int, stop: int) -> None:
+            block = slice(edges[start], edges[stop])
+            np.matmul(a, b[..., block], out=out[..., block])
+
+        run(column_block, parts, MIN_ELEMENTS)
+    elif inner >= 2 * COLUMN_BLOCK:
+        parts = min(threads, inner // COLUMN_BLOCK)
+        edges = [inner * i // parts for i in range(parts + 1)]
+        partial = np.empty((parts, *out.shape), dtype=out.dtype)
+
+        def inner_block(start: int, stop: int) -> None:
+            for t in range(start, stop):
+                block = slice(edges[t], edges[t + 1])
+                np.matmul(a[..., block], b[..., block, :], out=partial[t])
+
+        run(inner_block, parts, MIN_ELEMENTS)
+        np.sum(partial, axis=0, out=out)
+    else:
+        np.matmul(a, b, out=out)
+    return out
+
+
+#: Column blocks of :func:`matmul` start at multiples of this (whole vector-kernel panels);
+#: inner blocks are at least this long.
+COLUMN_BLOCK = 64
 
 
 def run(work: Callable[[int, int], object], n: int, size: int) -> None:

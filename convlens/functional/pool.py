@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from convlens.functional import parallel
+from convlens.functional.activation import select
 from convlens.functional.conv import hashable
 from convlens.functional.conv_arithmetic import Pairs, as_tuple, axis_names, check_rank, output_shape
 from convlens.functional.padding import pad, pad_backward
@@ -235,9 +236,31 @@ def pool_backward(dy: np.ndarray, cache: PoolCache) -> np.ndarray:
                 else:
                     target[...] = share[index]
             elif overlap:
-                target += block * (cache.winner[index] == tap_index)
-            else:
-                np.multiply(block, cache.winner[index] == tap_index, out=target)
+                target += select(block, cache.winner[index] == tap_index)
+            else:  # select, not block · mask: an inf gradient reaches only its window's winner
+                select(block, cache.winner[index] == tap_index, out=target)
 
     parallel.run(route_block, dy.shape[axis], dxp.size)
     return pad_backward(dxp, cache.pads, "zeros")
+
+
+def winner_indices(cache: PoolCache) -> np.ndarray:
+    """Where each window's max (or min) sits in its input plane: the row-major flat index
+    over the unpadded spatial axes ``S``, as ``torch.nn.MaxPool2d(return_indices=True)``
+    gives it (int64, the output's shape). Needs the winners (``need_backward=True``).
+
+    For output position o and winning tap t, the input coordinate on axis i is
+    ``o_i·s_i − p_i + t_i·d_i`` (``p_i`` the padding before). A window that only ever saw
+    −∞ padding (impossible unless the input is −∞) is clipped to the plane.
+    """
+    if cache.winner is None:
+        raise ValueError("winner_indices: the pooling ran without recording winners "
+                         "(pool_forward(..., need_backward=True) records them)")
+    taps = np.unravel_index(cache.winner, cache.kernel)
+    nd = len(cache.kernel)
+    coords = []
+    for i, (tap, s, d, (lo, _), o) in enumerate(zip(taps, cache.stride, cache.dilation,
+                                                    cache.pads, cache.out_spatial)):
+        start = (np.arange(o) * s - lo).reshape((o,) + (1,) * (nd - 1 - i))
+        coords.append(start + tap.astype(np.int64) * d)
+    return np.ravel_multi_index(coords, cache.x_shape[2:], mode="clip").astype(np.int64)

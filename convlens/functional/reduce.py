@@ -23,8 +23,8 @@ def reduce_forward(x: np.ndarray, kind: str, axes: Sequence[int], keepdims: bool
         return np.mean(x, axis=axes, keepdims=keepdims, dtype=x.dtype if x.dtype.kind == "f" else None)
     if kind != "max":
         raise ValueError(f"reduce kind must be one of {REDUCE_KINDS}, received {kind!r}")
-    if x.size == 0 and x.dtype.kind == "f":
-        return np.max(x, axis=axes, keepdims=keepdims, initial=-np.inf)
+    if x.size == 0 and x.dtype.kind in "fb":   # False is the least boolean
+        return np.max(x, axis=axes, keepdims=keepdims, initial=False if x.dtype == bool else -np.inf)
     return np.max(x, axis=axes, keepdims=keepdims)
 
 

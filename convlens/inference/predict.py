@@ -13,7 +13,9 @@ training set's kind and range: it is only normalized as the training data was
 (``preprocess=False``: used as it is).
 
 One input (a path, an image, a string, one array) gives one :class:`Prediction`; a list, a
-batch array or a folder gives a list.
+batch array or a folder gives a list. For a model built in Python (no ``model.info.input_shape``)
+an array is one example or a batch by the number of axes its first layer takes: ``(C, H, W)`` or
+``(N, C, H, W)`` for a ``Conv2d``.
 """
 
 from __future__ import annotations
@@ -147,9 +149,29 @@ def _is_single(model: Module, inputs: Any) -> bool:
         return not Path(inputs).is_dir()
     if isinstance(inputs, np.ndarray):
         shape = _info(model).input_shape
+        if shape is None:
+            return _array_is_single(model, inputs)
         # a batch has one axis more than one input; anything else is one input (checked later)
-        return shape is None or inputs.ndim != len(shape) + 1 or _is_pixels(inputs) and len(shape) == 3
+        return inputs.ndim != len(shape) + 1 or _is_pixels(inputs) and len(shape) == 3
     return not isinstance(inputs, (list, tuple))
+
+
+def _array_is_single(model: Module, x: np.ndarray) -> bool:
+    """One example or a batch, for a model that does not record its input shape (built in
+    Python): read from the number of axes its first layer takes, batch axis included (4 for a
+    ``Conv2d``); one example when the first layer does not say."""
+    from convlens.inspect.summary import _first_layer, input_rank
+
+    rank = input_rank(model)
+    if rank is None or x.ndim == rank - 1:
+        return True
+    if x.ndim == rank:
+        return False
+    first = _first_layer(model)
+    raise InputError(
+        f"the array has shape {x.shape} ({x.ndim}-D); the model starts with {type(first).__name__}, "
+        f"which takes {first.input_layout}: expected {rank - 1} axes for one example or {rank} "
+        f"for a batch (N first)")
 
 
 def _is_pixels(x: np.ndarray) -> bool:
@@ -232,7 +254,8 @@ def run(model: Module, x: np.ndarray, source: str, steps: list[str], top_k: int)
         with no_grad():
             out = np.asarray(model(batch), dtype=np.float64)[0]
     except ValueError as error:
-        raise InputError(f"does not fit the model: {error}") from None
+        raise InputError(f"does not fit the model: it was taken as one example of shape {x.shape} "
+                         f"and given to the model as a batch of one, {batch.shape}: {error}") from None
     finally:
         model.train(was_training)
     if info.task == "regression":

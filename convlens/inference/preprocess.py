@@ -264,7 +264,7 @@ def read_signals(path: str | os.PathLike[str]) -> list[tuple[str, np.ndarray]]:
             raise InputError(f"holds {values.dtype} values, expected numbers")
         return [(str(target), np.asarray(values, dtype=np.float64))]
     text = _read_text(target)
-    signals = []
+    signals: list[tuple[str, np.ndarray]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue

@@ -162,7 +162,8 @@ def _twin_classes(torch: Any) -> dict[str, type]:
 
         def __init__(self, graph: Graph, build: Callable[[Module], Any]) -> None:
             super().__init__()
-            self.plan = [(node.name, list(node.inputs)) for node in graph.nodes]
+            self.plan = [(node.name, list(node.inputs), node.outputs if node.returns_tuple else None)
+                         for node in graph.nodes]
             self.input_names, self.output_names = graph.input_names, graph.output_names
             twins: dict[int, Any] = {}
             self.by_node: dict[str, Any] = {}
@@ -177,8 +178,9 @@ def _twin_classes(torch: Any) -> dict[str, type]:
 
         def forward(self, *xs: Any) -> Any:
             values = dict(zip(self.input_names, xs))
-            for name, inputs in self.plan:
-                values[name] = self.by_node[name](*(values[t] for t in inputs))
+            for name, inputs, outputs in self.plan:
+                y = self.by_node[name](*(values[t] for t in inputs))
+                values.update(zip(outputs, y) if outputs else [(name, y)])   # several outputs
             outputs = tuple(values[name] for name in self.output_names)
             return outputs[0] if len(outputs) == 1 else outputs
 
@@ -250,6 +252,10 @@ def _build(m: Module, torch: Any, dtype: Any, classes: dict[str, type]) -> Any:
     nn = torch.nn
     Lambda = classes["Lambda"]
     name = type(m).__name__
+    several = [f for f in ("return_stats", "return_indices", "return_mask") if getattr(m, f, False)]
+    if several:
+        raise TypeError(f"{name} with {several[0]}=True has several outputs; parity compares layers "
+                        "with one output")
     if isinstance(m, Sequential):
         return nn.Sequential(*[_build(c, torch, dtype, classes) for c in m.layers])
     if isinstance(m, Residual):

@@ -67,6 +67,7 @@ from convlens.layers.merge import Concatenate, MatMul
 from convlens.layers.module import Module
 from convlens.layers.normalization import GroupNorm, LayerNorm, _ChannelNorm
 from convlens.layers.pool import _PoolNd
+from convlens.layers.rescale import Rescale
 from convlens.layers.shape import Flatten, Reshape
 from convlens.layers.shape_extra import Permute
 
@@ -162,7 +163,7 @@ def _union(body: ReceptiveField, skip: ReceptiveField) -> ReceptiveField:
 
 
 def _is_pointwise(module: Module) -> bool:
-    return isinstance(module, (_Activation, Identity, Dropout, _ChannelNorm, GroupNorm, LayerNorm))
+    return isinstance(module, (_Activation, Identity, Dropout, _ChannelNorm, GroupNorm, LayerNorm, Rescale))
 
 
 class _Walker:
@@ -217,6 +218,12 @@ class _Walker:
             else:
                 out = self.walk(node.layer, here, seen[0])
             fields[node.output] = out
+            for t, shape in zip(node.outputs[1:], node.output_shapes[1:]):
+                # another output (pool indices, statistics): the same field when it has the
+                # same shape as output 0, none we can tell otherwise
+                fields[t] = out if shape == node.output_shape else None
+                if not seen:
+                    constant.add(t)
         return fields[graph.output_names[0]]
 
     def layer(self, module: Module, rf: ReceptiveField | None) -> ReceptiveField | None:

@@ -494,7 +494,9 @@ def estimate_bytes(model: Module, shape: tuple[int, ...], batch_size: int, dtype
 
     def hook(module: Module, inp: np.ndarray, out: np.ndarray) -> None:
         if next(module.children(), None) is None:
-            kept.append(getattr(out, "nbytes", 0) + sum(a.nbytes for a in cached_arrays(module)))
+            outputs = out if isinstance(out, tuple) else (out,)   # a layer with several outputs
+            kept.append(sum(getattr(o, "nbytes", 0) for o in outputs)
+                        + sum(a.nbytes for a in cached_arrays(module)))
 
     with left_as_it_was(model):
         handles = [m.register_forward_hook(hook) for m in model.modules()]
@@ -649,8 +651,9 @@ def summary(
             row_param_bytes += ledger.add([p.data])
         if count:
             shared_with = None
-        y = call["y"]
-        act = ledger.add([y])
+        outputs = call["y"] if isinstance(call["y"], tuple) else (call["y"],)
+        y = outputs[0]   # a layer with several outputs: its row shows the first
+        act = ledger.add(list(outputs))
         cached = ledger.add(call["cache"])
         kept = sum(r.nbytes for r in {id(r): r for r in map(_root, call["cache"])}.values())
         rf: ReceptiveField | None = fields.get((id(layer), call["occurrence"]))

@@ -118,6 +118,17 @@ def save_weights(model: Any, path: str | os.PathLike[str]) -> None:
 
 
 def load_weights(model: Any, path: str | os.PathLike[str], strict: bool = True) -> Any:
-    """Load weights saved by :func:`save_weights` into ``model``; returns the model."""
-    model.load_state_dict(load_arrays(path), strict=strict)
+    """Load weights saved by :func:`save_weights` into ``model``; returns the model.
+
+    Raises:
+        StateDictError: the weights are another model's: names every missing and unexpected
+            parameter and every shape mismatch (the model is left unchanged).
+    """
+    from convlens.layers.module import StateDictError
+
+    try:
+        model.load_state_dict(load_arrays(path), strict=strict)
+    except StateDictError as error:
+        raise StateDictError(error.model, error.missing, error.unexpected, error.mismatched,
+                             source=str(path)) from None
     return model

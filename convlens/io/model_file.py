@@ -39,6 +39,7 @@ from convlens.parameter import Parameter
 FORMAT = "convlens-model"
 FORMAT_VERSION = 1
 SUFFIX = ".convlens"
+FOLDER_MODEL_FILE = "model" + SUFFIX  # the model file of a folder (a run folder's too)
 MANIFEST = "convlens-model.json"
 CHECKSUM = "convlens-model.sha256"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -71,13 +72,17 @@ def save_model_file(model: Module, path: str | os.PathLike[str], **metadata: Any
     """Write ``model`` (architecture, weights, buffers, metadata) to one file; see the module
     docstring. ``metadata`` updates ``model.info`` (see :class:`ModelInfo` for the fields;
     ``dataset=`` may be a Dataset, which fills classes, input shape and preprocessing).
-    A path without a suffix gets ``.convlens``. Returns the path written."""
+    A path without a suffix gets ``.convlens``. A folder (one that exists, or a path ending in
+    ``/``) gets ``model.convlens`` inside it, the file ``cl.load(folder)`` reads, as ``cp``
+    copies into a folder. Returns the path written."""
     from convlens.layers.spec import to_spec
 
     if not isinstance(model, Module):
         raise TypeError(f"cl.save expects a convlens model (a Module), received {type(model).__name__}")
     target = Path(path)
-    if not target.suffix:
+    if target.is_dir() or str(path).endswith((os.sep, "/")):
+        target = target / FOLDER_MODEL_FILE
+    elif not target.suffix:
         target = target.with_suffix(SUFFIX)
     info = (getattr(model, "info", None) or ModelInfo()).updated(**metadata)
     info.convlens_version = _convlens_version()

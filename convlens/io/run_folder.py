@@ -17,11 +17,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from convlens.io.model_file import ModelFileError, load_model_file
+from convlens.io.model_file import FOLDER_MODEL_FILE, ModelFileError, load_model_file
 from convlens.io.model_info import KNOWN_POLARITY, MNIST_FRAMED, ModelInfo, Preprocessing
 from convlens.layers.module import Module
 
-MODEL_FILE = "model.convlens"
+MODEL_FILE = FOLDER_MODEL_FILE
 WEIGHTS_FILE = "weights.npz"
 CHECKPOINT_FILE = "checkpoint.npz"
 

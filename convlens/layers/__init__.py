@@ -16,6 +16,7 @@ from convlens.layers.activation import (
 from convlens.layers.constant import Constant
 from convlens.layers.container import Concat, Residual, Sequential
 from convlens.layers.conv import Conv1d, Conv2d, Conv3d
+from convlens.layers.conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from convlens.layers.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from convlens.layers.embedding import Embedding
 from convlens.layers.global_pool import (
@@ -47,7 +48,16 @@ from convlens.layers.merge import (
     Subtract,
 )
 from convlens.layers.module import Module
-from convlens.layers.more_activation import SELU, HardSigmoid, HardSwish, Hardtanh, PReLU, ReLU6
+from convlens.layers.more_activation import (
+    SELU,
+    HardSigmoid,
+    HardSwish,
+    Hardtanh,
+    PReLU,
+    ReLU6,
+    Softplus,
+    Softsign,
+)
 from convlens.layers.normalization import (
     BatchNorm1d,
     BatchNorm2d,
@@ -63,6 +73,7 @@ from convlens.layers.pool import (
     AvgPool1d,
     AvgPool2d,
     AvgPool3d,
+    FlatIndices,
     MaxPool1d,
     MaxPool2d,
     MaxPool3d,
@@ -71,14 +82,16 @@ from convlens.layers.pool import (
     MinPool3d,
 )
 from convlens.layers.reduce import Reduce
+from convlens.layers.rescale import Rescale
 from convlens.layers.shape import Flatten, Reshape
 from convlens.layers.shape_extra import Permute
 from convlens.layers.shape_ops import Gather, Pad, Slice
+from convlens.layers.upsample import Upsample
 
 __all__ = [
     "Module", "Sequential", "Residual", "Concat",
     "Conv1d", "Conv2d", "Conv3d",
-    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "FlatIndices", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "MinPool1d", "MinPool2d", "MinPool3d",
     "GlobalAvgPool1d", "GlobalAvgPool2d", "GlobalAvgPool3d",
     "GlobalMaxPool1d", "GlobalMaxPool2d", "GlobalMaxPool3d",
@@ -97,4 +110,8 @@ __all__ = [
     "Hardtanh", "ReLU6", "HardSigmoid", "HardSwish", "SELU", "PReLU", "LocalResponseNorm",
     "Pad", "Slice", "Gather",
     "Reduce",  # ONNX ReduceMean / ReduceMax over any axes
+    "Upsample",  # nearest / (bi|tri)linear resizing (ONNX Resize, Keras UpSampling)
+    "Rescale",  # fixed per-channel scale and offset (Keras Rescaling, Normalization)
+    "Softplus", "Softsign",
+    "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
 ]

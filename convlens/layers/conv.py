@@ -11,7 +11,13 @@ from typing import Any
 import numpy as np
 
 from convlens.functional import engine
-from convlens.functional.conv import conv_backward, conv_forward
+from convlens.functional.conv import (
+    check_conv_input,
+    conv_backward,
+    conv_forward,
+    conv_geometry,
+    hashable,
+)
 from convlens.functional.conv_arithmetic import (
     PaddingSpec,
     as_tuple,
@@ -120,6 +126,16 @@ class _ConvNd(Module):
         )
         self._cache = cache
         return y
+
+    def output_example(self, x: np.ndarray) -> np.ndarray:
+        """An uninitialized array of the output's shape and dtype for input ``x``, with the
+        input checks of ``forward``: graph building (shape inference) needs no convolution."""
+        name = type(self).__name__
+        check_conv_input(name, x, self.weight.data, self.groups)
+        _, _, _, out, _ = conv_geometry(name, x.shape[2:], self.kernel_size, hashable(self.stride),
+                                        hashable(self.padding), hashable(self.dilation))
+        dtype = np.result_type(x.dtype if x.dtype.kind == "f" else self.weight.dtype, self.weight.dtype)
+        return np.empty((x.shape[0], self.out_channels, *out), dtype)
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         cache = self._cached()

@@ -33,14 +33,26 @@ class Dropout(Module):
         seed: if given, the layer draws its masks from its own generator seeded with it
             (reproducible whatever else uses the global generator); otherwise from
             ``convlens.random.get_rng()`` (set by ``convlens.manual_seed``).
+        always: drop in eval mode too (Monte Carlo dropout; ONNX's ``training_mode=True``).
+        return_mask: also return the keep-mask, ``y, mask = dropout(x)`` (bool, x's shape;
+            all True when nothing is dropped), as ONNX's Dropout does. It has no gradient.
+        reseed: with ``seed``, draw every mask from a fresh NumPy ``RandomState(seed)``
+            (``uniform(0, 1) >= p``): the same mask at every call, exactly the mask ONNX's
+            reference implementation draws for a Dropout node with that ``seed``.
 
     Shape: any -> the same shape. Each element is kept independently with probability 1 − p.
     """
 
-    def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
+    def __init__(self, p: float = 0.5, seed: int | None = None, always: bool = False,
+                 return_mask: bool = False, reseed: bool = False) -> None:
         super().__init__()
-        self.p = check_probability(type(self).__name__, p)
+        name = type(self).__name__
+        self.p = check_probability(name, p)
         self.seed = seed
+        if reseed and seed is None:
+            raise ValueError(f"{name}: reseed=True draws each mask from RandomState(seed), so it "
+                             "needs a seed, received seed=None")
+        self.always, self.return_mask, self.reseed = bool(always), bool(return_mask), bool(reseed)
         self._rng = None if seed is None else np.random.default_rng(seed)
         self._cache: DropoutCache | None = None
 
@@ -50,17 +62,21 @@ class Dropout(Module):
     def _check_input(self, x: np.ndarray) -> None:
         pass
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, x: np.ndarray) -> Any:
         self._check_input(x)
-        if not self.training or self.p == 0.0:
+        if not (self.training or self.always) or self.p == 0.0:
             y, self._cache = dropout_forward(x, None, self.p)
-            return y
-        rng = self._rng if self._rng is not None else get_rng()
+            return (y, np.ones(x.shape, dtype=bool)) if self.return_mask else y
+        rng: Any = self._rng if self._rng is not None else get_rng()
+        if self.reseed:
+            rng = np.random.RandomState(self.seed)   # NumPy's legacy generator, as ONNX's reference
         mask = dropout_mask(self._mask_shape(x), self.p, rng)
         y, self._cache = dropout_forward(x, mask, self.p)
-        return y
+        return (y, np.broadcast_to(mask, x.shape).copy()) if self.return_mask else y
 
-    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+    def backward(self, dy: Any, need_input_grad: bool = True) -> np.ndarray | None:
+        if self.return_mask:
+            dy = dy[0]   # the mask has no gradient
         cache = self._cached()
         return dropout_backward(dy, cache) if need_input_grad else None
 
@@ -73,6 +89,8 @@ class Dropout(Module):
         config: dict[str, Any] = {"p": self.p}
         if self.seed is not None:
             config["seed"] = self.seed
+        config.update({flag: True for flag in ("always", "return_mask", "reseed")
+                       if getattr(self, flag)})
         return config
 
 

@@ -22,6 +22,14 @@ one). Backward runs them in reverse; a tensor used by several nodes (fan-out) re
 sum of their gradients, as ``dL/dx = Σ_k ∂L/∂y_k · ∂y_k/∂x`` says. The same layer object may
 serve several nodes (weight sharing): each call's cache is kept per node and put back before
 that node's backward, so the shared parameters receive the sum over the calls.
+
+Several outputs: a layer whose forward returns a tuple of arrays (``LayerNorm(...,
+return_stats=True)``, ``MaxPool2d(..., return_indices=True)``) makes a node with one symbolic
+tensor per output, as Keras's functional API does: ``y, mean, inv_std = layer(x)``. Output 0
+carries the node's name, output ``i > 0`` the name ``"<node>:<i>"``. Backward hands the layer
+one gradient per output: the sum over that output's users, and zeros for a floating output
+nothing downstream uses (``None`` for an integer output such as pooling indices, which has no
+gradient).
 """
 
 from __future__ import annotations
@@ -58,17 +66,41 @@ def _default_name(prefix: str) -> str:
 @dataclass(eq=False)
 class GraphNode:
     """One call of a layer: ``output = layer(*inputs)``; tensors are named by strings (an
-    ``Input``'s name, or the name of the node that produced it, which is the node's own)."""
+    ``Input``'s name, or the name of the node that produced it, which is the node's own; a
+    node with several outputs names output ``i > 0`` ``"<node>:<i>"``)."""
 
     name: str
     layer: Module
     inputs: list[str]
     output: str
-    #: the output's shape without the batch axis (the whole shape for a constant's)
+    #: the output's shape without the batch axis (the whole shape for a constant's); for a
+    #: node with several outputs, that of output 0 (``output_shapes`` holds them all)
     output_shape: tuple[int, ...] = ()
     input_tensors: list[SymbolicTensor] = field(default_factory=list, repr=False)
     order: int = field(default_factory=lambda: next(_creation), repr=False)
     output_tensor: SymbolicTensor | None = field(default=None, repr=False)
+    #: the symbolic tensor of every output (one for most layers)
+    output_tensors: list[SymbolicTensor] = field(default_factory=list, repr=False)
+    #: whether the layer returns a tuple of arrays (one per output) rather than one array
+    returns_tuple: bool = field(default=False, repr=False)
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.output_tensors) if self.returns_tuple else 1
+
+    @property
+    def outputs(self) -> list[str]:
+        """The names of the node's output tensors, in the order the layer returns them."""
+        return [self.output] + [output_name(self.output, i) for i in range(1, self.num_outputs)]
+
+    @property
+    def output_shapes(self) -> list[tuple[int, ...]]:
+        return [t.shape for t in self.output_tensors] if self.returns_tuple else [self.output_shape]
+
+
+def output_name(node_name: str, index: int) -> str:
+    """The name of output ``index`` of the node ``node_name``: its own name for output 0."""
+    return node_name if index == 0 else f"{node_name}:{index}"
 
 
 class SymbolicTensor:
@@ -81,10 +113,12 @@ class SymbolicTensor:
 
     def __init__(self, shape: tuple[int, ...], name: str, node: GraphNode | None,
                  dtype: Any = np.float32, batched: bool = True,
-                 default_prefix: str | None = None) -> None:
+                 default_prefix: str | None = None, index: int = 0) -> None:
         self.shape = tuple(int(n) for n in shape)
         self.name = name
         self.node = node
+        #: which output of ``node`` this tensor is (0 for all but multi-output nodes)
+        self.index = index
         self.dtype = np.dtype(dtype)
         self.batched = batched
         #: set while the name is a provisional default (``relu`` for ``relu_7``): the first
@@ -96,6 +130,9 @@ class SymbolicTensor:
         self.default_prefix = None
         if self.node is not None:
             self.node.name = self.node.output = name
+            for sibling in self.node.output_tensors:   # the other outputs of the same node
+                sibling.name = output_name(name, sibling.index)
+                sibling.default_prefix = None
 
     def example(self) -> np.ndarray:
         """Zeros of this tensor's shape, with a batch axis of 1 when it has one."""
@@ -122,11 +159,14 @@ def Input(shape: Sequence[int] | int, name: str | None = None, dtype: Any = np.f
                           default_prefix=None if name else "input")
 
 
-def call_symbolic(layer: Module, xs: Sequence[Any], name: str | None) -> SymbolicTensor:
-    """``layer(*xs)`` on symbolic tensors: add a node and return its output tensor.
+def call_symbolic(layer: Module, xs: Sequence[Any], name: str | None
+                  ) -> SymbolicTensor | tuple[SymbolicTensor, ...]:
+    """``layer(*xs)`` on symbolic tensors: add a node and return its output tensor (a tuple
+    of them when the layer returns several arrays).
 
     The output shape comes from running the layer once on zeros with a batch of 1, in eval
-    mode and without keeping anything, so no layer needs separate shape code.
+    mode and without keeping anything, so no layer needs separate shape code. An output the
+    layer lists in ``unbatched_outputs`` (e.g. batch statistics) has no batch axis.
     """
     kind = type(layer).__name__
     for i, x in enumerate(xs):
@@ -144,16 +184,22 @@ def call_symbolic(layer: Module, xs: Sequence[Any], name: str | None) -> Symboli
     name = name if name is not None else _default_name(_snake(kind))
     if not isinstance(name, str) or not name:
         raise TypeError(f"a node name must be a non-empty string, received {name!r}")
-    y = _infer(layer, xs, name)
+    ys = _infer(layer, xs, name)
     batched = any(x.batched for x in xs)
-    shape = y.shape[1:] if batched else y.shape
-    node = GraphNode(name, layer, [x.name for x in xs], name, tuple(shape), list(xs))
-    output = SymbolicTensor(shape, name, node, y.dtype, batched, default_prefix=prefix)
-    node.output_tensor = output
-    return output
+    unbatched = set(getattr(layer, "unbatched_outputs", ()))
+    node = GraphNode(name, layer, [x.name for x in xs], name, (), list(xs))
+    for i, y in enumerate(ys if isinstance(ys, tuple) else (ys,)):
+        has_batch = batched and i not in unbatched
+        node.output_tensors.append(SymbolicTensor(
+            y.shape[1:] if has_batch else y.shape, output_name(name, i), node, y.dtype, has_batch,
+            default_prefix=prefix if i == 0 else None, index=i))
+    node.output_tensor = node.output_tensors[0]
+    node.output_shape = node.output_tensor.shape
+    node.returns_tuple = isinstance(ys, tuple)
+    return tuple(node.output_tensors) if node.returns_tuple else node.output_tensor
 
 
-def _infer(layer: Module, xs: Sequence[SymbolicTensor], name: str) -> np.ndarray:
+def _infer(layer: Module, xs: Sequence[SymbolicTensor], name: str) -> Any:
     """Run ``layer`` on zeros of the inputs' shapes; every mode and cache is put back (a
     model being drawn may be in the middle of a training step)."""
     modes = [(m, m.training) for m in layer.modules()]
@@ -162,7 +208,10 @@ def _infer(layer: Module, xs: Sequence[SymbolicTensor], name: str) -> np.ndarray
     layer.eval()
     try:
         with engine.no_grad(), np.errstate(all="ignore"):
-            y = layer.forward(*(x.example() for x in xs))
+            # a layer that knows its output shape without computing (a convolution) says so
+            quick = getattr(layer, "output_example", None)
+            examples = [x.example() for x in xs]
+            y = quick(*examples) if quick is not None else layer.forward(*examples)
     except (ValueError, TypeError, IndexError) as error:
         shapes = ", ".join(str(x.shape) for x in xs)
         raise ValueError(f"node {name!r} ({type(layer).__name__}) cannot take input shape "
@@ -173,19 +222,21 @@ def _infer(layer: Module, xs: Sequence[SymbolicTensor], name: str) -> np.ndarray
         for module, cache, output_shape in caches:
             module._cache = cache
             module._output_shape = output_shape
+    if isinstance(y, tuple) and y and all(isinstance(v, np.ndarray) for v in y):
+        return y   # a node with several outputs
     if not isinstance(y, np.ndarray):
-        raise TypeError(f"node {name!r} ({type(layer).__name__}) must return one array, "
-                        f"returned {type(y).__name__}")
+        raise TypeError(f"node {name!r} ({type(layer).__name__}) must return an array or a "
+                        f"tuple of arrays, returned {type(y).__name__}")
     return y
 
 
-def _as_list(value: Any, what: str) -> list[SymbolicTensor]:
+def _as_list(value: Any, what: str, allow_none: bool = False) -> list[SymbolicTensor]:
     items = list(value) if isinstance(value, (list, tuple)) else [value]
     for item in items:
         if not isinstance(item, SymbolicTensor):
             raise TypeError(f"Graph {what} must be symbolic tensors (from cl.Input or a layer "
                             f"called on one), received {type(item).__name__}")
-    if not items:
+    if not items and not allow_none:
         raise ValueError(f"Graph needs at least one of its {what}")
     return items
 
@@ -194,7 +245,8 @@ class Graph(Module):
     """A model whose layers form a directed acyclic graph (see the module docstring).
 
     Args:
-        inputs: the ``cl.Input`` tensor(s) the model takes, in the order of ``model(a, b)``.
+        inputs: the ``cl.Input`` tensor(s) the model takes, in the order of ``model(a, b)``
+            (``[]`` for a model computed from constants alone: ``model()``).
         outputs: the tensor(s) it returns (a tuple when several).
 
     Attributes:
@@ -206,9 +258,11 @@ class Graph(Module):
     node), so ``state_dict`` keys read ``conv1.weight``.
     """
 
+    takes_bool = True   # inputs pass as they are: each node's layer converts what it must
+
     def __init__(self, inputs: Any, outputs: Any) -> None:
         super().__init__()
-        input_tensors = _as_list(inputs, "inputs")
+        input_tensors = _as_list(inputs, "inputs", allow_none=True)  # [] : constants only
         output_tensors = _as_list(outputs, "outputs")
         self.nodes = _collect(input_tensors, output_tensors)   # gives default names their final form
         self.input_names = [t.name for t in input_tensors]
@@ -216,6 +270,8 @@ class Graph(Module):
         self._input_dtypes = [t.dtype for t in input_tensors]
         self.output_names = [t.name for t in output_tensors]
         self.output_shapes = [t.shape for t in output_tensors]
+        #: False for an output without a batch axis (constants, batch statistics)
+        self.output_batched = [t.batched for t in output_tensors]
         self.num_inputs = len(self.input_names)
         self.takes_empty = any(0 in shape for shape in self.input_shapes)  # a zero-size Input
         self._plan()
@@ -230,6 +286,9 @@ class Graph(Module):
         for i, node in enumerate(self.nodes):
             for t in node.inputs:
                 last_use[t] = i
+        for i, node in enumerate(self.nodes):
+            for t in node.outputs:
+                last_use.setdefault(t, i)   # an output nobody uses: freed right away
         keep = set(self.output_names)
         self._free_after: list[list[str]] = [[] for _ in self.nodes]
         for t, i in last_use.items():
@@ -255,19 +314,26 @@ class Graph(Module):
     def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
         """Tensor name -> its shape without the batch axis (inputs and every node output)."""
         shapes = dict(zip(self.input_names, self.input_shapes))
-        shapes.update((node.output, node.output_shape) for node in self.nodes)
+        for node in self.nodes:
+            shapes.update(zip(node.outputs, node.output_shapes))
         return shapes
 
     def consumers(self) -> dict[str, list[str]]:
         """Tensor name -> the names of the nodes that use it (in order)."""
         users: dict[str, list[str]] = {name: [] for name in self.input_names}
         for node in self.nodes:
-            users.setdefault(node.output, [])
+            for t in node.outputs:
+                users.setdefault(t, [])
             for t in node.inputs:
                 users.setdefault(t, []).append(node.name)
         return users
 
     # -- computation -----------------------------------------------------------------------
+    def __call__(self, *xs: Any, name: str | None = None) -> Any:
+        if not xs and name is None:   # a graph of constants only: model() computes it
+            return self.run_forward()
+        return super().__call__(*xs, name=name)
+
     def forward(self, *xs: np.ndarray) -> Any:
         if len(xs) != len(self.input_names):
             raise ValueError(f"this graph takes {len(self.input_names)} input(s) "
@@ -284,7 +350,14 @@ class Graph(Module):
             self.running_node = node
             y = node.layer.run_forward(*(values[t] for t in node.inputs))
             caches[node.name] = call_state(node.layer)  # its cache and output shape
-            values[node.output] = y
+            if node.returns_tuple:
+                if not isinstance(y, tuple) or len(y) != node.num_outputs:
+                    raise ValueError(f"node {node.name!r} ({type(node.layer).__name__}) returned "
+                                     f"{len(y) if isinstance(y, tuple) else 1} output(s) "
+                                     f"instead of {node.num_outputs}")
+                values.update(zip(node.outputs, y))
+            else:
+                values[node.output] = y
             for t in free:
                 del values[t]
         self.running_node = None
@@ -310,7 +383,11 @@ class Graph(Module):
             if g is not None:
                 _accumulate(grads, name, np.asarray(g))
         for node in reversed(self.nodes):
-            g = grads.pop(node.output, None)
+            if node.returns_tuple:
+                g = _output_grads(node, [grads.pop(t, None) for t in node.outputs],
+                                  caches[node.name][1])
+            else:
+                g = grads.pop(node.output, None)
             if g is None:
                 continue  # nothing downstream of this node reaches the loss
             layer = node.layer
@@ -335,7 +412,8 @@ class Graph(Module):
         needed = {name: need_input_grad for name in self.input_names}
         for node in self.nodes:
             trainable = any(p.requires_grad for p in node.layer.parameters())
-            needed[node.output] = trainable or any(needed[t] for t in node.inputs)
+            wanted = trainable or any(needed[t] for t in node.inputs)
+            needed.update((t, wanted) for t in node.outputs)
         return needed
 
     # -- serialization ---------------------------------------------------------------------
@@ -385,14 +463,17 @@ class Graph(Module):
             if missing:
                 raise SpecError(f"{here}: input(s) {missing} are not an Input or an earlier node")
             try:
-                tensors[name] = layer(*(tensors[t] for t in item.get("inputs", [])), name=name)
+                made = layer(*(tensors[t] for t in item.get("inputs", [])), name=name)
             except (ValueError, TypeError) as error:
                 raise SpecError(f"{here}: {error}") from None
+            for i, tensor in enumerate(made if isinstance(made, tuple) else (made,)):
+                tensors[output_name(name, i)] = tensor
         missing = [t for t in config["outputs"] if t not in tensors]
         if missing:
             raise SpecError(f"{where} (Graph): output(s) {missing} are not tensors of the graph")
         outputs = [tensors[t] for t in config["outputs"]]
-        return cls(inputs, outputs if len(outputs) > 1 else outputs[0])
+        return cls(inputs if len(inputs) != 1 else inputs[0],
+                   outputs if len(outputs) > 1 else outputs[0])
 
     def extra_repr(self) -> str:
         return (f"inputs={self.input_names}, outputs={self.output_names}, "
@@ -404,6 +485,18 @@ class Graph(Module):
             layer = repr(node.layer).replace("\n", "\n    ")
             lines.append(f"  ({node.name}) <- {', '.join(node.inputs) or '∅'}: {layer}")
         return "\n".join(lines) + "\n)"
+
+
+def _output_grads(node: GraphNode, grads: list[np.ndarray | None], shapes: Any
+                  ) -> tuple[np.ndarray | None, ...] | None:
+    """The gradients a multi-output node's backward receives, one per output: zeros (of the
+    shape its forward returned) for a floating output no user sent a gradient to, ``None``
+    for an integer output (indices carry none); ``None`` when no output has a gradient."""
+    if all(g is None for g in grads):
+        return None
+    return tuple(g if g is not None else
+                 np.zeros(shape, t.dtype) if np.issubdtype(t.dtype, np.inexact) else None
+                 for g, shape, t in zip(grads, shapes, node.output_tensors))
 
 
 def _accumulate(grads: dict[str, np.ndarray], name: str, g: np.ndarray) -> None:

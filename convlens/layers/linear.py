@@ -15,7 +15,8 @@ from convlens.parameter import Parameter
 class Linear(Module):
     """``y = x Wᵀ + b``: every input connected to every output.
 
-    Shape: input (N, *, in_features), output (N, *, out_features).
+    Shape: input (N, *, in_features), output (N, *, out_features); a single feature vector
+    (in_features,) gives (out_features,), as in PyTorch.
     Parameters: weight (out_features, in_features) — PyTorch's layout, so weights move
     between the two unchanged — and bias (out_features,).
     """
@@ -42,12 +43,13 @@ class Linear(Module):
         initialize(self.weight, self.bias, self.weight_init, self.bias_init)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if x.ndim < 2 or x.shape[-1] != self.in_features:
+        if x.ndim < 1 or x.shape[-1] != self.in_features:
             hint = ""
             if x.ndim > 2 and int(np.prod(x.shape[1:])) == self.in_features:
                 hint = " (put a Flatten() before it)"
             raise ValueError(
-                f"{type(self).__name__} expects input (N, {self.in_features}), "
+                f"{type(self).__name__} expects input (N, {self.in_features}) or one feature vector "
+                f"({self.in_features},), "
                 f"received shape {x.shape}{hint}"
             )
         y, self._cache = linear_forward(

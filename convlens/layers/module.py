@@ -31,6 +31,39 @@ from convlens.parameter import Parameter
 from convlens.validate import as_array, check_grad, output_shapes
 
 
+class StateDictError(KeyError, ValueError):
+    """A state (weights) that does not fit a module: every missing and unexpected key and every
+    shape mismatch, one per line. A ``KeyError`` and a ``ValueError``, so code that caught
+    either before keeps working."""
+
+    def __init__(self, model: str, missing: list[str], unexpected: list[str],
+                 mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]],
+                 source: str = "state") -> None:
+        self.model, self.missing, self.unexpected, self.mismatched = model, missing, unexpected, mismatched
+        lines = [f"{source} does not fit {model}:"]
+        if missing:
+            lines.append(f"  missing keys (in the model, not in the state): {_names(missing)}")
+        if unexpected:
+            lines.append(f"  unexpected keys (in the state, not in the model): {_names(unexpected)}")
+        shown = mismatched[:_SHOWN]
+        lines += [f"  shape mismatch for {name!r}: the model expects {expected}, the state holds {held}"
+                  for name, expected, held in shown]
+        if len(mismatched) > len(shown):
+            lines.append(f"  … and {len(mismatched) - len(shown)} more shape mismatches")
+        super().__init__("\n".join(lines))
+
+    def __str__(self) -> str:  # KeyError would show the message quoted, as a repr
+        return str(self.args[0])
+
+
+_SHOWN = 10  # names listed per kind of problem; a model of another family has hundreds
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(repr(name) for name in names[:_SHOWN])
+    return f"[{shown}" + (f", … and {len(names) - _SHOWN} more]" if len(names) > _SHOWN else "]")
+
+
 class HookHandle:
     """Returned by ``register_*_hook``; ``remove()`` unregisters the hook."""
 
@@ -55,7 +88,7 @@ class HookHandle:
         self.remove()
 
 
-_LAYER_CLASSES: dict[str, type] = {}
+_LAYER_CLASSES: dict[str, type[Module]] = {}
 
 
 def check_input(module: Module, x: Any) -> np.ndarray:
@@ -69,7 +102,9 @@ def check_input(module: Module, x: Any) -> np.ndarray:
     several = getattr(module, "num_inputs", 1) != 1
     x = as_array(x, type(module).__name__, module.expected_input(), allow_scalar=several,
                  allow_empty=several or module.takes_empty)
-    return x.astype(np.float32) if x.dtype == bool else x  # (NumPy has no arithmetic on bools)
+    if x.dtype == bool and not module.takes_bool:
+        return x.astype(np.float32)  # (NumPy has no arithmetic on bools)
+    return x
 
 
 def _sized_init(init: Callable[..., None]) -> Callable[..., None]:
@@ -129,7 +164,7 @@ def layer_class_name(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def layer_class(name: str) -> type | None:
+def layer_class(name: str) -> type[Module] | None:
     """The Module subclass registered under ``name`` (see :func:`layer_class_name`)."""
     return _LAYER_CLASSES.get(name)
 
@@ -153,6 +188,15 @@ class Module:
     #: this is set: a Graph with a zero-size Input, and the nodes the ONNX importer builds on
     #: zero-size tensors (ONNX allows them); not part of the config
     takes_empty: bool = False
+    #: True for a layer that computes on booleans as they are (a maximum is a logical or)
+    takes_bool: bool = False
+    # Declared for the type checker only (no class value: an instance has them once set).
+    #: what the last forward kept for backward (each layer its own kind; None under no_grad)
+    _cache: Any
+    #: the output shape(s) of the last forward, which backward checks ``dy`` against
+    _output_shape: Any
+    #: a trained model's metadata (:class:`convlens.io.model_info.ModelInfo`), set by cl.load
+    info: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -332,30 +376,26 @@ class Module:
     def load_state_dict(self, state: dict[str, np.ndarray], strict: bool = True) -> None:
         """Copy arrays from ``state`` into this module's parameters and buffers.
 
-        Raises ``KeyError`` naming missing and unexpected keys (when ``strict``) and
-        ``ValueError`` naming the first shape that does not match.
+        Everything is checked before anything is copied, so a state that does not fit leaves
+        the module as it was. Raises :class:`StateDictError` (a ``KeyError`` and a
+        ``ValueError``) naming, as PyTorch's ``load_state_dict`` does, every missing and
+        unexpected key (when ``strict``) and every shape that does not match.
         """
         params = dict(self.named_parameters())
-        buffers = {name: name for name, _ in self.named_buffers()}
-        own = set(params) | set(buffers)
-        missing = sorted(own - set(state))
-        unexpected = sorted(set(state) - own)
-        if strict and (missing or unexpected):
-            raise KeyError(
-                f"state does not fit {type(self).__name__}: missing keys {missing}, "
-                f"unexpected keys {unexpected}"
-            )
+        buffers = dict(self.named_buffers())
+        own = {**{name: p.data for name, p in params.items()}, **buffers}
+        missing = [name for name in own if name not in state]
+        unexpected = [name for name in state if name not in own]
+        mismatched = [(name, np.shape(own[name]), np.shape(state[name])) for name in own
+                      if name in state and np.shape(state[name]) != np.shape(own[name])]
+        if mismatched or strict and (missing or unexpected):
+            raise StateDictError(type(self).__name__, missing if strict else [],
+                                 unexpected if strict else [], mismatched)
         for name, p in params.items():
             if name in state:
-                value = np.asarray(state[name])
-                if value.shape != p.data.shape:
-                    raise ValueError(
-                        f"shape mismatch for {name!r}: the model expects {p.data.shape}, "
-                        f"the state holds {value.shape}"
-                    )
                 # copy into the parameter's own (C-contiguous) array, as PyTorch's copy_:
                 # references to p.data stay valid and the layout never changes
-                np.copyto(p.data, value, casting="unsafe")
+                np.copyto(p.data, np.asarray(state[name]), casting="unsafe")
         modules = dict(self.named_modules())
         for name in buffers:
             if name in state:
@@ -363,11 +403,6 @@ class Module:
                 module = modules[owner]
                 current = getattr(module, attr)
                 value = np.asarray(state[name])
-                if value.shape != np.shape(current):
-                    raise ValueError(
-                        f"shape mismatch for {name!r}: the model expects {np.shape(current)}, "
-                        f"the state holds {value.shape}"
-                    )
                 if isinstance(current, np.ndarray):
                     np.copyto(current, value, casting="unsafe")
                 else:

@@ -1,5 +1,5 @@
 """Piecewise and parametric activation layers: Hardtanh (ONNX ``Clip``), ReLU6, HardSigmoid,
-HardSwish, SELU and PReLU (the one with a learned slope).
+HardSwish, SELU, Softplus, Softsign and PReLU (the one with a learned slope).
 
 Shape: any -> the same shape. Formulas and derivatives are in
 :mod:`convlens.functional.more_activation`.
@@ -109,6 +109,40 @@ class SELU(_Activation):
         return {"alpha": self.alpha, "scale": self.scale}
 
 
+class Softplus(_Activation):
+    """log(1 + e^(β·x))/β, linear where β·x > ``threshold`` (PyTorch's ``Softplus``; ONNX's
+    and Keras's are β = 1)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        who = type(self).__name__
+        self.beta = finite_number(who, "beta", beta)
+        self.threshold = finite_number(who, "threshold", threshold)
+        if self.beta <= 0:
+            raise ValueError(f"{who}: beta must be > 0, received {beta!r}")
+
+    def _forward(self, x):
+        return F.softplus_forward(x, self.beta, self.threshold)
+
+    def _backward(self, dy, cache):
+        return F.softplus_backward(dy, cache)
+
+    def get_config(self) -> dict[str, Any]:
+        if (self.beta, self.threshold) == (1.0, 20.0):
+            return {}
+        return {"beta": self.beta, "threshold": self.threshold}
+
+
+class Softsign(_Activation):
+    """x/(1 + |x|)."""
+
+    def _forward(self, x):
+        return F.softsign_forward(x)
+
+    def _backward(self, dy, cache):
+        return F.softsign_backward(dy, cache)
+
+
 class PReLU(Module):
     """x for x > 0, a·x otherwise, with the slope ``a`` learned (He et al. 2015).
 
@@ -126,18 +160,19 @@ class PReLU(Module):
         if isinstance(num_parameters, bool) or not isinstance(num_parameters, (int, np.integer)) \
                 or num_parameters < 1:
             raise ValueError(f"PReLU: num_parameters must be a positive int, received {num_parameters!r}")
-        self.num_parameters = int(num_parameters)
+        # not self.num_parameters (torch's name): that would hide Module.num_parameters()
+        self.slopes = int(num_parameters)
         self.init = finite_number(type(self).__name__, "init", init)
-        self.weight = Parameter(np.full(self.num_parameters, init, dtype=dtype))
+        self.weight = Parameter(np.full(self.slopes, init, dtype=dtype))
         self._cache = None
 
     def reset_parameters(self) -> None:
         self.weight.data[...] = self.init
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if self.num_parameters > 1 and (x.ndim < 2 or x.shape[1] != self.num_parameters):
-            raise ValueError(f"PReLU with {self.num_parameters} slopes expects input (N, "
-                             f"{self.num_parameters}, …), received shape {x.shape}")
+        if self.slopes > 1 and (x.ndim < 2 or x.shape[1] != self.slopes):
+            raise ValueError(f"PReLU with {self.slopes} slopes expects input (N, "
+                             f"{self.slopes}, …), received shape {x.shape}")
         y, self._cache = F.prelu_forward(x, self.weight.data)
         return y
 
@@ -147,7 +182,7 @@ class PReLU(Module):
         return dx
 
     def get_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"num_parameters": self.num_parameters}
+        config: dict[str, Any] = {"num_parameters": self.slopes}
         if self.init != 0.25:
             config["init"] = self.init
         return config

@@ -26,6 +26,7 @@ from convlens.functional.normalization import (
     group_size,
     normalize_backward,
     normalize_forward,
+    statistics_backward,
     unbiased_var,
 )
 from convlens.layers.module import Module
@@ -97,10 +98,13 @@ class _ChannelNorm(Module):
         affine: bool = True,
         track_running_stats: bool = True,
         dtype: Any = np.float32,
+        return_stats: bool = False,
     ) -> None:
         super().__init__()
         name = type(self).__name__
         self.num_features = _positive_int(name, "num_features", num_features)
+        #: batch norm only: also return the statistics it normalized with (see _BatchNorm)
+        self.return_stats = bool(return_stats)
         self.eps = _check_eps(name, eps)
         if momentum is not None and not 0.0 <= momentum <= 1.0:
             raise ValueError(
@@ -207,19 +211,37 @@ class _ChannelNorm(Module):
                 mean=running_mean.reshape(view).astype(x.dtype, copy=False),
                 var=running_var.reshape(view).astype(x.dtype, copy=False))
         self._cache = cache
+        if self.return_stats:
+            c = self.num_features
+            return (y, cache.mean.reshape(c).astype(y.dtype),
+                    cache.var.reshape(c).astype(y.dtype))
         return y
 
-    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        dx, dweight, dbias = normalize_backward(dy, self._cached(), need_input_grad)
+    @property
+    def unbatched_outputs(self) -> tuple[int, ...]:
+        """In a graph, the statistics outputs (C,) have no batch axis."""
+        return (1, 2) if self.return_stats else ()
+
+    def backward(self, dy: Any, need_input_grad: bool = True) -> np.ndarray | None:
+        d_mean = d_var = None
+        if self.return_stats:
+            dy, d_mean, d_var = dy
+        cache = self._cached()
+        dx, dweight, dbias = normalize_backward(dy, cache, need_input_grad)
         if self.weight is not None and dweight is not None:
             self.weight.accumulate_grad(dweight.reshape(self.weight.shape))
         if self.bias is not None and dbias is not None:
             self.bias.accumulate_grad(dbias.reshape(self.bias.shape))
+        if dx is not None and cache.batch_stats and (d_mean is not None or d_var is not None):
+            dx = (dx + statistics_backward(cache, d_mean, d_var)).astype(dx.dtype, copy=False)
         return dx
 
     def get_config(self) -> dict[str, Any]:
-        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
-                "affine": self.affine, "track_running_stats": self.track_running_stats}
+        config = {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
+                  "affine": self.affine, "track_running_stats": self.track_running_stats}
+        if self.return_stats:
+            config["return_stats"] = True
+        return config
 
 
 class _BatchNorm(_ChannelNorm):
@@ -242,6 +264,11 @@ class _BatchNorm(_ChannelNorm):
 
     In training the output of one example depends on the whole batch, so the backward
     pass includes the gradient through μ_B and σ²_B (see the functional module).
+
+    ``return_stats=True``: ``y, mean, var = bn(x)`` also returns the statistics it normalized
+    with, (C,) each: μ_B and the biased σ²_B when it uses the batch (training, or
+    ``track_running_stats=False``; their gradients join dL/dx), the running averages in eval.
+    In a graph they have no batch axis.
     """
 
     def _stat_axes(self, ndim: int) -> tuple[int, ...]:
@@ -425,16 +452,22 @@ class LayerNorm(Module):
         eps: ε added to the variance.
         elementwise_affine: learn γ (``weight``, shape D, init 1) and β (``bias``, init 0).
         bias: with ``elementwise_affine``, also learn β.
+        return_stats: also return the statistics, ``y, mean, inv_std = layer(x)`` (as ONNX's
+            LayerNormalization and ``torch.native_layer_norm`` do).
 
     Shape: input (…, *D), output the same. Over the m = ∏D values of each leading index:
     y = γ ⊙ (x − μ)/√(σ² + ε) + β. Independent of the batch: same in train and eval.
+    With ``return_stats``, ``mean`` = μ and ``inv_std`` = r = 1/√(σ² + ε) have the input's
+    shape with the axes of D set to 1, and their gradients join the input's:
+    ∂μ/∂x = 1/m, ∂r/∂x = −r³(x − μ)/m = −r²·x̂/m.
     """
 
     def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
                  elementwise_affine: bool = True, bias: bool = True,
-                 dtype: Any = np.float32) -> None:
+                 dtype: Any = np.float32, return_stats: bool = False) -> None:
         super().__init__()
         name = type(self).__name__
+        self.return_stats = bool(return_stats)
         if isinstance(normalized_shape, (int, np.integer)):
             normalized_shape = (normalized_shape,)
         shape = tuple(normalized_shape)
@@ -473,14 +506,23 @@ class LayerNorm(Module):
             name, x, x, axes, None if self.weight is None else self.weight.data,
             None if self.bias is None else self.bias.data, self.eps, channel_axis=None)
         self._cache = cache
+        if self.return_stats:
+            return y, cache.mean.astype(y.dtype, copy=False), cache.inv_std.astype(y.dtype, copy=False)
         return y
 
-    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        dx, dweight, dbias = normalize_backward(dy, self._cached(), need_input_grad)
+    def backward(self, dy: Any, need_input_grad: bool = True) -> np.ndarray | None:
+        d_mean = d_inv_std = None
+        if self.return_stats:
+            dy, d_mean, d_inv_std = dy
+        cache = self._cached()
+        dx, dweight, dbias = normalize_backward(dy, cache, need_input_grad)
         if self.weight is not None and dweight is not None:
             self.weight.accumulate_grad(dweight)
         if self.bias is not None and dbias is not None:
             self.bias.accumulate_grad(dbias)
+        if dx is not None and (d_mean is not None or d_inv_std is not None):
+            extra = statistics_backward(cache, d_mean, d_inv_std=d_inv_std)
+            dx = (dx + extra).astype(dx.dtype, copy=False)
         return dx
 
     def get_config(self) -> dict[str, Any]:
@@ -488,5 +530,7 @@ class LayerNorm(Module):
                                   "elementwise_affine": self.elementwise_affine}
         if self.elementwise_affine and self.bias is None:
             config["bias"] = False
+        if self.return_stats:
+            config["return_stats"] = True
         return config
 

@@ -34,6 +34,11 @@ class Reduce(Module):
         self.kind, self.dims, self.keepdims = kind, tuple(int(d) for d in dims), bool(keepdims)
         self._cache: Any = None
 
+    @property
+    def takes_bool(self) -> bool:  # type: ignore[override]
+        """The maximum of booleans is their logical or: bool in, bool out."""
+        return self.kind == "max"
+
     def _axes(self, x: np.ndarray) -> tuple[int, ...]:
         if any(not -x.ndim <= d < x.ndim or d % x.ndim == 0 for d in self.dims):
             raise ValueError(f"Reduce: dims {self.dims} must name axes 1 to {x.ndim - 1} of the input "

@@ -189,7 +189,7 @@ class RunFolder:
 
 def _make_folders(path: Path) -> list[Path]:
     """``mkdir -p path``; returns the folders it created, outermost first."""
-    missing = []
+    missing: list[Path] = []
     here = path
     while not here.exists():
         missing.append(here)
@@ -200,7 +200,7 @@ def _make_folders(path: Path) -> list[Path]:
         if here == path:
             raise RunFolderError(f"cannot use {path} as a run folder: it is a file, not a folder")
         raise RunFolderError(f"cannot create the run folder {path}: {here} is a file, not a folder")
-    created = []
+    created: list[Path] = []
     for folder in reversed(missing):
         try:
             folder.mkdir()
@@ -276,11 +276,11 @@ def _lock(path: Path) -> tuple[int, str | None]:
             if not same:
                 os.close(fd)
                 continue
-        previous = os.read(fd, 200).decode(errors="replace").split()
+        holder = os.read(fd, 200).decode(errors="replace").split()
         note = None
-        if previous and previous[0] != str(os.getpid()):
+        if holder and holder[0] != str(os.getpid()):
             note = (
-                f"note: {path} was locked by process {previous[0]}, which is no longer running "
+                f"note: {path} was locked by process {holder[0]}, which is no longer running "
                 "(killed?); taking the folder over"
             )
         os.lseek(fd, 0, os.SEEK_SET)
@@ -311,9 +311,9 @@ def claim(path: str | os.PathLike[str], *, resume: bool = False) -> RunFolder:
     try:
         fd, note = _lock(path)
     except BaseException:
-        for folder in reversed(created):
+        for made in reversed(created):
             with contextlib.suppress(OSError):
-                folder.rmdir()
+                made.rmdir()
         raise
     folder = RunFolder(path, fd, created, note, new=not resume)
     if resume:

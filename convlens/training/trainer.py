@@ -33,6 +33,7 @@ checkpoint written (the end of the previous epoch at worst).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import signal
 import sys
@@ -155,6 +156,21 @@ class _Position:
     loss_sum: float = 0.0
     sums: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0  # time spent on this epoch's batches so far
+
+
+def lower_lr_hint(optimizer: Any) -> str:
+    """The hint after a divergence: a tenth of the rate when it is of the usual size for the
+    optimizer (within 10× its default, e.g. 0.1 for SGD), else the optimizer's default rate and
+    usual range (``--lr 1e308`` gets "try 0.01", not "try 1e+307")."""
+    lr = getattr(optimizer, "lr", None)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        return "lower the learning rate"
+    default = inspect.signature(type(optimizer).__init__).parameters.get("lr")
+    usual = default.default if default is not None else None
+    if isinstance(usual, float) and usual > 0 and lr > 10 * usual:
+        return (f"lower the learning rate (it is {lr:g}, far above the usual {usual / 10:g} to "
+                f"{usual * 10:g} for {type(optimizer).__name__}; try {usual:g})")
+    return f"lower the learning rate (it is {lr:g}; try {lr / 10:g})"
 
 
 class Trainer:
@@ -530,12 +546,7 @@ class Trainer:
 
     def _diverged(self, err: _NonFinite, epoch: int) -> TrainingDiverged:
         of = f" of {self.num_batches}" if self.num_batches else ""
-        lr = getattr(self.optimizer, "lr", None)
-        hint = (
-            f"lower the learning rate (it is {lr:g}; try {lr / 10:g})"
-            if isinstance(lr, (int, float))
-            else "lower the learning rate"
-        )
+        hint = lower_lr_hint(self.optimizer)
         message = (
             f"training diverged: {err.what} at epoch {epoch}, batch {err.batch}{of}. "
             f"The model keeps the last weights that gave a finite loss. Hint: {hint}, "

@@ -233,10 +233,11 @@ def class_score_pass(model: Module, x: np.ndarray, target: Any = None, layer: Mo
     if layer is not None:
         # a graph layer shared by several nodes: record only the call of the chosen node
         mine = call_filter(model, layer_name) if layer_name is not None else (lambda: True)
+        # a layer with several outputs: its first (the feature maps), and that one's gradient
         handles.append(layer.register_forward_hook(
-            lambda m, i, o: acts.append(np.array(o, copy=True)) if mine() else None))
+            lambda m, i, o: acts.append(np.array(_first(o), copy=True)) if mine() else None))
         handles.append(layer.register_backward_hook(
-            lambda m, dy, dx: grads.append(np.array(dy, copy=True)) if mine() else None))
+            lambda m, dy, dx: grads.append(np.array(_first(dy), copy=True)) if mine() else None))
     try:
         model.eval()
         for p in params:
@@ -272,6 +273,10 @@ def class_score_pass(model: Module, x: np.ndarray, target: Any = None, layer: Mo
             )
     return _Pass(logits, target_arr, acts[0] if acts else None, grads[0] if grads else None,
                  None if dx is None else np.asarray(dx))
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, tuple) else value
 
 
 # -- Grad-CAM and Grad-CAM++ -----------------------------------------------------------------

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from convlens.functional.engine import no_grad
 from convlens.inspect.hooks import eval_with_hooks
-from convlens.layers.graph import call_filter, node_calls
+from convlens.layers.graph import Graph, call_filter, node_calls
 from convlens.layers.module import Module
 from convlens.viz.cam import as_batch, resolve_layer
 from convlens.viz.overlay import grid_shape, new_figure, show_image
@@ -33,8 +33,10 @@ def feature_maps(model: Module, x: np.ndarray,
             spatial axes (convolutions, activations, pooling, … before ``Flatten``).
 
     Returns:
-        ``{name: output}`` in the order of ``model.named_modules()``; each output is
-        ``(K, *S')`` for one example, ``(N, K, *S')`` for a batch (copies).
+        ``{name: output}`` in the order the forward pass starts the calls (a ``Graph``'s
+        nodes in topological order, each node of a shared layer in its own place; a
+        container before its children); each output is ``(K, *S')`` for one example,
+        ``(N, K, *S')`` for a batch (copies).
 
     The model runs in eval mode (dropout off, batch norm on its running statistics) and gets
     each module's mode back afterwards; it runs under ``cl.no_grad()`` (no backward pass,
@@ -55,14 +57,15 @@ def feature_maps(model: Module, x: np.ndarray,
         def record(m: Module, inp: np.ndarray, out: np.ndarray, name: str = name,
                    mine: Callable[[], bool] = mine) -> None:
             if mine():
-                outputs.setdefault(name, np.array(out, copy=True))  # a shared layer: its first call
+                main = out[0] if isinstance(out, tuple) else out  # several outputs: the first
+                outputs.setdefault(name, np.array(main, copy=True))  # a shared layer: its first call
         hooks.append((module, record))
     with eval_with_hooks(model, hooks), no_grad():  # nothing will run backward: keep no caches
         model(xb)
-    order = _call_order(model)
     missing = [name for name, _ in chosen if name not in outputs]
     if missing:
         raise ValueError(f"the layers {missing} did not run in the forward pass, so they have no output")
+    order = _call_order(model)
     result = {name: outputs[name] for name in sorted(outputs, key=order.index)}
     return {name: value[0] for name, value in result.items()} if single else result
 
@@ -78,12 +81,24 @@ def _leaf_names(model: Module) -> list[str]:
     return names
 
 
-def _call_order(model: Module) -> list[str]:
-    """Module names in ``named_modules`` order, each graph node's name after its layer's."""
-    nodes = node_calls(model)
-    order: list[str] = []
-    for name, m in model.named_modules():
-        order += [name] + [node for node, _ in nodes.get(id(m), []) if node != name]
+def _call_order(model: Module, prefix: str = "") -> list[str]:
+    """Module and graph-node names in the order the forward pass starts their calls: each
+    container before its children, a ``Graph``'s nodes in topological order (its
+    ``named_children`` list a shared layer once, at its first node: not the forward order)."""
+    def qualified(name: str) -> str:
+        return f"{prefix}.{name}" if prefix else name
+
+    order: list[str] = [] if prefix else [""]
+    if isinstance(model, Graph):
+        walked: set[int] = set()
+        for node in model.nodes:
+            order.append(qualified(node.name))
+            if id(node.layer) not in walked:  # a shared layer's inner modules: at its first node
+                walked.add(id(node.layer))
+                order += _call_order(node.layer, qualified(node.name))
+        return order
+    for name, child in model.named_children():
+        order += [qualified(name), *_call_order(child, qualified(name))]
     return order
 
 

@@ -36,6 +36,7 @@ def tool(tol, seed, out, fail):
 @pytest.mark.parametrize("args, code, text", [
     (["--tol", "nan"], 2, "Invalid value for '--tol': expected a finite number, received 'nan'"),
     (["--tol", "-inf"], 2, "expected a finite number, received '-inf'"),
+    (["--tol", "1e309"], 2, "expected a finite number, received '1e309' (beyond the largest float, about 1.8e+308)"),
     (["--tol", "-1"], 2, "expected a number in [0, inf], received '-1'"),
     (["--tol", "abc"], 2, "expected a number, received 'abc'"),
     (["--seed", "-1"], 2, "'--seed': -1 is not in the range 0<=x<=4294967295"),

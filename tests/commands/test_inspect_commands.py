@@ -208,3 +208,16 @@ def test_explain_input_that_is_not_a_real_array_is_refused(runner, tmp_path, mak
     assert result.exit_code == 2, result.output
     assert message in result.output.replace("\n", " ")
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("name, first_conv", [("cnn1d", "(1, 64, 40)      320"),
+                                              ("cnn3d", "(1, 16, 16, 20, 20)     432")])
+def test_zoo_models_of_signals_and_volumes_get_their_own_input_without_input_shape(runner, name, first_conv):
+    # before: 1,28,28 for every zoo model: summary read it as one 28-channel signal of cnn1d
+    # (a first Conv1d of 8,960 parameters), gradcheck refused an option nobody gave
+    result = runner.invoke(summary, [name])
+    assert result.exit_code == 0, result.output
+    assert first_conv in result.output
+    result = runner.invoke(gradcheck, [name, "--max-checks", "2"])
+    assert result.exit_code == 0 and "Invalid value" not in result.output, result.output
+    assert "largest relative error" in result.output

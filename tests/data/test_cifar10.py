@@ -156,3 +156,17 @@ def test_not_an_archive(tmp_path):
     path.write_bytes(b"\x80\x04pickle data, not a tar")
     with pytest.raises(CIFARFormatError, match="cannot read the tar.gz archive"):
         read_archive(path)
+
+
+def test_a_member_larger_than_a_batch_of_the_release_is_refused_unread(tmp_path):
+    def bomb(archive):  # 64 MiB of zeros: a few hundred KiB once compressed
+        info = tarfile.TarInfo(f"{FOLDER}/data_batch_1.bin")
+        info.size = 64 << 20
+        archive.addfile(info, io.BytesIO(bytes(info.size)))
+
+    batches = _batches()
+    del batches["data_batch_1.bin"]
+    path = _archive(tmp_path / "cifar-10-binary.tar.gz", batches, extra=[bomb])
+    with pytest.raises(CIFARFormatError, match=rf"{FOLDER}/data_batch_1.bin is 67,108,864 bytes, expected at most "
+                                               r"30,730,000 \(10,000 records of 3073 bytes\); it was not read"):
+        read_archive(path)

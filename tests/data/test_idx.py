@@ -131,3 +131,43 @@ def test_an_absurd_header_gives_a_true_byte_count(tmp_path):
     gz.write_bytes(gzip.compress(b"\x00" * 100)[:-12] + b"\xff" * 12)
     with pytest.raises(IDXError, match=r"bad.gz: cannot decompress gzip data"):
         read_idx(gz)
+
+
+def _gzip_of_zeros(path, head: bytes, zeros: int) -> None:
+    """A gzip file of ``head`` and ``zeros`` zero bytes, written without holding them in memory."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip container
+    chunk = bytes(1 << 20)
+    with open(path, "wb") as out:
+        out.write(packer.compress(head))
+        for _ in range(zeros // len(chunk)):
+            out.write(packer.compress(chunk))
+        out.write(packer.flush())
+
+
+def test_a_gzip_bomb_is_decompressed_no_further_than_its_header_says(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    _gzip_of_zeros(path, _idx_bytes(0x08, (1000,), b""), 64 << 20)  # 64 MiB of zeros in 64 KiB
+    assert path.stat().st_size < 100_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(IDXError, match=r"header says shape \(1000,\) of uint8, expected 1000 data bytes, "
+                                           r"received more than 1000 \(file has trailing bytes\)"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20  # bytes: the 64 MiB were never unpacked
+
+
+def test_a_gzip_whose_header_claims_more_than_it_can_hold_is_refused_unread(tmp_path):
+    path = tmp_path / "claims-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(_idx_bytes(0x08, (60000, 280, 280), bytes(100)), mtime=0))
+    size = path.stat().st_size
+    with pytest.raises(IDXError, match=rf"header says shape \(60000, 280, 280\) of uint8, 4,704,000,000 data "
+                                       rf"bytes, but a {size}-byte gzip file unpacks to at most about "
+                                       rf"{1032 * size + 1024:,} bytes: the file is truncated"):
+        read_idx(path)

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from convlens.functional import activation as F
+from convlens.functional import more_activation as M
 
 PAIRS = {
     "relu": (F.relu_forward, F.relu_backward),
@@ -95,3 +96,39 @@ def test_float32_stays_float32(name):
     y, cache = forward(x)
     assert y.dtype == np.float32
     assert backward(np.ones_like(x), cache).dtype == np.float32
+
+
+def _infinite_upstream(x_row, rows=3, repeat=1):
+    """x repeated, and a dy of +inf, -inf and NaN rows (then ones): what a blown-up loss sends."""
+    x = np.tile(np.asarray(x_row, dtype=np.float64), (rows + 1, repeat))
+    dy = np.ones_like(x)
+    dy[0], dy[1], dy[2] = np.inf, -np.inf, np.nan
+    return x, dy
+
+
+@pytest.mark.parametrize("name, ours, theirs", [
+    ("relu", (F.relu_forward, F.relu_backward), torch.relu),
+    ("leaky_relu", (lambda x: F.leaky_relu_forward(x, 0.1), F.leaky_relu_backward),
+     lambda t: torch.nn.functional.leaky_relu(t, 0.1)),
+    ("leaky_relu_0", (lambda x: F.leaky_relu_forward(x, 0.0), F.leaky_relu_backward),
+     lambda t: torch.nn.functional.leaky_relu(t, 0.0)),  # torch: inf · 0 = NaN here too
+    ("hardtanh", (M.hardtanh_forward, M.hardtanh_backward), torch.nn.functional.hardtanh),
+    ("relu6", (lambda x: M.hardtanh_forward(x, 0.0, 6.0), M.hardtanh_backward), torch.nn.functional.relu6),
+    ("hardsigmoid", (M.hardsigmoid_forward, M.hardsigmoid_backward), torch.nn.functional.hardsigmoid),
+    ("hardswish", (M.hardswish_forward, M.hardswish_backward), torch.nn.functional.hardswish),
+])
+@pytest.mark.parametrize("dtype, repeat", [(np.float64, 1), (np.float32, 1), (np.float32, 6000)])
+def test_an_infinite_or_nan_upstream_gradient_is_masked_as_torch_masks_it(name, ours, theirs, dtype, repeat):
+    # repeat 6000: 72,000 values per row, past parallel.MIN_ELEMENTS (ReLU's block path)
+    x, dy = _infinite_upstream([-7.0, -3.5, -1.0, -0.5, 0.0, 0.5, 1.0, 2.5, 3.5, 7.0, -2.0, 5.0], repeat=repeat)
+    x, dy = x.astype(dtype), dy.astype(dtype)
+    forward, backward = ours
+    _, cache = forward(x)
+    dx = backward(dy, cache)
+    tx = torch.tensor(x, requires_grad=True)
+    theirs(tx).backward(torch.tensor(dy))
+    assert dx.dtype == dtype
+    # NaN and ±inf exactly where torch has them (torch's hardsigmoid scales by 1/6 in float32)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-7, atol=0)
+    if name in ("relu", "hardtanh", "relu6", "hardsigmoid", "hardswish"):
+        assert not np.isnan(dx[:2]).any()  # ±inf upstream: never NaN (inf · 0 before)

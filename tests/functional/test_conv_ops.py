@@ -133,10 +133,32 @@ def test_batch_last_columns_equal_the_plain_loop(case, batch_last):
     test_conv_equals_the_plain_loop(*case)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c[0][0] > 1], ids=str)
+def test_products_written_straight_into_the_output_equal_the_plain_loop(case, monkeypatch):
+    """From DIRECT_OUTPUT_MIN_POSITIONS output positions the forward product is taken per
+    example into the output's layout (grouped, strided, every padding mode); forced here."""
+    conv_module = importlib.import_module("convlens.functional.conv")  # (not the function)
+    monkeypatch.setattr(conv_module, "DIRECT_OUTPUT_MIN_POSITIONS", 1)
+    monkeypatch.setattr(conv_module, "BATCH_LAST_MAX_RUN", 0)  # batch-first columns
+    test_conv_equals_the_plain_loop(*case)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0][0] > 1], ids=str)
+def test_direct_output_in_blocks_of_examples_equals_the_plain_loop(case, monkeypatch):
+    """Products straight into the output, one block of examples at a time (forced: one
+    example per block)."""
+    monkeypatch.setattr(conv_module, "DIRECT_OUTPUT_MIN_POSITIONS", 1)
+    monkeypatch.setattr(conv_module, "BATCH_LAST_MAX_RUN", 0)
+    monkeypatch.setattr(conv_module, "COLUMN_BLOCK_VALUES", 1)
+    monkeypatch.setattr(conv_module, "MIN_BLOCK_COLUMNS", 1)
+    test_conv_equals_the_plain_loop(*case)
+
+
 @pytest.fixture
 def one_index_per_block(monkeypatch):
     """The smallest column blocks: one index of the grid's first long axis per block."""
     monkeypatch.setattr(conv_module, "COLUMN_BLOCK_VALUES", 1)
+    monkeypatch.setattr(conv_module, "MIN_BLOCK_COLUMNS", 1)
 
 
 BATCH_LAST_CASES = [
@@ -160,6 +182,7 @@ def test_column_blocks_tile_the_column_matrix(monkeypatch, shape, batch_last, bl
     from convlens.functional.conv import column_blocks, im2col
 
     monkeypatch.setattr(conv_module, "COLUMN_BLOCK_VALUES", block_values)
+    monkeypatch.setattr(conv_module, "MIN_BLOCK_COLUMNS", 1)
     xp = np.random.default_rng(0).standard_normal(shape)
     if batch_last:  # a (C, *S, N) array seen as (N, C, *S)
         xp = np.moveaxis(np.ascontiguousarray(np.moveaxis(xp, 0, -1)), -1, 0)
@@ -167,12 +190,15 @@ def test_column_blocks_tile_the_column_matrix(monkeypatch, shape, batch_last, bl
     cols = im2col(xp, *geometry)
     out = (shape[2] - 2, 3)  # one output row for 3 input rows: blocks split the next axis
     assert cols.shape == (2, 2 * 3 * 2, shape[0] * out[0] * out[1])
-    covered = 0
+    covered, count = 0, 0
     for start, stop, block in column_blocks(xp, *geometry):
         assert start == covered and stop > start
         np.testing.assert_array_equal(block, cols[:, :, start:stop])
-        covered = stop
+        covered, count = stop, count + 1
     assert covered == cols.shape[2]
+    if block_values == 1:  # one index of the first grid axis longer than one per block
+        assert count == (shape[0] if not batch_last and shape[0] > 1 else out[0] if out[0] > 1
+                         else out[1])
 
 
 @pytest.mark.parametrize("layer, shape", [

@@ -127,3 +127,21 @@ def test_dtype_is_kept():
         assert y.dtype == dtype and pool_backward(np.ones_like(y), cache).dtype == dtype
     # 3×3 windows over the zero-padded 6×6: corners see 1 of 4 ones, edges 2, the centre 4
     assert math.isclose(float(y.sum()), 4 * 0.25 + 4 * 0.5 + 1.0, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 1), (3, 2)])  # disjoint and overlapping windows
+def test_max_pool_routes_an_infinite_gradient_to_its_winner_only_as_torch(kernel, stride):
+    import torch
+
+    x = np.random.default_rng(0).standard_normal((2, 2, 6, 6))
+    out = (6 - kernel) // stride + 1
+    dy = np.random.default_rng(1).standard_normal((2, 2, out, out))
+    dy[0, 0, 0, 0], dy[0, 1, 1, 1], dy[1, 0, 0, 1] = np.inf, -np.inf, np.nan
+    _, cache = pool_forward(x, "max", kernel, stride)
+    dx = pool_backward(dy, cache)
+    tx = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(tx, kernel, stride).backward(torch.tensor(dy))
+    expected = tx.grad.numpy()
+    assert np.isnan(dx).sum() == np.isnan(expected).sum() == 1  # the NaN reaches its own winner only
+    assert np.isinf(dx).sum() == np.isinf(expected).sum() == 2
+    np.testing.assert_allclose(dx, expected, rtol=1e-12)  # overlapping windows: sums in another order

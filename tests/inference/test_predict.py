@@ -102,3 +102,40 @@ def test_a_digit_drawn_with_a_thin_pen_gets_strokes_as_thick_as_mnist_s(model, t
     assert "its strokes thickened from about 3 to " in p.steps[-1]
     thick = cl.predict(model, draw_digit(digit, width=28))
     assert "thickened" not in thick.steps[-1]
+
+
+def _python_built_conv_model():
+    cl.random.manual_seed(0)
+    return cl.Sequential(cl.Conv2d(1, 4, 3), cl.ReLU(), cl.Flatten(), cl.Linear(4 * 6 * 6, 10))
+
+
+def test_a_python_built_model_takes_a_batch_array_and_one_example():
+    model = _python_built_conv_model()
+    assert getattr(model, "info", None) is None or model.info.input_shape is None
+    x = np.random.default_rng(0).random((5, 1, 8, 8)).astype(np.float32)
+    batch = cl.predict(model, x, top_k=10)
+    assert isinstance(batch, list) and len(batch) == 5
+    for k, p in enumerate(batch):
+        one = cl.predict(model, x[k], top_k=10)
+        assert isinstance(one, Prediction)
+        np.testing.assert_allclose(p.probabilities, one.probabilities, rtol=1e-6)
+    linear = cl.Sequential(cl.Linear(3, 2))
+    assert isinstance(cl.predict(linear, np.ones(3)), Prediction)
+    assert len(cl.predict(linear, np.ones((4, 3)))) == 4
+
+
+def test_a_python_built_model_names_the_axes_it_expects_for_an_array_of_the_wrong_rank():
+    model = _python_built_conv_model()
+    with pytest.raises(InputError) as info:
+        cl.predict(model, np.zeros((2, 3, 1, 8, 8), np.float32))
+    message = str(info.value)
+    assert "shape (2, 3, 1, 8, 8) (5-D)" in message and "Conv2d" in message
+    assert "expected 3 axes for one example or 4 for a batch" in message
+    assert "(N, C, H, W)" in message
+
+
+def test_an_input_that_does_not_fit_says_it_was_given_as_a_batch_of_one():
+    model = cl.Sequential(cl.ReLU(), cl.Conv2d(1, 2, 3))  # the first layer does not say its rank
+    with pytest.raises(InputError, match=r"taken as one example of shape \(4, 1, 8, 8\) and given to "
+                                         r"the model as a batch of one, \(1, 4, 1, 8, 8\)"):
+        cl.predict(model, np.zeros((4, 1, 8, 8), np.float32))

@@ -67,6 +67,23 @@ def test_layers_without_a_twin_are_named():
         torch_twin(cl.Sequential(cl.Embedding(10, 4)))
 
 
+def test_layers_with_several_outputs_are_refused_by_name():
+    x = cl.Input((4, 6))
+    y, _, _ = cl.LayerNorm(6, return_stats=True)(x)
+    with pytest.raises(TypeError, match="LayerNorm with return_stats=True has several outputs"):
+        torch_twin(cl.Graph(x, y))
+
+
+def test_a_nested_graph_with_several_outputs():
+    x = cl.Input((4, 6))
+    inner = cl.Graph(x, (cl.Linear(6, 3, dtype=np.float64)(x), cl.ReLU()(x)))
+    outer_x = cl.Input((4, 6))
+    scores, relu = inner(outer_x, name="inner")
+    report = parity(cl.Graph(outer_x, cl.Concatenate(dim=2)(scores, relu)),
+                    np.random.default_rng(0).standard_normal((2, 4, 6)))
+    assert report.max_rel < 1e-12 and len(report.differences) == 4
+
+
 def test_missing_torch_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     with pytest.raises(ImportError, match="pip install torch") as info:

@@ -314,3 +314,16 @@ def test_a_member_that_unpacks_to_more_than_its_array_is_refused(saved):
 
     assert "is corrupt: the member arrays/0.bias.npy unpacks to 100,160 bytes, more than the 4,128 it can hold" \
         in _error(_rewrite(saved, change))
+
+
+def test_saving_to_a_folder_writes_model_convlens_inside_it_which_cl_load_reads(tmp_path):
+    model = cl.Sequential(cl.Linear(3, 2))
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    assert cl.save(model, folder) == folder / "model.convlens"
+    assert [p.name for p in tmp_path.iterdir()] == ["exported"]  # nothing beside the folder
+    assert [p.name for p in folder.iterdir()] == ["model.convlens"]
+    np.testing.assert_array_equal(cl.load(folder)[0].weight.data, model[0].weight.data)
+    # a path ending in "/" means a folder even before it exists
+    written = cl.save(model, f"{tmp_path / 'new'}/")
+    assert written == tmp_path / "new" / "model.convlens" and written.is_file()

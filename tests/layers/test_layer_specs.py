@@ -38,6 +38,14 @@ CASES = {
     "Dropout2d": (lambda: L.Dropout2d(0.2), (2, 3, 4, 4)),
     "PixelShuffle": (lambda: L.PixelShuffle(2), (1, 8, 3, 3)),
     "PixelUnshuffle": (lambda: L.PixelUnshuffle(2), (1, 2, 4, 4)),
+    "Softplus": (lambda: L.Softplus(2.0, 5.0), (2, 5)),
+    "Softsign": (lambda: L.Softsign(), (2, 5)),
+    "ConvTranspose1d": (lambda: L.ConvTranspose1d(2, 3, 3, stride=2), (1, 2, 5)),
+    "ConvTranspose2d": (lambda: L.ConvTranspose2d(2, 4, 3, stride=2, padding=1, output_padding=1, groups=2),
+                        (1, 2, 4, 5)),
+    "ConvTranspose3d": (lambda: L.ConvTranspose3d(2, 1, 2), (1, 2, 2, 3, 2)),
+    "Rescale": (lambda: L.Rescale([0.5, 2.0], 0.1), (1, 2, 3)),
+    "Upsample": (lambda: L.Upsample(scale_factor=(2, 1.5), mode="bilinear", align_corners=True), (1, 2, 3, 4)),
     "LeakyReLU": (lambda: L.LeakyReLU(0.2), (2, 5)),
     "ELU": (lambda: L.ELU(0.5), (2, 5)),
     "GELU": (lambda: L.GELU("tanh"), (2, 5)),
@@ -58,6 +66,7 @@ CASES = {
     "Slice": (lambda: L.Slice([slice(0, 2), None, slice(None, None, -1)]), (2, 3, 4, 5)),
     "Gather": (lambda: L.Gather([[2, 0], [1, 1]], 1), (2, 3, 4)),
     "Reduce": (lambda: L.Reduce("max", (1, -1), keepdims=False), (2, 3, 4)),
+    "FlatIndices": (lambda: L.FlatIndices((4, 5)), (2, 3, 2, 2)),
 }
 
 

@@ -12,9 +12,10 @@ from torch_oracle import check_parity, fan_in_bound
 import convlens as cl
 
 DTYPES = [np.float64, np.float32]
-# (input shape, in_features, out_features): a batch, extra leading axes, a single feature
+# (input shape, in_features, out_features): a batch, extra leading axes, a single feature,
+# one feature vector without a batch axis (torch: (in,) -> (out,))
 SHAPES = [((5, 7), 7, 3), ((4, 2, 6), 6, 9), ((2, 3, 2, 5), 5, 1), ((1, 1), 1, 4),
-          ((64, 120), 120, 84)]
+          ((64, 120), 120, 84), ((7,), 7, 3), ((1,), 1, 4)]
 
 
 @pytest.mark.parametrize("shape, bias, dtype", list(itertools.product(SHAPES, [True, False], DTYPES)))
@@ -36,6 +37,8 @@ def test_linear_gradcheck(bias):
     report = cl.gradcheck(layer, np.random.default_rng(1).standard_normal((3, 2, 6)))
     assert set(report.errors) == {"input", "weight"} | ({"bias"} if bias else set())
     assert report.ok(1e-6), str(report)
+    one = cl.gradcheck(layer, np.random.default_rng(2).standard_normal(6))  # one feature vector
+    assert set(one.errors) == set(report.errors) and one.ok(1e-6), str(one)
 
 
 def test_gradcheck_with_a_weight_ported_from_keras():
@@ -78,15 +81,15 @@ def test_named_initializers_are_used():
 
 def test_wrong_input_names_the_expected_shape_and_suggests_flatten():
     with pytest.raises(ValueError, match=re.escape(
-            "Linear expects input (N, 320), received shape (8, 20, 4, 4) "
+            "Linear expects input (N, 320) or one feature vector (320,), received shape (8, 20, 4, 4) "
             "(put a Flatten() before it)")):
         cl.Linear(320, 10)(np.zeros((8, 20, 4, 4), np.float32))
     with pytest.raises(ValueError, match=re.escape(
-            "Linear expects input (N, 5), received shape (8, 4)")):
+            "Linear expects input (N, 5) or one feature vector (5,), received shape (8, 4)")):
         cl.Linear(5, 10)(np.zeros((8, 4), np.float32))
     with pytest.raises(ValueError, match=re.escape(
-            "Linear expects input (N, 5), received shape (5,)")):
-        cl.Linear(5, 10)(np.zeros(5, np.float32))
+            "Linear expects input (N, 5) or one feature vector (5,), received shape (4,)")):
+        cl.Linear(5, 10)(np.zeros(4, np.float32))
 
 
 @pytest.mark.parametrize("args, message", [

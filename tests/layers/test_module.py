@@ -107,8 +107,9 @@ def test_load_state_dict_names_missing_and_unexpected_keys():
     del state["4.bias"]
     state["5.weight"] = np.zeros(1)
     with pytest.raises(KeyError, match=re.escape(
-            "state does not fit Sequential: missing keys ['4.bias'], unexpected keys "
-            "['5.weight']")):
+            "state does not fit Sequential:\n"
+            "  missing keys (in the model, not in the state): ['4.bias']\n"
+            "  unexpected keys (in the state, not in the model): ['5.weight']")):
         model.load_state_dict(state)
 
 

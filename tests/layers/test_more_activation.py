@@ -1,4 +1,4 @@
-"""Hardtanh, ReLU6, HardSigmoid, HardSwish, SELU, PReLU against ``torch.nn`` (value, dL/dx and
+"""Hardtanh, ReLU6, HardSigmoid, HardSwish, SELU, PReLU, Softplus, Softsign against ``torch.nn`` (value, dL/dx and
 the slope gradient of PReLU, at the kinks too) and central differences in float64."""
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ PAIRS = {
     "selu": (lambda: cl.SELU(), lambda: nn.SELU()),
     "prelu_shared": (lambda: cl.PReLU(), lambda: nn.PReLU()),
     "prelu_channels": (lambda: cl.PReLU(3, init=0.1), lambda: nn.PReLU(3, init=0.1)),
+    "softplus": (lambda: cl.Softplus(), lambda: nn.Softplus()),
+    "softplus_beta": (lambda: cl.Softplus(2.0, 5.0), lambda: nn.Softplus(2.0, 5.0)),
+    "softsign": (lambda: cl.Softsign(), lambda: nn.Softsign()),
 }
 
 
@@ -78,7 +81,8 @@ def test_hardsigmoid_with_onnx_defaults_matches_its_formula():
 
 @pytest.mark.parametrize("layer", [
     cl.Hardtanh(-0.5, 2.0), cl.HardSigmoid(0.2, 0.4), cl.HardSwish(), cl.SELU(),
-    cl.SELU(alpha=1.2, scale=0.7), cl.PReLU(), cl.PReLU(3, init=-0.3),
+    cl.SELU(alpha=1.2, scale=0.7), cl.PReLU(), cl.PReLU(3, init=-0.3), cl.Softplus(), cl.Softsign(),
+    cl.Softplus(0.5, 1.0),
 ], ids=repr)
 def test_gradcheck_float64_away_from_kinks(layer):
     x = np.random.default_rng(2).uniform(-5, 5, (2, 3, 4))
@@ -100,9 +104,17 @@ def test_hardtanh_rejects_reversed_bounds():
 
 
 @pytest.mark.parametrize("layer", [cl.Hardtanh(0, 2), cl.ReLU6(), cl.HardSigmoid(0.2, 0.5), cl.SELU(),
-                                   cl.PReLU(3, init=0.1)], ids=repr)
+                                   cl.PReLU(3, init=0.1), cl.Softplus(2.0, 5.0), cl.Softsign()], ids=repr)
 def test_config_round_trip(layer):
     from convlens.layers.spec import from_spec, to_spec
 
     rebuilt = from_spec(to_spec(layer))
     assert type(rebuilt) is type(layer) and rebuilt.get_config() == layer.get_config()
+
+
+def test_prelu_counts_its_parameters_like_every_module():
+    # its slope count was stored as `num_parameters`, hiding Module.num_parameters(): int() not callable
+    layer = cl.PReLU(3)
+    assert layer.num_parameters() == 3 and layer.num_parameters(trainable_only=True) == 3
+    assert layer.get_config() == {"num_parameters": 3}
+    assert cl.Sequential(cl.Linear(2, 3), layer).num_parameters() == 2 * 3 + 3 + 3

@@ -64,3 +64,14 @@ def test_reduce_config_round_trip_and_errors():
         cl.Reduce("mean", 3)(np.ones((2, 3, 4), np.float32))
     with pytest.raises(ValueError, match=r"must name axes 1 to 2"):
         cl.Reduce("mean", -3)(np.ones((2, 3, 4), np.float32))
+
+
+def test_max_of_booleans_is_their_or_and_stays_boolean():
+    x = np.array([[[True, False], [False, False]], [[False, False], [False, True]]])
+    y = cl.Reduce("max", [2])(x)
+    assert y.dtype == bool
+    np.testing.assert_array_equal(y, [[[True], [False]], [[False], [True]]])
+    empty = cl.Reduce("max", [2], keepdims=False)
+    empty.takes_empty = True
+    np.testing.assert_array_equal(empty(np.zeros((1, 2, 0), bool)), [[False, False]])
+    assert cl.Reduce("mean", [1])(x).dtype == np.float32   # a mean of booleans is a number

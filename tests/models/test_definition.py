@@ -160,8 +160,8 @@ out_features = 5
     assert model.training and model[1].running_mean.tolist() == [0.0] * 4  # the probe changed nothing
     misfit = _toml(tmp_path, path.read_text().replace("out_features = 5", "in_features = 100\nout_features = 5"),
                    "misfit.toml")
-    with pytest.raises(DefinitionError, match=r"misfit.toml: layer 4 \(Linear\): Linear expects input \(N, 100\), "
-                                              r"received shape \(1, 196\) \(with input_shape \[3, 16, 16\], this "
+    with pytest.raises(DefinitionError, match=r"misfit.toml: layer 4 \(Linear\): Linear expects input \(N, 100\) or one "
+                                              r"feature vector \(100,\), received shape \(1, 196\) \(with input_shape \[3, 16, 16\], this "
                                               r"layer receives \(196,\) per example\)"):
         load_definition(misfit)
     with pytest.raises(DefinitionError, match=r"input_shape must be a list of positive sizes without the batch axis"):

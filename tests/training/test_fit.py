@@ -157,7 +157,8 @@ def test_huge_learning_rate_diverges_and_leaves_finite_working_weights():
         TrainingDiverged,
         match=r"training diverged: the loss became nan at epoch "
         r"\d, batch \d+ of 15\. The model keeps the last weights that gave a finite "
-        r"loss\. Hint: lower the learning rate \(it is 1e\+37; try 1e\+36\)",
+        r"loss\. Hint: lower the learning rate \(it is 1e\+37, far above the usual 0\.001 to 0\.1 "
+        r"for SGD; try 0\.01\)",
     ) as info:
         fit(model, cl.CrossEntropyLoss(), opt, DataLoader(x, y, 16, seed=0), 5, verbose=False)
     # rolled back to before the step that preceded the bad batch
@@ -393,3 +394,17 @@ def test_a_graph_model_trains_and_resumes_exactly(tmp_path):
     fit(again, cl.CrossEntropyLoss(), cl.optim.SGD(again.parameters(), lr=0.1, momentum=0.9),
         DataLoader(x, y, 32, seed=1), 6, verbose=False, checkpoint=tmp_path / "ck", resume=True)
     assert _weights_equal(again.state_dict(), straight.state_dict())
+
+
+def test_the_divergence_hint_suggests_a_usual_rate_for_an_absurd_one():
+    from convlens.training.trainer import lower_lr_hint
+
+    params = _linear().parameters()
+    cases = [
+        (cl.optim.SGD(params, lr=1e308), "it is 1e+308, far above the usual 0.001 to 0.1 for SGD; try 0.01"),
+        (cl.optim.Adam(params, lr=5.0), "it is 5, far above the usual 0.0001 to 0.01 for Adam; try 0.001"),
+        (cl.optim.SGD(params, lr=0.1), "it is 0.1; try 0.01"),  # a usual rate: a tenth of it
+        (cl.optim.Adam(params, lr=0.01), "it is 0.01; try 0.001"),
+    ]
+    for optimizer, expected in cases:
+        assert lower_lr_hint(optimizer) == f"lower the learning rate ({expected})"

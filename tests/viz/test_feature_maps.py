@@ -106,9 +106,10 @@ def test_feature_maps_of_a_graph_per_node_shared_layers_included():
     model = cl.Graph(x_in, cl.Add()(first, second, name="join"))
     x = np.random.default_rng(0).standard_normal((1, 6, 6)).astype(np.float32)
     maps = feature_maps(model, x)
-    assert list(maps) == ["stem", "first", "second", "act", "join"]
+    assert list(maps) == ["stem", "first", "act", "second", "join"]  # the forward order
     h = conv(stem(x[None]))
     np.testing.assert_allclose(maps["first"], h[0], rtol=1e-6)
     np.testing.assert_allclose(maps["second"], conv(np.maximum(h, 0))[0], rtol=1e-6)
     np.testing.assert_allclose(maps["join"], maps["first"] + maps["second"], rtol=1e-6)
     assert list(feature_maps(model, x, "second")) == ["second"]
+    assert list(feature_maps(model, x, ["join", "second", "act", "first"])) == ["first", "act", "second", "join"]

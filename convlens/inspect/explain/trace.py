@@ -44,6 +44,10 @@ class LayerTrace:
     dx: Any = None            # like x
     grads: dict[str, np.ndarray] = field(default_factory=dict)
     inputs: list[str] | None = None   # a graph node: the tensors it reads
+    #: a layer with several outputs: all of them (``y`` is the first) and, after backward,
+    #: the gradient of each (``dy`` is the first's)
+    outputs: tuple[np.ndarray, ...] | None = None
+    output_grads: tuple[np.ndarray | None, ...] | None = None
 
     @property
     def type(self) -> str:
@@ -119,9 +123,12 @@ def _forward_recorder(model: Module, layers: list[LayerTrace],
         params = {attr: p.data.copy() for attr, p in vars(module).items()
                   if isinstance(p, Parameter)}
         node = nodes.get(id(module))
+        several = _copy(y_out) if isinstance(y_out, tuple) else None
         record = LayerTrace(len(layers), own[k % len(own)], module, _copy(x_in),
-                            np.array(y_out, copy=True), getattr(module, "_cache", None), params,
-                            inputs=None if node is None else node[k % len(node)][1])
+                            several[0] if several else np.array(y_out, copy=True),
+                            getattr(module, "_cache", None), params,
+                            inputs=None if node is None else node[k % len(node)][1],
+                            outputs=several)
         layers.append(record)
         open_calls.setdefault(id(module), []).append(record)
 
@@ -166,7 +173,11 @@ def trace_step(model: Module, x: np.ndarray, target: np.ndarray, optimizer: Opti
         if not stack:
             return
         record = stack.pop()  # backward runs the calls in reverse order
-        record.dy = np.array(dy, copy=True)
+        if isinstance(dy, tuple):   # several outputs: dy is the first's gradient
+            record.output_grads = _copy(dy)
+            record.dy = record.output_grads[0]
+        else:
+            record.dy = np.array(dy, copy=True)
         record.dx = _copy(dx)
         for attr, p in vars(module).items():
             if isinstance(p, Parameter) and p.grad is not None:

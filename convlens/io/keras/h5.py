@@ -64,16 +64,25 @@ def load_h5(path: str | os.PathLike[str], **options: Any) -> Any:
             raise FormatError(f"{where!r}: the model_config attribute is not valid JSON ({error})") from None
         root = handle["model_weights"] if "model_weights" in handle else handle
 
-        def weights(layer_name: str) -> list[np.ndarray]:
-            if layer_name not in root:
+        def weights(layer_path: str) -> list[np.ndarray]:
+            """A layer's weights; a nested model's layers (path ``inner/layer``) are in the
+            group of the outermost model, their weight names led by the path (Keras 3) or
+            by the layer's own name (Keras 2)."""
+            top = layer_path.split("/")[0]
+            if top not in root:
                 return []
-            group = root[layer_name]
+            group = root[top]
+            parts = layer_path.split("/")
+            owners = {"/".join(parts[k:]) for k in range(len(parts))}
             arrays = []
             for weight_name in _weight_names(group):
+                owner = weight_name.rsplit("/", 1)[0]
+                if "/" in layer_path and owner not in owners:
+                    continue
                 if weight_name not in group:
-                    raise FormatError(f"{where!r}: layer {layer_name!r} lists the weight {weight_name!r} "
+                    raise FormatError(f"{where!r}: layer {layer_path!r} lists the weight {weight_name!r} "
                                       "but the file does not hold it (truncated?)")
-                arrays.append(read_dataset(group[weight_name], f"{where!r} {layer_name}/{weight_name}"))
+                arrays.append(read_dataset(group[weight_name], f"{where!r} {layer_path}/{weight_name}"))
             return arrays
 
-        return build_model(config, weights, where)
+        return build_model(config, weights, where, _text(handle.attrs.get("keras_version", "")) or None)

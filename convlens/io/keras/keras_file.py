@@ -21,7 +21,7 @@ import numpy as np
 from convlens.io.extras import require
 from convlens.io.formats import FormatError
 from convlens.io.keras.h5 import MAX_ARRAY_BYTES, read_dataset
-from convlens.io.keras.model import build_model, model_layers
+from convlens.io.keras.model import MODEL_CLASSES, build_model, model_layers
 
 MAX_CONFIG_BYTES = 64 * 2**20
 
@@ -49,11 +49,12 @@ def snake_case(class_name: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def weight_groups(config: dict[str, Any], where: str) -> dict[str, str]:
-    """Layer name -> its group in ``model.weights.h5``. Keras 3 names the groups after the
+def weight_groups(config: dict[str, Any], where: str, prefix: str = "", base: str = "") -> dict[str, str]:
+    """Layer path -> its group in ``model.weights.h5``. Keras 3 names the groups after the
     layer's class in snake case, numbered in the order of ``model.layers`` (``conv2d``,
     ``conv2d_1``, …), not after the layer's own name; a Sequential's ``model.layers`` leaves
-    the InputLayer out, a functional model's keeps it."""
+    the InputLayer out, a functional model's keeps it. A nested model's layers are in its
+    group's ``layers`` (``sequential/layers/conv2d``), and their paths are ``inner/layer``."""
     class_name, layers = model_layers(config, where)
     used: dict[str, int] = {}
     groups = {}
@@ -62,7 +63,11 @@ def weight_groups(config: dict[str, Any], where: str) -> dict[str, str]:
             continue
         key = snake_case(str(spec.get("class_name")))
         used[key] = used.get(key, -1) + 1
-        groups[str(spec.get("config", {}).get("name"))] = key if used[key] == 0 else f"{key}_{used[key]}"
+        group = base + (key if used[key] == 0 else f"{key}_{used[key]}")
+        name = str(spec.get("config", {}).get("name"))
+        groups[prefix + name] = group
+        if spec.get("class_name") in MODEL_CLASSES and isinstance(spec.get("config", {}).get("layers"), list):
+            groups.update(weight_groups(spec, where, f"{prefix}{name}/", f"{group}/layers/"))
     return groups
 
 

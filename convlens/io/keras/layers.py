@@ -48,6 +48,9 @@ class Converted:
     layers: list[Module]
     keeps_flatten_order: bool = False
     padding: tuple[tuple[int, int], ...] | None = None
+    output: Tensor | None = None
+    """What is known of the output when the converter knows more than its shape (a nested
+    model ending in a ``Flatten``)."""
 
 
 Converter = Callable[[dict[str, Any], list[np.ndarray], list[Tensor]], Converted]
@@ -103,24 +106,33 @@ def _activation_name(value: Any) -> str:
     return str(value).lower()
 
 
-def activation_layers(value: Any, name: str) -> list[Module]:
-    """The convlens layers for a Keras activation given by name (``"relu"``) or config."""
+def activation_layers(value: Any, name: str, keras2: bool = False) -> list[Module]:
+    """The convlens layers for a Keras activation given by name (``"relu"``) or config
+    (``keras2``: the file was written by Keras 2, whose ``hard_sigmoid`` differs)."""
     act = _activation_name(value)
     table: dict[str, Callable[[], Module]] = {
         "relu": L.ReLU, "sigmoid": L.Sigmoid, "tanh": L.Tanh, "elu": L.ELU,
         "softmax": lambda: L.Softmax(dim=1), "log_softmax": lambda: L.LogSoftmax(dim=1),
         "silu": L.SiLU, "swish": L.SiLU, "gelu": L.GELU,
-        "leaky_relu": lambda: L.LeakyReLU(0.2),
+        "leaky_relu": lambda: L.LeakyReLU(0.2), "softplus": L.Softplus, "softsign": L.Softsign,
     }
-    for key, cls in {"relu6": "ReLU6", "hard_swish": "HardSwish", "selu": "SELU"}.items():
+    for key, cls in {"relu6": "ReLU6", "hard_swish": "HardSwish", "hard_silu": "HardSwish",
+                     "selu": "SELU"}.items():
         if hasattr(L, cls):                    # layers of the ONNX work, where convlens has them
             table[key] = getattr(L, cls)
+    # Keras 3: relu6(x + 3)/6; Keras 2 (TensorFlow.js files, old .h5): clip(0.2·x + 0.5, 0, 1)
+    table["hard_sigmoid"] = lambda: L.HardSigmoid(0.2, 0.5) if keras2 else L.HardSigmoid(1 / 6, 0.5)
     if act == "linear":
         return []
     if act not in table:
         raise KerasLayerError(f"layer {name!r}: activation {act!r} is not supported; supported: "
                               f"linear, {', '.join(sorted(table))}")
     return [table[act]()]
+
+
+def config_activation(config: dict[str, Any], name: str) -> list[Module]:
+    """The layers of the ``activation`` a Keras layer's config names."""
+    return activation_layers(config.get("activation"), name, bool(config.get("_keras2")))
 
 
 def keras_axis(axis: int, rank: int, name: str) -> int:
@@ -140,15 +152,20 @@ def _conv_kernel(kernel: np.ndarray) -> np.ndarray:
 
 
 # -- convolution and dense ----------------------------------------------------------------------
+def _conv_padding(config: dict[str, Any], name: str) -> str:
+    padding = config.get("padding", "valid")
+    if padding not in ("valid", "same"):
+        raise KerasLayerError(f"layer {name!r}: padding {padding!r} is not supported; expected "
+                              "'valid' or 'same'")
+    return padding
+
+
 @converts("Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D")
 def _conv(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor]) -> Converted:
     name = config.get("name", "conv")
     _channels_last(config, name)
     nd = len(inputs[0].shape) - 1
-    padding = config.get("padding", "valid")
-    if padding not in ("valid", "same"):
-        raise KerasLayerError(f"layer {name!r}: padding {padding!r} is not supported; expected "
-                              "'valid' or 'same'")
+    padding = _conv_padding(config, name)
     use_bias = config.get("use_bias", True)
     _expect(weights, 2 if use_bias else 1, f"layer {name!r}")
     if inputs[0].padding is not None:                  # a ZeroPadding layer came before
@@ -168,7 +185,7 @@ def _conv(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor
     _set(conv.weight, _conv_kernel(weights[0]), f"layer {name!r} kernel")
     if use_bias:
         _set(conv.bias, weights[1], f"layer {name!r} bias")
-    return Converted([conv, *activation_layers(config.get("activation"), name)])
+    return Converted([conv, *config_activation(config, name)])
 
 
 _conv.takes_padding = True  # type: ignore[attr-defined]
@@ -214,7 +231,75 @@ def _depthwise(config: dict[str, Any], weights: list[np.ndarray], inputs: list[T
     _set(conv.weight, kernel, f"layer {name!r} depthwise_kernel")
     if use_bias:
         _set(conv.bias, weights[1], f"layer {name!r} bias")
-    return Converted([conv, *activation_layers(config.get("activation"), name)])
+    return Converted([conv, *config_activation(config, name)])
+
+
+@converts("SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D")
+def _separable(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor]) -> Converted:
+    """A depthwise convolution (groups = C, no bias) then a 1×1 convolution (with the bias)."""
+    name = config.get("name", "separable_conv")
+    _channels_last(config, name)
+    nd = len(inputs[0].shape) - 1
+    channels, multiplier = inputs[0].shape[0], int(config.get("depth_multiplier", 1))
+    filters, use_bias = int(config["filters"]), config.get("use_bias", True)
+    padding = _conv_padding(config, name)
+    _expect(weights, 3 if use_bias else 2, f"layer {name!r}")
+    kernel = _tuple(config["kernel_size"], nd)
+    _check(weights[0], (*kernel, channels, multiplier), f"layer {name!r} depthwise_kernel")
+    _check(weights[1], (*(1,) * nd, channels * multiplier, filters), f"layer {name!r} pointwise_kernel")
+    conv = getattr(L, f"Conv{nd}d")
+    depthwise = conv(channels, channels * multiplier, kernel, stride=_tuple(config.get("strides", 1), nd),
+                     padding=padding, dilation=_tuple(config.get("dilation_rate", 1), nd), groups=channels,
+                     bias=False)
+    # Keras (k…, C, M): output channel c·M + m filters input channel c
+    dw = weights[0].reshape(*kernel, channels * multiplier)
+    _set(depthwise.weight, dw.transpose(nd, *range(nd))[:, None], f"layer {name!r} depthwise_kernel")
+    pointwise = conv(channels * multiplier, filters, 1, bias=use_bias)
+    _set(pointwise.weight, _conv_kernel(weights[1]), f"layer {name!r} pointwise_kernel")
+    if use_bias:
+        _set(pointwise.bias, weights[2], f"layer {name!r} bias")
+    return Converted([depthwise, pointwise, *config_activation(config, name)])
+
+
+def transpose_padding(kernel: int, stride: int, dilation: int, padding: str,
+                      output_padding: int | None) -> tuple[tuple[int, int], int]:
+    """Keras's transposed-convolution padding (TensorFlow's and JAX's rule; Keras's PyTorch
+    backend differs for some odd kernels, and warns) as the (before, after) crop of the
+    full transposed output and the output_padding added at the end."""
+    k = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        extra = max(k, stride) - k if output_padding is None else output_padding
+        left, right = k - 1, k - 1 + extra
+    else:
+        total = stride + k - 2 if output_padding is None else k + k % 2 - 2 + output_padding
+        left = min(total // 2 + total % 2, k - 1)
+        right = total - left
+    after = k - 1 - right
+    return (k - 1 - left, max(after, 0)), max(-after, 0)
+
+
+@converts("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Convolution2DTranspose")
+def _conv_transpose(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor]) -> Converted:
+    name = config.get("name", "conv_transpose")
+    _channels_last(config, name)
+    nd = len(inputs[0].shape) - 1
+    padding = _conv_padding(config, name)
+    use_bias, filters = config.get("use_bias", True), int(config["filters"])
+    _expect(weights, 2 if use_bias else 1, f"layer {name!r}")
+    kernel = _tuple(config["kernel_size"], nd)
+    stride, dilation = _tuple(config.get("strides", 1), nd), _tuple(config.get("dilation_rate", 1), nd)
+    given = config.get("output_padding")
+    extras = (None,) * nd if given is None else _tuple(given, nd)
+    _check(weights[0], (*kernel, filters, inputs[0].shape[0]), f"layer {name!r} kernel")
+    geometry = [transpose_padding(k, s, d, padding, e)
+                for k, s, d, e in zip(kernel, stride, dilation, extras)]
+    conv = getattr(L, f"ConvTranspose{nd}d")(inputs[0].shape[0], filters, kernel, stride,
+                                             tuple(p for p, _ in geometry), tuple(e for _, e in geometry),
+                                             bias=use_bias, dilation=dilation)
+    _set(conv.weight, _conv_kernel(weights[0]), f"layer {name!r} kernel")   # (k…, out, in) -> (in, out, k…)
+    if use_bias:
+        _set(conv.bias, weights[1], f"layer {name!r} bias")
+    return Converted([conv, *config_activation(config, name)])
 
 
 def flatten_order(kernel: np.ndarray, channels_last_shape: tuple[int, ...]) -> np.ndarray:
@@ -243,7 +328,7 @@ def _dense(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tenso
     _set(dense.weight, kernel.T, f"layer {name!r} kernel")
     if use_bias:
         _set(dense.bias, weights[1], f"layer {name!r} bias")
-    return Converted([dense, *activation_layers(config.get("activation"), name)])
+    return Converted([dense, *config_activation(config, name)])
 
 
 @converts("BatchNormalization")
@@ -346,8 +431,8 @@ def _flatten(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Ten
 
 @converts("Activation")
 def _activation(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor]) -> Converted:
-    return Converted(activation_layers(config.get("activation"), config.get("name", "activation")),
-                     keeps_flatten_order=True)
+    return Converted(activation_layers(config.get("activation"), config.get("name", "activation"),
+                                       bool(config.get("_keras2"))), keeps_flatten_order=True)
 
 
 @converts("ReLU")

@@ -5,6 +5,10 @@ A Keras ``Sequential`` becomes a ``cl.Sequential``; a functional model (``Functi
 configs (``batch_shape``, inbound nodes as ``{"args": [keras tensors]}``) and Keras 2 configs
 (``batch_input_shape``, inbound nodes as ``[[name, node, tensor, kwargs]]``, as in
 TensorFlow.js files) are read. Each layer goes through :data:`convlens.io.keras.layers.CONVERTERS`.
+
+A model used as a layer of another (a data-augmentation ``Sequential``, a feature extractor)
+becomes a child ``cl.Sequential`` / ``cl.Graph`` of the outer model. Its layers' weights are
+asked for by their path, ``"<inner model>/<layer>"``; each file format resolves paths.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from typing import Any
 import numpy as np
 
 import convlens.layers as L
+from convlens.io.keras import preprocessing, reshaping  # noqa: F401 (register their converters)
 from convlens.io.keras.layers import CONVERTERS, Converted, KerasLayerError, Tensor, shape_of
 from convlens.layers.module import Module
 
 WeightSource = Callable[[str], list[np.ndarray]]
-"""``weights(layer_name)``: that layer's arrays in Keras's order (empty when it has none)."""
+"""``weights(layer_path)``: that layer's arrays in Keras's order (empty when it has none); the
+path is the layer's name, after the names of the models it is nested in (``"feat/conv"``)."""
 
 _IGNORED = {"InputLayer"}
+MODEL_CLASSES = ("Sequential", "Functional", "Model")
 MAX_INPUT_VALUES = 2**26
 """Shapes are worked out by running the layers on one example of zeros: a config asking for
 a larger input (a damaged or hostile file) is refused instead of filling the memory."""
@@ -58,14 +65,28 @@ def _input_shape(config: dict[str, Any]) -> list[Any] | None:
 def check_supported(layers: list[dict[str, Any]], where: str) -> None:
     """One error naming every layer whose class has no converter."""
     missing = [f"{spec.get('config', {}).get('name', '?')} ({spec.get('class_name')})"
-               for spec in layers if spec.get("class_name") not in CONVERTERS
+               for spec in _all_layers(layers) if spec.get("class_name") not in CONVERTERS
                and spec.get("class_name") not in _IGNORED]
     if missing:
         raise KerasLayerError(f"{where}: unsupported Keras layers: {', '.join(missing)}; supported: "
                               f"{', '.join(sorted(CONVERTERS))}")
 
 
+def _all_layers(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The layer specs, those of nested models in their place (the models themselves left out)."""
+    found = []
+    for spec in layers:
+        inner = spec.get("config", {}).get("layers") if spec.get("class_name") in MODEL_CLASSES else None
+        if isinstance(inner, list):
+            found += _all_layers(inner)
+        else:
+            found.append(spec)
+    return found
+
+
 def _next_tensor(converted: Converted, source: Tensor, out_shape: tuple[int, ...]) -> Tensor:
+    if converted.output is not None:
+        return converted.output
     if converted.padding is not None:
         return Tensor(source.shape, padding=converted.padding)
     if any(isinstance(layer, L.Flatten) for layer in converted.layers) and len(source.shape) > 1:
@@ -96,26 +117,21 @@ def model_layers(model_config: dict[str, Any], where: str) -> tuple[str, list[di
     return class_name, layers
 
 
-def build_model(model_config: dict[str, Any], weights: WeightSource, where: str) -> Module:
-    """A convlens model from a Keras model config and the weights of its layers."""
+def build_model(model_config: dict[str, Any], weights: WeightSource, where: str,
+                keras_version: str | None = None) -> Module:
+    """A convlens model from a Keras model config and the weights of its layers
+    (``keras_version``: the Keras that wrote the file, when the config does not say)."""
     class_name, layers = model_layers(model_config, where)
     config = _unwrap(model_config, where)[1]
+    version = str(model_config.get("keras_version") or keras_version or "3")
+    walk = Walk(weights, where, version.startswith(("1.", "2.")))
     for spec in layers:
         if not isinstance(spec, dict) or "class_name" not in spec:
             raise KerasLayerError(f"{where}: expected layer specs {{'class_name', 'config'}}, "
                                   f"received {str(spec)[:60]}")
-        if spec["class_name"] in ("Sequential", "Functional", "Model"):
-            raise KerasLayerError(f"{where}: nested models (layer {spec.get('config', {}).get('name')!r}) "
-                                  "are not supported; save the inner model on its own")
     check_supported(layers, where)
-    if class_name == "Sequential":
-        model, shape = _sequential(layers, config, weights, where)
-    elif class_name in ("Functional", "Model"):
-        model = _functional(layers, config, weights, where)
-        shape = model.input_shapes[0]
-    else:
-        raise KerasLayerError(f"{where}: model class {class_name!r} is not supported; expected "
-                              "Sequential, Functional or Model")
+    model, output = walk.model(class_name, config, None, "")
+    shape = model.input_shapes[0] if isinstance(model, L.Graph) else output[1]
     from convlens.io.model_info import ModelInfo
 
     model.info = ModelInfo(name=config.get("name"), input_shape=tuple(shape), input_dtype="float32",
@@ -123,8 +139,44 @@ def build_model(model_config: dict[str, Any], weights: WeightSource, where: str)
     return model
 
 
-def _sequential(layers: list[dict[str, Any]], config: dict[str, Any], weights: WeightSource,
-                where: str) -> tuple[Module, tuple[int, ...]]:
+class Walk:
+    """One model's conversion: where the weights come from, the file's Keras generation, and
+    the path of the (nested) model being walked."""
+
+    def __init__(self, weights: WeightSource, where: str, keras2: bool) -> None:
+        self.weights, self.where, self.keras2 = weights, where, keras2
+
+    def model(self, class_name: str, config: dict[str, Any], source: Tensor | None,
+              prefix: str) -> tuple[Module, tuple[Tensor, tuple[int, ...]]]:
+        """The convlens model of a (nested) Keras model, its output tensor and input shape."""
+        layers = config.get("layers")
+        if not isinstance(layers, list):
+            raise KerasLayerError(f"{self.where}: the {class_name} config has no list of layers")
+        if class_name == "Sequential":
+            return _sequential(layers, config, self, prefix, source)
+        if class_name in ("Functional", "Model"):
+            return _functional(layers, config, self, prefix, source)
+        raise KerasLayerError(f"{self.where}: model class {class_name!r} is not supported; expected "
+                              "Sequential, Functional or Model")
+
+    def convert(self, spec: dict[str, Any], inputs: list[Tensor], prefix: str) -> Converted:
+        """One layer (or nested model) of the model at ``prefix``."""
+        class_name = str(spec["class_name"])
+        config = dict(spec.get("config", {}), _class=class_name, _keras2=self.keras2)
+        name = str(config.get("name", spec.get("name", class_name)))
+        if class_name in MODEL_CLASSES:
+            if len(inputs) != 1:
+                raise KerasLayerError(f"{self.where}: the nested model {name!r} takes {len(inputs)} "
+                                      "inputs; nested models with one input are supported")
+            inner, (output, _) = self.model(class_name, config, inputs[0], f"{prefix}{name}/")
+            return Converted([inner], output=output)
+        arrays = [np.asarray(a) for a in self.weights(prefix + name)]
+        return _convert(class_name, config, arrays, inputs, name)
+
+
+def _sequential(layers: list[dict[str, Any]], config: dict[str, Any], walk: Walk, prefix: str,
+                source: Tensor | None) -> tuple[Module, tuple[Tensor, tuple[int, ...]]]:
+    where = walk.where
     shape = None
     for spec in layers:
         shape = _input_shape(spec.get("config", {}))
@@ -132,23 +184,20 @@ def _sequential(layers: list[dict[str, Any]], config: dict[str, Any], weights: W
             break
     if shape is None and isinstance(config.get("build_input_shape"), list):
         shape = config["build_input_shape"]
-    if shape is None:
+    if shape is None and source is None:
         raise KerasLayerError(f"{where}: the Sequential model has no input shape (save a model "
                               "that has been built, e.g. with keras.Input first)")
-    tensor = Tensor(_channels_first(shape, where))
+    tensor = source or Tensor(_channels_first(shape, where))
     input_shape = tensor.shape
     model_layers: list[Module] = []
     for spec in layers:
         if spec["class_name"] in _IGNORED:
             continue
-        class_name = str(spec["class_name"])
-        config_ = dict(spec.get("config", {}), _class=class_name)
-        arrays = [np.asarray(a) for a in weights(config_.get("name", class_name))]
-        converted = _convert(class_name, config_, arrays, [tensor], config_.get("name", class_name))
+        converted = walk.convert(spec, [tensor], prefix)
         out_shape = shape_of(converted.layers, tensor.shape)
         tensor = _next_tensor(converted, tensor, out_shape)
         model_layers += converted.layers
-    return L.Sequential(*model_layers), input_shape
+    return L.Sequential(*model_layers), (tensor, input_shape)
 
 
 # -- functional models -----------------------------------------------------------------------------
@@ -183,8 +232,9 @@ def _references(config: dict[str, Any], key: str) -> list[tuple[str, int, int]]:
     return [(str(v[0]), int(v[1]), int(v[2])) for v in value]
 
 
-def _functional(layers: list[dict[str, Any]], config: dict[str, Any], weights: WeightSource,
-                where: str) -> Module:
+def _functional(layers: list[dict[str, Any]], config: dict[str, Any], walk: Walk, prefix: str,
+                source: Tensor | None) -> tuple[Module, tuple[Tensor, tuple[int, ...]]]:
+    where = walk.where
     try:
         from convlens.layers.graph import Graph, Input
     except ImportError:  # pragma: no cover - the graph model lands with the graph branch
@@ -198,7 +248,8 @@ def _functional(layers: list[dict[str, Any]], config: dict[str, Any], weights: W
             name = str(cfg.get("name", spec.get("name")))
             shape = _channels_first(_input_shape(cfg) or [], f"{where}: input {name!r}")
             symbolic[(name, 0, 0)] = Input(shape, name=name)
-            tensors[(name, 0, 0)] = Tensor(shape)
+            # a nested model's input: what the outer model feeds it (its flatten order too)
+            tensors[(name, 0, 0)] = source if source is not None and source.shape == shape else Tensor(shape)
             inputs.append((name, 0, 0))
     # one work item per call of a layer; a layer called twice (shared weights) may read its
     # own first output, so calls are placed one by one as their inputs become known
@@ -213,13 +264,10 @@ def _functional(layers: list[dict[str, Any]], config: dict[str, Any], weights: W
             raise KerasLayerError(f"{where}: the layers {names} read tensors no layer produces")
         for item in ready:
             spec, node_index, call = item
-            class_name = str(spec["class_name"])
-            cfg = dict(spec.get("config", {}), _class=class_name)
-            name = str(cfg.get("name", spec.get("name")))
+            name = str(spec.get("config", {}).get("name", spec.get("name")))
             metas = [tensors[ref] for ref in call]
             if name not in converted:
-                arrays = [np.asarray(a) for a in weights(name)]
-                converted[name] = _convert(class_name, cfg, arrays, metas, name)
+                converted[name] = walk.convert(spec, metas, prefix)
             result = converted[name]
             node_name = name if node_index == 0 else f"{name}_call{node_index}"
             out = _apply(result.layers, [symbolic[ref] for ref in call], node_name, used)
@@ -232,7 +280,9 @@ def _functional(layers: list[dict[str, Any]], config: dict[str, Any], weights: W
     except KeyError as error:
         raise KerasLayerError(f"{where}: the model's inputs or outputs name an unknown layer "
                               f"{error}") from None
-    return Graph(inputs=ins if len(ins) > 1 else ins[0], outputs=outs if len(outs) > 1 else outs[0])
+    graph = Graph(inputs=ins if len(ins) > 1 else ins[0], outputs=outs if len(outs) > 1 else outs[0])
+    out_refs = _references(config, "output_layers")
+    return graph, (tensors[out_refs[0]], tuple(graph.input_shapes[0]))
 
 
 def _apply(layers: list[Module], inputs: list[Any], name: str, used: dict[str, int]) -> Any:

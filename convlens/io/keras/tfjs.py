@@ -97,8 +97,8 @@ def _decode(spec: Any, buffer: bytes, offset: int, where: str) -> tuple[np.ndarr
 
 
 def read_weights(document: dict[str, Any], folder: Path, where: str) -> dict[str, list[np.ndarray]]:
-    """Every weight of the manifest, grouped by layer name (the part before the last ``/``),
-    in manifest order."""
+    """Every weight of the manifest, grouped by the path of its layer (the name before its
+    last ``/``), in manifest order."""
     by_layer: dict[str, list[np.ndarray]] = {}
     manifest = document.get("weightsManifest", [])
     if not isinstance(manifest, list):
@@ -112,7 +112,7 @@ def read_weights(document: dict[str, Any], folder: Path, where: str) -> dict[str
         for spec in group.get("weights", []):
             array, offset = _decode(spec, buffer, offset, where)
             parts = str(spec["name"]).split(":")[0].split("/")
-            layer = parts[-2] if len(parts) >= 2 else parts[0]
+            layer = "/".join(parts[:-1]) if len(parts) >= 2 else parts[0]
             by_layer.setdefault(layer, []).append(array)
         if offset != len(buffer):
             raise FormatError(f"{where!r}: the shards {group.get('paths')} hold {len(buffer)} bytes, "
@@ -128,4 +128,20 @@ def load_tfjs(path: str | os.PathLike[str], **options: Any) -> Any:
         raise FileNotFoundError(f"no such file: {where!r}")
     document = _read_json(target, where)
     weights = read_weights(document, target.parent, where)
-    return build_model(document["modelTopology"], lambda layer: weights.get(layer, []), where)
+    return build_model(document["modelTopology"], lambda path: _weights_of(weights, path), where)
+
+
+def _weights_of(weights: dict[str, list[np.ndarray]], path: str) -> list[np.ndarray]:
+    """A layer's weights by its path (``inner/conv``). Converters name weights by a path that
+    may start higher (``model/inner/conv/kernel``) or lower (``conv/kernel``, the variable's
+    own name): the exact path first, then a longer one ending in it, then its own end."""
+    if path in weights:
+        return weights[path]
+    longer = [key for key in weights if key.endswith("/" + path)]
+    if len(longer) == 1:
+        return weights[longer[0]]
+    parts = path.split("/")
+    for k in range(1, len(parts)):
+        if "/".join(parts[k:]) in weights:
+            return weights["/".join(parts[k:])]
+    return []

@@ -88,7 +88,9 @@ class OnnxWriter:
         if key is not None and key in self._shared:
             return self._shared[key][0]
         unique = self.fresh(name)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), unique))
+        # (ascontiguousarray alone would turn a scalar into shape (1,))
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array).reshape(array.shape),
+                                                         unique))
         if key is not None:
             self._shared[key] = (unique, value)  # holding the array keeps its id from being reused
         return unique
@@ -97,17 +99,20 @@ class OnnxWriter:
         return self.constant(name, np.asarray(values, dtype=np.int64))
 
     def node(self, op_type: str, inputs: Sequence[str], name: str, output: str | None = None,
-             **attributes: Any) -> str:
-        """Add one node; returns the name of its (single) output."""
+             num_outputs: int = 1, **attributes: Any) -> Any:
+        """Add one node; returns the name of its output (a list of ``num_outputs`` names when
+        it has several)."""
         out = self.fresh(output or (f"{name}_out" if name else op_type))
+        outs = [out] + [self.fresh(f"{out}:{i}") for i in range(1, num_outputs)]
         node_name = self.fresh(f"{name}/{op_type}" if name else op_type)
         attrs = {k: v for k, v in attributes.items() if v is not None}
-        self.nodes.append(helper.make_node(op_type, list(inputs), [out], name=node_name, **attrs))
-        return out
+        self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=node_name, **attrs))
+        return out if num_outputs == 1 else outs
 
 
-def emit(writer: OnnxWriter, layer: Module, inputs: list[Tensor], name: str) -> Tensor:
-    """Export ``layer`` applied to ``inputs``; returns its output tensor (name and example)."""
+def emit(writer: OnnxWriter, layer: Module, inputs: list[Tensor], name: str) -> Any:
+    """Export ``layer`` applied to ``inputs``; returns its output tensor (name and example),
+    a list of them for a layer with several outputs."""
     function = find_exporter(layer)
     examples = [t.example for t in inputs]
     if function is None:
@@ -117,6 +122,9 @@ def emit(writer: OnnxWriter, layer: Module, inputs: list[Tensor], name: str) -> 
         out_name = function(writer, layer, inputs, name)
     with no_grad():
         example = layer.run_forward(*examples)
+    if isinstance(example, tuple):   # several outputs: the exporter named each
+        names = out_name if isinstance(out_name, list) else [out_name] * len(example)
+        return [Tensor(n, np.asarray(e)) for n, e in zip(names, example)]
     return Tensor(out_name, np.asarray(example))
 
 
@@ -155,7 +163,8 @@ def export_onnx(model: Module, path: str | os.PathLike[str], input_shape: Sequen
     graph = helper.make_graph(
         writer.nodes, type(model).__name__,
         [_value_info(t.name, t.example) for t in inputs],
-        [_value_info(t.name, t.example) for t in outputs],
+        [_value_info(t.name, t.example, batched)
+         for t, batched in zip(outputs, getattr(model, "output_batched", [True] * len(outputs)))],
         writer.initializers,
     )
     proto = helper.make_model_gen_version(graph, opset_imports=[helper.make_opsetid("", opset)],
@@ -212,6 +221,7 @@ def _input_specs(model: Module, input_shape: Sequence[int] | None,
     return [("input", sizes, np.dtype(dtype))]
 
 
-def _value_info(name: str, example: np.ndarray) -> onnx.ValueInfoProto:
+def _value_info(name: str, example: np.ndarray, batched: bool = True) -> onnx.ValueInfoProto:
     elem = helper.np_dtype_to_tensor_dtype(example.dtype)
-    return helper.make_tensor_value_info(name, elem, ["N", *example.shape[1:]])
+    shape = ["N", *example.shape[1:]] if batched else list(example.shape)
+    return helper.make_tensor_value_info(name, elem, shape)

@@ -41,12 +41,13 @@ from convlens.io.onnx.converters.registry import (
     find_converter,
 )
 from convlens.io.onnx.naming import unique_name
-from convlens.io.onnx.patterns import fuse_gelu
+from convlens.io.onnx.patterns import fuse_gelu, fuse_plane_indices
 from convlens.io.onnx.reader import (
     attributes,
     initializers,
     opset_version,
     read_model,
+    source_opset,
     value_dtype,
     value_shape,
 )
@@ -82,7 +83,9 @@ class Importer:
         self.model, self.where = model, where
         self.batch_axis = batch_axis
         self.graph = fuse_gelu(model.graph)  # GELU before opset 20: Div, Erf, Add, Mul, Mul
+        self.graph = fuse_plane_indices(self.graph)  # MaxPool's Indices modulo the plane size
         self.opset = opset_version(model)
+        self.source_opset = source_opset(model)
         self.input_shapes = input_shapes
         self.values: dict[str, Any] = dict(initializers(self.graph))
         self.initializer_names = set(self.values)
@@ -150,7 +153,8 @@ class Importer:
         else:
             node = Node(onnx_node.op_type, name, inputs, list(onnx_node.input), attributes(onnx_node),
                         self.opset, len([o for o in onnx_node.output if o]), self.graph_inputs,
-                        frozenset(self.static_batches), self.batch_axis, apply_layer=self._apply)
+                        frozenset(self.static_batches), self.batch_axis, apply_layer=self._apply,
+                        source_opset=self.source_opset)
             function = find_converter(onnx_node.op_type, self.opset)
             try:
                 outputs = as_list(function(node))

@@ -61,11 +61,26 @@ def upgrade(model: onnx.ModelProto, where: str, opset: int) -> onnx.ModelProto:
     from onnx import version_converter
 
     try:
-        return version_converter.convert_version(model, MIN_OPSET)
+        upgraded = version_converter.convert_version(model, MIN_OPSET)
+        # what the converter cannot rewrite without shapes (opset-6 PRelu's per-channel slope
+        # of shape (C,)) the converters read with the file's own opset: source_opset()
+        upgraded.metadata_props.add(key=SOURCE_OPSET, value=str(opset))
+        return upgraded
     except Exception as error:  # the converter's own message says which operator
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise FormatError(f"{where} uses opset {opset}; convlens reads opsets {MIN_OPSET} and newer, and "
                           f"ONNX's version converter could not upgrade it: {first}") from None
+
+
+SOURCE_OPSET = "convlens.source_opset"
+
+
+def source_opset(model: onnx.ModelProto) -> int:
+    """The opset the file was written with (before :func:`upgrade`)."""
+    for entry in model.metadata_props:
+        if entry.key == SOURCE_OPSET:
+            return int(entry.value)
+    return opset_version(model)
 
 
 def opset_version(model: onnx.ModelProto) -> int:

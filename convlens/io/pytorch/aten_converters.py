@@ -125,3 +125,14 @@ def _batch_norm(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: An
             pass
     _weights(ctx, layer, named)
     return ctx.apply(layer, [x], _owner(weight if weight is not None else mean, node.name))
+
+
+@converts_function(F.layer_norm, aten.layer_norm.default)
+def _layer_norm(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) -> SymbolicTensor:
+    """``F.layer_norm(x, shape, weight, bias, eps)`` (ConvNeXt's channels-last LayerNorm2d)."""
+    x, shape = args[0], tuple(_arg(args, kwargs, 1, "normalized_shape"))
+    weight, bias = _arg(args, kwargs, 2, "weight"), _arg(args, kwargs, 3, "bias")
+    layer = L.LayerNorm(shape, _arg(args, kwargs, 4, "eps", 1e-5), elementwise_affine=weight is not None,
+                        bias=bias is not None)
+    _weights(ctx, layer, {"weight": weight, "bias": bias})
+    return ctx.apply(layer, [x], _owner(weight, node.name))

@@ -10,6 +10,7 @@ twin's ``state_dict`` has the convlens keys, so weights can go back with
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,7 @@ MIRRORED: dict[str, tuple[str, ...]] = {
     "GELU": ("approximate",), "Softmax": ("dim",), "LogSoftmax": ("dim",), "Dropout": ("p",),
     "Dropout1d": ("p",), "Dropout2d": ("p",), "Dropout3d": ("p",),
     "ReLU": (), "Sigmoid": (), "Tanh": (), "SiLU": (), "Identity": (),
+    "Softplus": ("beta", "threshold"), "Softsign": (),
 }
 """Layers that have the same class name and the same arguments, under the same attribute
 names, in convlens and ``torch.nn``: both directions convert them from this table."""
@@ -120,7 +122,6 @@ def _concat(layer: L.Concat, ex: Exporter) -> nn.Module:
 # -- graphs ------------------------------------------------------------------------------------
 def _merge_node(graph: Any, layer: Module, args: tuple[Any, ...]) -> Any:
     """The fx node(s) computing a convlens merge layer, or None if ``layer`` is no merge."""
-    import operator
 
     name = type(layer).__name__
     chains = {"Add": operator.add, "Multiply": operator.mul, "Maximum": torch.maximum,
@@ -158,7 +159,12 @@ def _graph(layer: Any, ex: Exporter) -> nn.Module:
         if id(node.layer) not in owners:
             owners[id(node.layer)] = node.name
             root[node.name] = ex.convert(node.layer, f"node {node.name!r}")
-        values[node.output] = graph.call_module(owners[id(node.layer)], args)
+        called = graph.call_module(owners[id(node.layer)], args)
+        if node.returns_tuple:   # several outputs: one getitem each, as torch.fx traces them
+            for i, name in enumerate(node.outputs):
+                values[name] = graph.call_function(operator.getitem, (called, i))
+        else:
+            values[node.output] = called
     outputs = [values[name] for name in layer.output_names]
     graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     return fx.GraphModule(root, graph, class_name="ConvlensGraph")
@@ -210,7 +216,8 @@ def _linear(layer: L.Linear, ex: Exporter) -> nn.Module:
 @converts(_BatchNorm, _InstanceNorm)
 def _channel_norm(layer: Any, ex: Exporter) -> nn.Module:
     name = type(layer).__name__
-    return getattr(nn, name)(layer.num_features, layer.eps, layer.momentum, affine=layer.affine,
+    cls = T.BATCH_NORM_STATS[layer.ndim] if layer.return_stats else getattr(nn, name)
+    return cls(layer.num_features, layer.eps, layer.momentum, affine=layer.affine,
                              track_running_stats=layer.track_running_stats)
 
 
@@ -221,7 +228,8 @@ def _group_norm(layer: L.GroupNorm, ex: Exporter) -> nn.Module:
 
 @converts(L.LayerNorm)
 def _layer_norm(layer: L.LayerNorm, ex: Exporter) -> nn.Module:
-    return nn.LayerNorm(layer.normalized_shape, layer.eps, layer.elementwise_affine,
+    cls = T.LayerNormWithStats if layer.return_stats else nn.LayerNorm
+    return cls(layer.normalized_shape, layer.eps, layer.elementwise_affine,
                         bias=layer.bias is not None)
 
 
@@ -241,7 +249,8 @@ def _pool(layer: _PoolNd, ex: Exporter) -> nn.Module:
         return getattr(nn, f"AvgPool{nd}d")(layer.kernel_size, layer.stride, layer.padding,
                                             layer.ceil_mode, layer.count_include_pad)
     maxpool = getattr(nn, f"MaxPool{nd}d")(layer.kernel_size, layer.stride, layer.padding,
-                                           layer.dilation, ceil_mode=layer.ceil_mode)
+                                           layer.dilation, ceil_mode=layer.ceil_mode,
+                                           return_indices=layer.return_indices)
     return maxpool if layer.kind == "max" else T.MinPool(maxpool)
 
 
@@ -269,6 +278,11 @@ def _permute(layer: L.Permute, ex: Exporter) -> nn.Module:
 
 def _mirrored(layer: Module, ex: Exporter) -> nn.Module:
     name = type(layer).__name__
+    if getattr(layer, "always", False) or getattr(layer, "return_mask", False):
+        if name != "Dropout":
+            raise ConversionError(f"{name} with always= or return_mask=: PyTorch's channel "
+                                  "dropout has neither")
+        return T.MaskedDropout(layer.p, layer.always, layer.return_mask)
     return getattr(nn, name)(**{arg: getattr(layer, arg) for arg in MIRRORED[name]})
 
 
@@ -303,3 +317,24 @@ if hasattr(L, "Slice"):
     @converts(L.Pad)
     def _pad(layer: Any, ex: Exporter) -> nn.Module:
         return T.Pad(layer.pads, layer.mode, layer.value)
+
+
+@converts(L.Upsample)
+def _upsample(layer: Any, ex: Exporter) -> nn.Module:
+    return nn.Upsample(layer.size, layer.scale_factor, layer.mode, layer.align_corners)
+
+
+@converts(L.Rescale)
+def _rescale(layer: Any, ex: Exporter) -> nn.Module:
+    return T.Rescale(torch.from_numpy(layer.scale.copy()), torch.from_numpy(layer.offset.copy()))
+
+
+@converts(L.ConvTranspose1d, L.ConvTranspose2d, L.ConvTranspose3d)
+def _conv_transpose(layer: Any, ex: Exporter) -> nn.Module:
+    if any(before != after for before, after in layer.padding):
+        raise ConversionError(f"{type(layer).__name__} with padding {layer.padding} (different at the "
+                              "two ends) has no PyTorch equivalent")
+    return getattr(nn, type(layer).__name__)(
+        layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride,
+        tuple(before for before, _ in layer.padding), layer.output_padding, layer.groups,
+        layer.bias is not None, layer.dilation)

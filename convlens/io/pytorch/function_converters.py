@@ -168,6 +168,41 @@ def _dropout(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) 
     return ctx.apply(getattr(L, kind)(_arg(args, kwargs, 1, "p", 0.5)), [args[0]], node.name)
 
 
+@converts_function("torchvision.ops.stochastic_depth.stochastic_depth")
+def _stochastic_depth(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) -> SymbolicTensor:
+    """torchvision's stochastic depth (EfficientNet, ConvNeXt): the identity in eval mode or
+    with p = 0; in training it drops whole examples' branches, which no convlens layer does."""
+    p, training = _arg(args, kwargs, 1, "p", 0.0), _arg(args, kwargs, 3, "training", True)
+    if training and p > 0:
+        raise ConversionError(f"{node.name} (torchvision stochastic_depth, p={p}) in training mode "
+                              "has no convlens equivalent; convert the module in eval mode "
+                              "(module.eval()), where it is the identity")
+    return args[0]
+
+
+def upsample_layer(size: Any, scale_factor: Any, mode: str, align_corners: Any, recompute: Any,
+                   where: str) -> L.Upsample:
+    """``nn.Upsample`` / ``F.interpolate`` arguments -> ``cl.Upsample``."""
+    if recompute and scale_factor is not None:
+        raise ConversionError(f"{where}: recompute_scale_factor=True is not supported (convlens "
+                              "resizes with the scale factor given)")
+    if mode not in ("nearest", "linear", "bilinear", "trilinear"):
+        raise ConversionError(f"{where}: interpolation mode {mode!r} is not supported; expected "
+                              "nearest, linear, bilinear or trilinear")
+    return L.Upsample(size, scale_factor, mode, align_corners)
+
+
+
+@converts_function(F.interpolate, F.upsample)
+def _interpolate(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) -> SymbolicTensor:
+    if _arg(args, kwargs, 6, "antialias", False):
+        raise ConversionError(f"{node.name}: interpolate with antialias=True is not supported")
+    layer = upsample_layer(_arg(args, kwargs, 1, "size"), _arg(args, kwargs, 2, "scale_factor"),
+                           _arg(args, kwargs, 3, "mode", "nearest"), _arg(args, kwargs, 4, "align_corners"),
+                           _arg(args, kwargs, 5, "recompute_scale_factor"), node.name)
+    return ctx.apply(layer, [args[0]], node.name)
+
+
 @converts_function("contiguous", "clone", torch.clone)
 def _same(ctx: Importer, args: list[Any], kwargs: dict[str, Any], node: Any) -> SymbolicTensor:
     return args[0]

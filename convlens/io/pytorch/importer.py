@@ -180,8 +180,9 @@ class Importer:
                 sub = self.traced.get_submodule(node.target)
                 env[node] = MODULE_CONVERTERS[_lookup(type(sub))](self, sub, list(args), kwargs, node)
             elif node.op in ("call_function", "call_method"):
-                if _is_tensor(value) and node.target in FUNCTION_CONVERTERS and _symbolic((args, kwargs)):
-                    env[node] = FUNCTION_CONVERTERS[node.target](self, list(args), kwargs, node)
+                converter = function_converter(node.target)
+                if _is_tensor(value) and converter is not None and _symbolic((args, kwargs)):
+                    env[node] = converter(self, list(args), kwargs, node)
                 else:
                     env[node] = value   # shape arithmetic, or state only (a buffer update)
             elif node.op == "output":
@@ -237,7 +238,7 @@ class Importer:
             elif node.op in ("call_function", "call_method"):
                 if node not in derived:
                     continue                               # module state only (buffer updates)
-                if _is_tensor(self.values.get(node)) and node.target not in FUNCTION_CONVERTERS:
+                if _is_tensor(self.values.get(node)) and function_converter(node.target) is None:
                     problems.append(f"{node.name} ({_target_name(node.target)})")
         return problems
 
@@ -261,6 +262,16 @@ def _is_tensor(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_is_tensor(v) for v in value)
     return False
+
+
+def function_converter(target: Any) -> Any:
+    """The converter of a function, operator or method name; functions of libraries convlens
+    does not import (torchvision's ``stochastic_depth``) are registered by qualified name."""
+    try:
+        found = FUNCTION_CONVERTERS.get(target)
+    except TypeError:                                  # an unhashable target
+        return None
+    return found if found is not None else FUNCTION_CONVERTERS.get(_target_name(target))
 
 
 def _lookup(cls: type) -> type | None:
@@ -291,7 +302,8 @@ def trace(module: torch.nn.Module, examples: tuple[torch.Tensor, ...]) -> tuple[
 
 def from_torch(module: torch.nn.Module, example_input: Any) -> Graph:
     """Convert ``module`` to a convlens ``Graph`` (see the module docstring)."""
-    from convlens.io.pytorch import function_converters, module_converters  # noqa: F401 (register)
+    # (aten_converters also registers F.layer_norm, whose weights bind as the ATen ones do)
+    from convlens.io.pytorch import aten_converters, function_converters, module_converters  # noqa: F401
 
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"from_torch expects a torch.nn.Module, received {type(module).__name__}")
@@ -299,8 +311,6 @@ def from_torch(module: torch.nn.Module, example_input: Any) -> Graph:
     tensors = tuple(torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
                     for x in examples)
     traced, exported = trace(module, tensors)
-    if exported:
-        from convlens.io.pytorch import aten_converters  # noqa: F401 (registers ATen operators)
     recorder = _Recorder(traced)
     modes = [(m, m.training) for m in module.modules()]
     # the example run must not move running statistics: eval mode for a traced module; an

@@ -16,7 +16,7 @@ from torch import nn
 
 import convlens.layers as L
 from convlens.io.pytorch.export import MIRRORED, ConversionError
-from convlens.io.pytorch.function_converters import clamp, hard_sigmoid, hard_swish
+from convlens.io.pytorch.function_converters import clamp, hard_sigmoid, hard_swish, upsample_layer
 from convlens.io.pytorch.importer import Importer, converts_module
 from convlens.layers.module import Module
 
@@ -58,6 +58,15 @@ def _conv(m: Any) -> Module:
                                         m.padding_mode)
 
 
+@layer(nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+def _conv_transpose(m: Any) -> Module:
+    if m.padding_mode != "zeros" or isinstance(m.padding, str):
+        raise ConversionError(f"{type(m).__name__} with padding {m.padding!r} and padding_mode "
+                              f"{m.padding_mode!r} is not supported")
+    return getattr(L, type(m).__name__)(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                                        m.output_padding, m.groups, m.bias is not None, m.dilation)
+
+
 @layer(nn.Linear)
 def _linear(m: nn.Linear) -> Module:
     return L.Linear(m.in_features, m.out_features, m.bias is not None)
@@ -93,9 +102,9 @@ def _pool_args(m: Any) -> tuple[Any, Any, Any]:
 
 @layer(nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
 def _max_pool(m: Any) -> Module:
-    if m.return_indices:
-        raise ConversionError(f"{type(m).__name__} with return_indices=True is not supported")
-    return getattr(L, type(m).__name__)(*_pool_args(m), m.dilation, m.ceil_mode)
+    # with return_indices: a node with two outputs, which the traced getitem calls pick
+    return getattr(L, type(m).__name__)(*_pool_args(m), m.dilation, m.ceil_mode,
+                                        return_indices=m.return_indices)
 
 
 @layer(nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)
@@ -148,3 +157,9 @@ def _hardswish(ctx: Importer, m: Any, args: list[Any], kwargs: dict[str, Any], n
 @converts_module(nn.Hardsigmoid)
 def _hardsigmoid(ctx: Importer, m: Any, args: list[Any], kwargs: dict[str, Any], node: Any) -> Any:
     return hard_sigmoid(ctx, args[0], str(node.target))
+
+
+@layer(nn.Upsample)     # UpsamplingNearest2d and UpsamplingBilinear2d are subclasses
+def _upsample(m: Any) -> Module:
+    return upsample_layer(m.size, m.scale_factor, m.mode, m.align_corners,
+                          m.recompute_scale_factor, type(m).__name__)

@@ -64,7 +64,10 @@ class MinPool(nn.Module):
         super().__init__()
         self.maxpool = maxpool
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor):
+        if self.maxpool.return_indices:
+            y, indices = self.maxpool(-x)
+            return -y, indices
         return -self.maxpool(-x)
 
 
@@ -144,3 +147,71 @@ class Pad(nn.Module):
         pairs = self.pads[-(x.ndim - 1):]
         mode = {"edge": "replicate", "wrap": "circular"}.get(self.mode, self.mode)
         return F.pad(x, pad_argument(pairs), mode=mode, value=self.value if mode == "constant" else None)
+
+
+class LayerNormWithStats(nn.LayerNorm):
+    """``nn.LayerNorm`` that also returns the mean and 1/√(σ² + ε) over the normalized axes
+    (shape of the input with those axes 1), differentiable like convlens's
+    ``LayerNorm(return_stats=True)`` (``torch.native_layer_norm`` returns them without a
+    gradient)."""
+
+    def forward(self, x: torch.Tensor):  # type: ignore[override]
+        dims = tuple(range(x.ndim - len(self.normalized_shape), x.ndim))
+        mean = x.mean(dims, keepdim=True)
+        inv_std = torch.rsqrt(x.var(dims, unbiased=False, keepdim=True) + self.eps)
+        y = (x - mean) * inv_std
+        if self.weight is not None:
+            y = y * self.weight
+        if self.bias is not None:
+            y = y + self.bias
+        return y, mean, inv_std
+
+
+class MaskedDropout(nn.Module):
+    """Dropout that may drop in eval mode too (``always``) and may return its keep-mask
+    (``return_mask``), as convlens's ``Dropout(always=…, return_mask=…)``; masks come from
+    torch's generator."""
+
+    def __init__(self, p: float, always: bool, return_mask: bool) -> None:
+        super().__init__()
+        self.p, self.always, self.return_mask = p, always, return_mask
+
+    def forward(self, x: torch.Tensor):
+        if (self.training or self.always) and self.p > 0:
+            mask = torch.rand_like(x) >= self.p
+            y = torch.where(mask, x / (1 - self.p), torch.zeros_like(x)) if self.p < 1 else x * 0
+        else:
+            mask, y = torch.ones_like(x, dtype=torch.bool), x
+        return (y, mask) if self.return_mask else y
+
+
+class BatchNormStats:
+    """Mixin for ``nn.BatchNormNd``: also return the statistics it normalized with, (C,) each
+    (the batch's μ and biased σ² when it uses the batch, else the running ones), as
+    convlens's ``BatchNorm2d(return_stats=True)``."""
+
+    def forward(self, x: torch.Tensor):
+        y = super().forward(x)  # type: ignore[misc]
+        if self.training or not self.track_running_stats:  # type: ignore[attr-defined]
+            axes = [0, *range(2, x.ndim)]
+            return y, x.mean(axes), x.var(axes, unbiased=False)
+        return y, self.running_mean, self.running_var  # type: ignore[attr-defined]
+
+
+BATCH_NORM_STATS = {n: type(f"BatchNorm{n}dStats", (BatchNormStats, getattr(nn, f"BatchNorm{n}d")), {})
+                    for n in (1, 2, 3)}
+
+
+class Rescale(nn.Module):
+    """y = x·scale + offset over the channel axis (convlens's ``Rescale``), as buffers."""
+
+    def __init__(self, scale: torch.Tensor, offset: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("scale", scale)
+        self.register_buffer("offset", offset)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = (-1,) + (1,) * (x.dim() - 2)
+        scale = self.scale if self.scale.dim() == 0 else self.scale.reshape(shape)
+        offset = self.offset if self.offset.dim() == 0 else self.offset.reshape(shape)
+        return x * scale.to(x.dtype) + offset.to(x.dtype)

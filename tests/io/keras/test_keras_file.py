@@ -91,10 +91,11 @@ def test_dense_after_flatten_reads_channels_first_rows():
 
 
 def test_unsupported_layers_are_all_named(tmp_path):
-    model = keras.Sequential([keras.Input((8, 8, 3)), L.Conv2D(2, 3), L.UpSampling2D(),
-                              L.Flatten(), L.LayerNormalization(), L.Dense(2)])
+    inner = keras.Sequential([keras.Input((6, 6, 2)), L.UnitNormalization(name="unit")], name="inner")
+    model = keras.Sequential([keras.Input((8, 8, 3)), L.Conv2D(2, 3), inner,
+                              L.Flatten(), L.PReLU(name="prelu"), L.Dense(2)])
     model.save(tmp_path / "u.keras")
-    with pytest.raises(FormatError, match=r"unsupported Keras layers: up_sampling2d \(UpSampling2D\), layer_normalization \(LayerNormalization\)"):
+    with pytest.raises(FormatError, match=r"unsupported Keras layers: unit \(UnitNormalization\), prelu \(PReLU\)"):
         cl.load(tmp_path / "u.keras")
 
 

@@ -98,3 +98,27 @@ def test_zero_padding_into_pooling_and_relu6(tmp_path):
             cl.load(tmp_path / "p.keras")
         return
     assert_same_output(model, cl.load(tmp_path / "p.keras"), image((2, 9, 9, 2)) * 4)
+
+
+def test_nested_models_in_every_format(tmp_path):
+    """A feature extractor (a Sequential ending in Flatten: the outer Dense must read its
+    rows in Keras's order) inside a functional model, beside a nested functional block."""
+    from keras_models import assert_every_format, randomize_weights
+
+    keras.utils.set_random_seed(11)
+    features = keras.Sequential([keras.Input((7, 6, 3)), L.Conv2D(4, 3, name="f_conv"),
+                                 L.BatchNormalization(name="f_bn"), L.MaxPooling2D(name="f_pool"),
+                                 L.Flatten(name="f_flat")], name="features")
+    x_in = keras.Input((7, 6, 3))
+    block = keras.Model(x_in, L.Add()([L.Conv2D(3, 1, name="b_conv")(x_in), x_in]), name="block")
+    x = keras.Input((7, 6, 3))
+    y = L.Dense(5, name="head")(features(block(x)))
+    model = keras.Model(x, L.Dense(2, name="out")(y))
+    randomize_weights(model)
+    loaded = assert_every_format(model, image((2, 7, 6, 3)), tmp_path)
+    children = [type(m).__name__ for m in loaded["keras"].modules()]
+    assert children.count("Graph") == 2 and "Sequential" in children     # the nesting is kept
+
+    outer = keras.Sequential([keras.Input((7, 6, 3)), block, features, L.Dense(3, name="top")])
+    randomize_weights(outer, seed=3)
+    assert_every_format(outer, image((2, 7, 6, 3)), tmp_path / "sequential")

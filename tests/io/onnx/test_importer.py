@@ -4,6 +4,7 @@ keep PyTorch's parameter names, and round-trip exactly; bad files get one clear 
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -242,7 +243,8 @@ def test_without_the_onnx_package_the_message_gives_the_install_command(monkeypa
 
 @pytest.mark.filterwarnings("ignore:Conv2d. padding='same'")
 @pytest.mark.parametrize("name", ["conv_variants", "pools", "pool_1d_3d", "activations", "normalization",
-                                  "shape_ops", "linear_on_3d", "adaptive_global", "reduce", "residual_concat"])
+                                  "shape_ops", "linear_on_3d", "adaptive_global", "reduce", "residual_concat",
+                                  "upsample", "conv_transpose"])
 def test_every_exported_layer_reads_back(name, tmp_path):
     """The exporter's layer stacks (every layer ONNX expresses, LayerNormalization and the
     GroupNorm composition included), read back: the same outputs as onnxruntime. At the newest
@@ -257,6 +259,50 @@ def test_every_exported_layer_reads_back(name, tmp_path):
     reference = onnxruntime_run(path, x)
     np.testing.assert_allclose(back(x), reference, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(reference).max()))
     np.testing.assert_allclose(back(x), model(x), rtol=1e-5, atol=1e-5 * max(1.0, np.abs(reference).max()))
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+def test_tanh_gelu_before_opset_20_reads_back_as_gelu(opset, tmp_path):
+    """GELU(approximate="tanh") before opset 20 is ½x(1 + tanh(√(2/π)(x + 0.044715x³))) in
+    eight nodes (convlens) or PyTorch's order of them: fused back into one GELU. A Tanh that
+    is not a GELU's stays a Tanh."""
+    import torch
+
+    model = cl.Sequential(cl.Conv2d(2, 4, 1), cl.GELU("tanh"), cl.Conv2d(4, 3, 1), cl.Tanh(),
+                          cl.GELU("tanh")).eval()
+    path = cl.export_onnx(model, tmp_path / "m.onnx", input_shape=(2, 5, 5), opset=opset)
+    assert {"Tanh", "Mul", "Add"} <= {n.op_type for n in onnx.load(path).graph.node}
+    back = cl.from_onnx(path)
+    assert [type(n.layer).__name__ for n in back.nodes] == ["Conv2d", "GELU", "Conv2d", "Tanh", "GELU"]
+    assert back.nodes[1].layer.approximate == "tanh"
+    x = np.random.default_rng(4).standard_normal((3, 2, 5, 5)).astype(np.float32)
+    np.testing.assert_array_equal(back(x), model(x))
+    np.testing.assert_allclose(back(x), onnxruntime_run(path, x), rtol=1e-5, atol=1e-6)
+    net = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 1), torch.nn.GELU(approximate="tanh")).eval()
+    torch.onnx.export(net, (torch.from_numpy(x),), str(tmp_path / "t.onnx"), opset_version=opset, dynamo=False)
+    from_torch = cl.from_onnx(tmp_path / "t.onnx")
+    assert [type(n.layer).__name__ for n in from_torch.nodes] == ["Conv2d", "GELU"]
+    with torch.no_grad():
+        np.testing.assert_allclose(from_torch(x), net(torch.from_numpy(x)).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_tanh_gelu_with_pow_reads_back_as_gelu(tmp_path):
+    """Other exporters write x³ as Pow(x, 3)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    consts = {"three": 3.0, "kappa": 0.044715, "k": math.sqrt(2 / math.pi), "one": 1.0, "half": 0.5}
+    nodes = [helper.make_node("Pow", ["x", "three"], ["cube"]), helper.make_node("Mul", ["kappa", "cube"], ["t"]),
+             helper.make_node("Add", ["x", "t"], ["inner"]), helper.make_node("Mul", ["inner", "k"], ["s"]),
+             helper.make_node("Tanh", ["s"], ["g"], name="act/Tanh"), helper.make_node("Add", ["g", "one"], ["g1"]),
+             helper.make_node("Mul", ["x", "g1"], ["xg"]), helper.make_node("Mul", ["xg", "half"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+                              [numpy_helper.from_array(np.array(v, np.float32), n) for n, v in consts.items()])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), tmp_path / "p.onnx")
+    back = cl.from_onnx(tmp_path / "p.onnx")
+    assert [type(n.layer).__name__ for n in back.nodes] == ["GELU"]
+    x = np.random.default_rng(5).standard_normal((3, 4)).astype(np.float32)
+    np.testing.assert_allclose(back(x), onnxruntime_run(tmp_path / "p.onnx", x), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("opset", [13, 17])

@@ -1,5 +1,5 @@
-"""Classic architectures, built by torchvision with random weights and exported by PyTorch at
-several opsets, load in convlens and match onnxruntime (relative error ≤ 1e-4 of the largest
+"""Classic architectures (and EfficientNet-B0, RegNetX-400MF), built by torchvision with random
+weights and exported by PyTorch at several opsets, load in convlens and match onnxruntime (relative error ≤ 1e-4 of the largest
 output); an AlexNet with local response normalization written by convlens reads back; an imported ResNet-50 at 224×224 works with summary, receptive fields and Grad-CAM.
 
 Sizes keep CI short: 32×32 to 64×64 inputs where the architecture allows. torchvision's AlexNet and VGG
@@ -78,6 +78,8 @@ ARCHITECTURES = {
     "shufflenet_v2": (lambda: models.shufflenet_v2_x0_5(num_classes=10), 32, [9, 13]),
     "mobilenet_v2": (lambda: models.mobilenet_v2(num_classes=10), 32, [11]),
     "mobilenet_v3_small": (lambda: models.mobilenet_v3_small(num_classes=10), 32, [13, 17]),
+    "efficientnet_b0": (lambda: models.efficientnet_b0(num_classes=10), 32, [17]),
+    "regnet_x_400mf": (lambda: models.regnet_x_400mf(num_classes=10), 32, [13]),
 }
 
 

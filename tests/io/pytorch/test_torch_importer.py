@@ -100,6 +100,14 @@ def test_a_torch_save_file_is_read_without_unpickling(tmp_path):
     ("densenet", lambda: models.DenseNet(growth_rate=8, block_config=(2, 2), num_init_features=16,
                                          num_classes=10), (2, 3, 32, 32), "train"),
     ("squeezenet1_1", lambda: models.squeezenet1_1(num_classes=10), (2, 3, 48, 48), "eval"),
+    # stochastic depth (the identity in eval mode), squeeze-and-excitation, SiLU
+    ("efficientnet_b0", lambda: models.efficientnet_b0(num_classes=10), (2, 3, 32, 32), "eval"),
+    ("mnasnet0_5", lambda: models.mnasnet0_5(num_classes=10), (2, 3, 32, 32), "eval"),
+    # F.layer_norm on channels-last maps, layer scale (a learned constant), at two narrow stages
+    ("convnext", lambda: models.convnext.ConvNeXt([models.convnext.CNBlockConfig(8, 16, 1),
+                                                   models.convnext.CNBlockConfig(16, None, 1)],
+                                                  stochastic_depth_prob=0.1, num_classes=10),
+     (2, 3, 32, 32), "eval"),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_torchvision_models(name, build, shape, mode):
     torch.manual_seed(0)
@@ -111,6 +119,14 @@ def test_torchvision_models(name, build, shape, mode):
     if mode == "eval":
         back = cl.to_torch(model)                  # and out again: the same function
         assert_same_function(model, back, x)
+
+
+def test_stochastic_depth_in_training_mode_is_refused_by_name():
+    module = models.efficientnet_b0(num_classes=10).train()
+    with pytest.raises(ConversionError, match=r"stochastic_depth \(torchvision stochastic_depth, "
+                                              r"p=0\.025\) in training mode has no convlens "
+                                              r"equivalent; convert the module in eval mode"):
+        cl.from_torch(module, torch.zeros(2, 3, 32, 32))
 
 
 def test_float32_resnet18_and_its_state_dict_keys():
@@ -243,3 +259,51 @@ def test_untraceable_modules_are_explained():
 
     with pytest.raises(ConversionError, match=r"neither torch.fx nor torch.export can trace DataDependent: .*no Python if/for on tensor values"):
         cl.from_torch(DataDependent(), torch.randn(1, 3))
+
+
+class UpsamplingNet(nn.Module):
+    """nn.Upsample (and its bilinear subclass), F.interpolate and a transposed convolution,
+    each way round."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 1)
+        self.up = nn.Upsample(scale_factor=(2, 3))
+        self.smooth = nn.UpsamplingBilinear2d(size=(9, 8))
+        self.deconv = nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1)
+
+    def forward(self, x):
+        h = self.smooth(self.up(self.conv(x)))
+        return self.deconv(F.interpolate(h, scale_factor=1.5, mode="bilinear", align_corners=False))
+
+
+def test_upsampling_both_ways():
+    torch.manual_seed(0)
+    module = UpsamplingNet().double().eval()
+    x = example((2, 2, 3, 5))
+    model = cl.from_torch(module, torch.from_numpy(x))
+    assert sum(isinstance(layer, cl.Upsample) for layer in model.modules()) == 3
+    assert_same_function(model, module, x)
+    assert_same_function(model, cl.to_torch(model), x)
+
+
+def test_a_module_with_several_outputs_becomes_a_node_with_several_outputs():
+    """MaxPool2d(return_indices=True) and the getitem calls fx traces after it."""
+    class Unpooled(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.pool, self.fc = nn.Conv2d(2, 3, 3, padding=1), nn.MaxPool2d(2, return_indices=True), nn.Linear(27, 4)
+
+        def forward(self, x):
+            y, indices = self.pool(self.conv(x))
+            return self.fc(y.flatten(1)), indices
+
+    torch.manual_seed(0)
+    net = Unpooled()
+    graph = cl.from_torch(net, torch.zeros(1, 2, 6, 6))
+    assert graph.node("pool").outputs == ["pool", "pool:1"]
+    x = np.random.default_rng(0).standard_normal((2, 2, 6, 6)).astype(np.float32)
+    scores, indices = graph(x)
+    expected_scores, expected_indices = net(torch.from_numpy(x))
+    np.testing.assert_allclose(scores, expected_scores.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(indices, expected_indices.numpy())

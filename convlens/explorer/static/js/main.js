@@ -10,6 +10,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   models: [], model: null, net: null, payload: null, acts: null, pred: null, depth: null,
   roundTrips: [], inFlight: false, pending: false, poll: null,
+  predictions: 0, predicting: 0, shownPayload: null,
 };
 window.explorer = state;          // for the browser tests and the curious
 
@@ -74,17 +75,28 @@ async function livePredict() {
 }
 
 async function predict() {
-  const started = performance.now();
-  const pred = await postJSON(modelPath(state.model.name, "predict"), state.payload);
-  const ms = performance.now() - started;
-  state.roundTrips.push(ms);
-  state.pred = pred;
-  bars($("bars"), pred.classes, pred.probabilities, showSoftmax);
-  const sorted = [...state.roundTrips.slice(-50)].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)];
-  $("round-trip").textContent = `${t("round_trip", { ms: ms.toFixed(1) })} (median ${median.toFixed(1)} ms, n=${state.roundTrips.length})`;
-  $("round-trip").dataset.ms = ms;
-  $("why-class").value = "";
+  // Answers can arrive out of order (a live stroke's request may finish after the final
+  // stroke's): only the newest request's answer is shown, never an older picture's.
+  const number = ++state.predictions;
+  const payload = state.payload;
+  state.predicting += 1;
+  try {
+    const started = performance.now();
+    const pred = await postJSON(modelPath(state.model.name, "predict"), payload);
+    const ms = performance.now() - started;
+    state.roundTrips.push(ms);
+    if (number !== state.predictions) return;
+    state.pred = pred;
+    state.shownPayload = payload;
+    bars($("bars"), pred.classes, pred.probabilities, showSoftmax);
+    const sorted = [...state.roundTrips.slice(-50)].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    $("round-trip").textContent = `${t("round_trip", { ms: ms.toFixed(1) })} (median ${median.toFixed(1)} ms, n=${state.roundTrips.length})`;
+    $("round-trip").dataset.ms = ms;
+    $("why-class").value = "";
+  } finally {
+    state.predicting -= 1;
+  }
 }
 
 // -- the whole picture of one input ---------------------------------------------------------

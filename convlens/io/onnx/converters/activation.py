@@ -7,7 +7,8 @@ import numpy as np
 import convlens.layers as L
 from convlens.io.onnx.converters.registry import Node, converter
 
-_SIMPLE = {"Relu": L.ReLU, "Sigmoid": L.Sigmoid, "Tanh": L.Tanh, "HardSwish": L.HardSwish}
+_SIMPLE = {"Relu": L.ReLU, "Sigmoid": L.Sigmoid, "Tanh": L.Tanh, "HardSwish": L.HardSwish,
+           "Softplus": L.Softplus, "Softsign": L.Softsign}
 
 
 @converter(*_SIMPLE)
@@ -80,7 +81,9 @@ def convert_clip(node: Node):
 @converter("PRelu")
 def convert_prelu(node: Node):
     """A constant slope of one value per channel (shape (C,), (C, 1, …) or (1,)) is a PReLU
-    layer; any other slope is max(x, 0) + slope·min(x, 0)."""
+    layer; any other slope is max(x, 0) + slope·min(x, 0). Before opset 7 a slope of shape
+    (C,) was per channel whatever the input's rank (broadcasting came with opset 7, and ONNX's
+    version converter leaves the slope as it was)."""
     x = node.input(0)
     rank = node.rank(x)
     slope = node.input(1)
@@ -88,7 +91,7 @@ def convert_prelu(node: Node):
         channels = node.shape(x)[1] if rank >= 2 else None
         squeezed = slope.reshape(-1)
         per_channel = slope.ndim < rank and slope.ndim >= 1 and slope.shape[0] == channels \
-            and slope.size == channels and rank - slope.ndim == 1
+            and slope.size == channels and (rank - slope.ndim == 1 or 0 < node.source_opset < 7)
         if slope.size == 1 or per_channel:
             layer = L.PReLU(squeezed.size)
             layer.weight.data = squeezed.astype(np.float32 if slope.dtype != np.float64 else slope.dtype)
@@ -128,11 +131,19 @@ def convert_log_softmax(node: Node):
 
 @converter("Dropout")
 def convert_dropout(node: Node):
-    """Inference: dropout passes its input through (a training-mode Dropout is refused). The
-    mask output, which older exporters write, is left uncomputed: a node that reads it is
-    refused by the importer."""
+    """Inference (the usual): dropout passes its input through. ``training_mode=True``
+    (opset 12+) drops at every run: ``cl.Dropout(ratio, always=True)``; with a ``seed``
+    attribute its mask is the one ONNX's reference implementation draws
+    (``reseed``: NumPy's ``RandomState(seed)``). The mask output becomes the layer's second."""
+    ratio, training = float(node.attr("ratio", 0.5)), False
     if node.opset >= 12:
-        training = node.constant(2, "training_mode")
-        if training is not None and bool(training):
-            raise node.fail("training_mode=True (random dropout at inference) is not supported")
-    return node.apply(L.Identity(), node.input(0))
+        given = node.constant(1, "ratio")
+        ratio = 0.5 if given is None else float(given)
+        flag = node.constant(2, "training_mode")
+        training = flag is not None and bool(flag)
+    if not training and node.num_outputs == 1:
+        return node.apply(L.Identity(), node.input(0))
+    seed = node.attr("seed")
+    layer = L.Dropout(ratio, seed=None if seed is None else int(seed), always=training,
+                      return_mask=node.num_outputs > 1, reseed=seed is not None)
+    return node.apply(layer, node.input(0))

@@ -1,4 +1,4 @@
-"""Conv, Gemm and MatMul: the layers that hold weights."""
+"""Conv, ConvTranspose, Gemm and MatMul: the layers that hold weights."""
 
 from __future__ import annotations
 
@@ -60,6 +60,50 @@ def convert_conv(node: Node):
     return node.apply(layer, x)
 
 
+def _transpose_padding(node: Node, spatial, kernel, strides, dilations, extra) -> tuple[tuple[int, int], ...]:
+    """ONNX ``pads``, or the padding an ``output_shape`` / ``auto_pad`` asks for (the spec's
+    rule: the total is split in two, SAME_UPPER putting the larger half at the end)."""
+    auto_pad, shape = node.attr("auto_pad", "NOTSET"), node.attr("output_shape")
+    if shape is None and auto_pad in ("NOTSET", "VALID"):
+        pads = node.attr("pads", [0] * 2 * len(kernel)) if auto_pad == "NOTSET" else [0] * 2 * len(kernel)
+        return tuple((int(pads[i]), int(pads[i + len(kernel)])) for i in range(len(kernel)))
+    targets = list(shape)[-len(kernel):] if shape is not None else [n * s for n, s in zip(spatial, strides)]
+    pairs = []
+    for n, k, s, d, o, target in zip(spatial, kernel, strides, dilations, extra, targets):
+        total = s * (n - 1) + o + (k - 1) * d + 1 - int(target)
+        small, big = total // 2, total - total // 2
+        pairs.append((small, big) if auto_pad == "SAME_UPPER" else (big, small))
+    return tuple(pairs)
+
+
+@converter("ConvTranspose")
+def convert_conv_transpose(node: Node):
+    x, weight, bias = node.input(0), node.constant(1, "weight"), node.constant(2, "bias")
+    nd = weight.ndim - 2
+    if nd not in (1, 2, 3):
+        raise node.fail(f"{nd}-D transposed convolution (convlens has ConvTranspose1d/2d/3d)")
+    groups = int(node.attr("group", 1))
+    kernel = list(node.attr("kernel_shape", weight.shape[2:]))
+    strides = list(node.attr("strides", [1] * nd))
+    dilations = list(node.attr("dilations", [1] * nd))
+    extra = list(node.attr("output_padding", [0] * nd))
+    pairs = _transpose_padding(node, node.shape(x)[2:], kernel, strides, dilations, extra)
+    # an output_shape longer than the convolution gives: zeros (and bias) at the end, as
+    # output_padding adds them
+    extra = [o - min(hi, 0) for o, (_, hi) in zip(extra, pairs)]
+    pairs = tuple((lo, max(hi, 0)) for lo, hi in pairs)
+    if any(lo < 0 for lo, _ in pairs) or any(o >= max(s, d) for o, s, d in zip(extra, strides, dilations)):
+        raise node.fail(f"an output_shape that needs padding {pairs} and output_padding {extra} "
+                        "(at most stride − 1 or dilation − 1) is not supported")
+    cls = getattr(L, f"ConvTranspose{nd}d")
+    layer = cls(weight.shape[0], weight.shape[1] * groups, tuple(kernel), tuple(strides), padding_spec(pairs),
+                tuple(extra), groups, bias is not None, tuple(dilations), dtype=weight.dtype)
+    layer.weight.data = np.ascontiguousarray(weight)
+    if bias is not None:
+        layer.bias.data = np.ascontiguousarray(bias.astype(weight.dtype))
+    return node.apply(layer, x)
+
+
 def linear_layer(weight_t: np.ndarray, bias: np.ndarray | None) -> L.Linear:
     """A Linear layer computing x @ weight_t + bias (weight_t: (in, out))."""
     layer = L.Linear(weight_t.shape[0], weight_t.shape[1], bias=bias is not None, dtype=weight_t.dtype)
@@ -71,7 +115,8 @@ def linear_layer(weight_t: np.ndarray, bias: np.ndarray | None) -> L.Linear:
 
 @converter("Gemm")
 def convert_gemm(node: Node):
-    """Y = α·A'·B' + β·C; with B and C constant and A a batch of rows it is a Linear layer."""
+    """Y = α·A'·B' + β·C; with B and C constant and A a batch of rows it is a Linear layer (a C
+    computed at run time is added after one without bias)."""
     a = node.input(0)
     alpha, beta = float(node.attr("alpha", 1.0)), float(node.attr("beta", 1.0))
     if node.attr("transA", 0):
@@ -83,6 +128,11 @@ def convert_gemm(node: Node):
     weight_t = (alpha * b).astype(b.dtype)
     c = node.input(2)
     bias = None
+    if c is not None and not node.is_constant(2) and node.input_names[2] not in node.graph_inputs:
+        y = node.apply(linear_layer(weight_t, None), a)
+        if beta != 1.0:
+            c = node.apply(L.Multiply(), c, np.asarray(beta, dtype=b.dtype))
+        return node.apply(L.Add(), y, c)
     if c is not None:
         c = node.constant(2, "bias C")
         if c.ndim == 2 and c.shape[0] != 1:

@@ -7,6 +7,7 @@ import numpy as np
 import convlens.layers as L
 from convlens.io.onnx.converters.conv import padding_spec, spatial_padding
 from convlens.io.onnx.converters.registry import Node, converter
+from convlens.io.onnx.patterns import PLANE_SIZE
 
 _MAX = {1: L.MaxPool1d, 2: L.MaxPool2d, 3: L.MaxPool3d}
 _AVG = {1: L.AvgPool1d, 2: L.AvgPool2d, 3: L.AvgPool3d}
@@ -17,8 +18,7 @@ _GLOBAL = {("GlobalAveragePool", 1): L.GlobalAvgPool1d, ("GlobalAveragePool", 2)
 
 def _pool(node: Node, kind: str):
     x = node.input(0)
-    if node.num_outputs > 1:
-        raise node.fail("the Indices output of MaxPool is not supported")
+    with_indices = kind == "max" and node.num_outputs > 1
     kernel = [int(k) for k in node.attr("kernel_shape")]
     nd = len(kernel)
     if nd not in _MAX:
@@ -34,6 +34,8 @@ def _pool(node: Node, kind: str):
         # pad explicitly (−inf for max pooling, 0 when the padding counts in the average)
         if ceil_mode:
             raise node.fail(f"asymmetric or wide padding {pairs} with ceil_mode=1")
+        if with_indices:
+            raise node.fail(f"the Indices output with asymmetric or wide padding {pairs}")
         value = -np.inf if kind == "max" else 0.0
         if kind == "avg" and not count_include_pad:
             # mean over the real values only: the window means of the zero-padded input, divided
@@ -47,9 +49,24 @@ def _pool(node: Node, kind: str):
         pairs = ((0, 0),) * nd
     cls = (_MAX if kind == "max" else _AVG)[nd]
     options = {"count_include_pad": count_include_pad} if kind == "avg" else {}
+    if with_indices:
+        options["return_indices"] = True
     layer = cls(tuple(kernel), stride=tuple(strides), padding=padding_spec(pairs), dilation=tuple(dilations),
                 ceil_mode=ceil_mode, **options)
     y = node.apply(layer, x)
+    if with_indices:
+        # ONNX counts positions over the whole (N, C, *S) tensor, column-major within a plane
+        # when storage_order=1; the layer gives them per plane, as PyTorch
+        y, indices = y
+        order = int(node.attr("storage_order", 0))
+        plane = node.attr(PLANE_SIZE)   # Mod(Indices, P) folded in: the per-plane indices
+        if plane is not None:
+            size = int(np.prod(node.shape(x)[2:]))
+            if order == 1 or plane != size:
+                raise node.fail(f"the Indices taken modulo {plane} (convlens reads a Mod of MaxPool's "
+                                f"row-major Indices by the plane size {size} only)")
+            return y, indices
+        return y, node.apply(L.FlatIndices(node.shape(x)[2:], column_major=order == 1), indices)
     return y if divisor is None else node.apply(L.Divide(), y, divisor)
 
 

@@ -87,6 +87,7 @@ class Node:
     static_batches: frozenset[int] = frozenset()  # batch sizes the file's inputs declare
     batched: bool = True           # False: the file's tensors are one example (see importer)
     apply_layer: Callable[..., Any] = field(repr=False, default=None)  # set by the importer
+    source_opset: int = 0          # the file's opset before ONNX's version converter (0: opset)
     _calls: int = 0
 
     # -- reading ---------------------------------------------------------------------------

@@ -49,6 +49,8 @@ def convert_flatten(node: Node):
         return node.apply(L.Reshape(int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))), x)
     if axis == 0:
         raise node.fail("axis=0 folds the batch axis into one row")
+    if axis == 1 and rank == 1:  # (N,) -> (N, 1): each example a row of one
+        return node.apply(L.Reshape(1), x)
     if axis == 1:
         return node.apply(L.Flatten(1), x)
     # (N, a, b, …) -> (N·a…, rest): the rows grow with the batch; only axis 1 keeps it whole

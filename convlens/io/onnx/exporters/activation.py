@@ -10,13 +10,38 @@ import convlens.layers as L
 from convlens.io.onnx.exporter import OnnxWriter, Tensor, exporter
 
 _ONE_TO_ONE = {L.ReLU: "Relu", L.Sigmoid: "Sigmoid", L.Tanh: "Tanh", L.Identity: "Identity",
-               L.Dropout: "Identity"}
+               L.Softsign: "Softsign"}
+
+
+@exporter(L.Dropout)
+def export_dropout(w: OnnxWriter, layer, xs: list[Tensor], name: str):
+    """Identity (an exported model infers), unless the layer drops at inference too
+    (``always``) or returns its mask: then ONNX's Dropout with ``training_mode`` and the
+    mask output (and the ``seed``, which ONNX leaves each runtime to interpret)."""
+    if not (layer.always or layer.return_mask):
+        return w.node("Identity", [xs[0].name], name)
+    if type(layer) is not L.Dropout:
+        w.unsupported.append(f"{name} ({type(layer).__name__} with always= or return_mask=)")
+    inputs = [xs[0].name, w.constant(f"{name}.ratio", np.asarray(layer.p, xs[0].example.dtype)),
+              w.constant(f"{name}.training_mode", np.asarray(layer.always))]
+    return w.node("Dropout", inputs, name, seed=None if layer.seed is None else float(layer.seed),
+                  num_outputs=2 if layer.return_mask else 1)
 
 
 @exporter(*_ONE_TO_ONE)
 def export_plain(w: OnnxWriter, layer, xs: list[Tensor], name: str) -> str:
     op = next(op for cls, op in _ONE_TO_ONE.items() if isinstance(layer, cls))
     return w.node(op, [xs[0].name], name)
+
+
+@exporter(L.Softplus)
+def export_softplus(w, layer, xs, name):
+    """ONNX's Softplus is β = 1 without PyTorch's linear part above the threshold (the two
+    differ by less than e^(−threshold)); another β scales around it: Softplus(βx)/β."""
+    if layer.beta == 1.0:
+        return w.node("Softplus", [xs[0].name], name)
+    beta = w.constant(f"{name}.beta", np.asarray(layer.beta, xs[0].example.dtype))
+    return w.node("Div", [w.node("Softplus", [w.node("Mul", [xs[0].name, beta], name)], name), beta], name)
 
 
 @exporter(L.LeakyReLU)

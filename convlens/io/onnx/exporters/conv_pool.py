@@ -43,6 +43,16 @@ def export_conv(w: OnnxWriter, layer: _ConvNd, xs: list[Tensor], name: str) -> s
                   pads=onnx_pads(pairs), dilations=list(layer.dilation), group=layer.groups)
 
 
+@exporter(L.ConvTranspose1d, L.ConvTranspose2d, L.ConvTranspose3d)
+def export_conv_transpose(w, layer, xs, name):
+    inputs = [xs[0].name, w.constant(f"{name}.weight", layer.weight.data)]
+    if layer.bias is not None:
+        inputs.append(w.constant(f"{name}.bias", layer.bias.data))
+    return w.node("ConvTranspose", inputs, name, kernel_shape=list(layer.kernel_size),
+                  strides=list(layer.stride), pads=onnx_pads(layer.padding), dilations=list(layer.dilation),
+                  group=layer.groups, output_padding=list(layer.output_padding))
+
+
 @exporter(L.Linear)
 def export_linear(w, layer, xs, name):
     x = xs[0]
@@ -70,11 +80,21 @@ def export_pool(w, layer, xs, name):
             w.unsupported.append(f"{name} ({type(layer).__name__} with dilation needs opset >= 19)")
         return w.node("AveragePool", [x], name, count_include_pad=int(layer.count_include_pad),
                       dilations=list(layer.dilation) if dilated else None, **common)
+    indices = getattr(layer, "return_indices", False)
+    if indices:
+        # ONNX's Indices count over the whole (N, C, *S) tensor; convlens's (PyTorch's) within
+        # each (n, c) plane: the remainder modulo the plane's size
+        plane = w.ints(f"{name}.plane_size", [int(np.prod(xs[0].example.shape[2:]))])
     if layer.kind == "max":
-        return w.node("MaxPool", [x], name, dilations=list(layer.dilation), **common)
+        pooled = w.node("MaxPool", [x], name, dilations=list(layer.dilation), **common,
+                        num_outputs=2 if indices else 1)
+        return [pooled[0], w.node("Mod", [pooled[1], plane], name)] if indices else pooled
     # min pooling: −maxpool(−x) (ONNX pads max pooling with −inf, so −x is padded with +inf)
     negated = w.node("Neg", [x], name)
-    pooled = w.node("MaxPool", [negated], name, dilations=list(layer.dilation), **common)
+    pooled = w.node("MaxPool", [negated], name, dilations=list(layer.dilation), **common,
+                    num_outputs=2 if indices else 1)
+    if indices:
+        return [w.node("Neg", [pooled[0]], name), w.node("Mod", [pooled[1], plane], name)]
     return w.node("Neg", [pooled], name)
 
 
@@ -122,3 +142,31 @@ def export_embedding(w, layer, xs, name):
 
 
 assert set(PADDING_MODES) - {"zeros"} == set(_PAD_MODES)
+
+
+@exporter(L.FlatIndices)
+def export_flat_indices(w, layer, xs, name):
+    """``(n·C + c)·∏S + p``: the (n, c) offsets from the indices' own (dynamic) batch size, and
+    for column-major positions the plane index re-counted (2-D: ``h + w·H``)."""
+    indices = xs[0].name
+    spatial = layer.spatial_shape
+    plane = indices
+    if layer.column_major:
+        coords, rest = [], indices
+        for size in reversed(spatial):         # row-major unravel: the last axis first
+            coords.insert(0, w.node("Mod", [rest, w.ints(f"{name}.size", [size])], name))
+            rest = w.node("Div", [rest, w.ints(f"{name}.size", [size])], name)
+        plane, stride = coords[0], 1
+        for k in range(1, len(spatial)):       # column-major ravel: the first axis fastest
+            stride *= spatial[k - 1]
+            plane = w.node("Add", [plane, w.node("Mul", [coords[k], w.ints(f"{name}.stride", [stride])],
+                                                 name)], name)
+    channels = xs[0].example.shape[1]
+    batch = w.node("Gather", [w.node("Shape", [indices], name), w.ints(f"{name}.axis0", [0])], name)
+    count = w.node("Mul", [batch, w.ints(f"{name}.channels", [channels])], name)
+    planes = w.node("Range", [w.constant(f"{name}.zero", np.asarray(0, np.int64)),
+                              w.node("Squeeze", [count], name),
+                              w.constant(f"{name}.one", np.asarray(1, np.int64))], name)
+    grid = w.node("Reshape", [planes, w.ints(f"{name}.grid", [-1, channels] + [1] * len(spatial))], name)
+    offsets = w.node("Mul", [grid, w.ints(f"{name}.plane_size", [int(np.prod(spatial))])], name)
+    return w.node("Add", [plane, offsets], name)

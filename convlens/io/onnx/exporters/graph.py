@@ -9,5 +9,6 @@ def emit_graph(w: OnnxWriter, graph, inputs: list[Tensor]) -> list[Tensor]:
     """The whole-model case: the graph's own input and output names become the file's."""
     tensors = {name: t for name, t in zip(graph.input_names, inputs)}
     for node in graph.nodes:
-        tensors[node.output] = emit(w, node.layer, [tensors[i] for i in node.inputs], node.name)
+        out = emit(w, node.layer, [tensors[i] for i in node.inputs], node.name)
+        tensors.update(zip(node.outputs, out) if node.returns_tuple else [(node.output, out)])
     return [tensors[name] for name in graph.output_names]

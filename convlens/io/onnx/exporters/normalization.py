@@ -26,8 +26,19 @@ def export_channel_norm(w: OnnxWriter, layer, xs: list[Tensor], name: str) -> st
     if layer.running_mean is not None:
         stats = [w.constant(f"{name}.running_mean", layer.running_mean),
                  w.constant(f"{name}.running_var", layer.running_var)]
-        return w.node("BatchNormalization", [x.name, scale, shift, *stats], name, epsilon=layer.eps)
-    if isinstance(layer, L.BatchNorm1d | L.BatchNorm2d | L.BatchNorm3d):
+        y = w.node("BatchNormalization", [x.name, scale, shift, *stats], name, epsilon=layer.eps)
+        # return_stats in eval: the statistics are the running ones
+        return [y, *(w.node("Identity", [s], name) for s in stats)] if layer.return_stats else y
+    batch_norm = isinstance(layer, L.BatchNorm1d | L.BatchNorm2d | L.BatchNorm3d)
+    if batch_norm and layer.return_stats:
+        # batch statistics at inference: training_mode=1 with momentum 0 makes ONNX's updated
+        # running statistics exactly the batch's μ and biased σ²
+        c = layer.num_features
+        stats = [w.constant(f"{name}.mean_in", np.zeros(c, dtype)),
+                 w.constant(f"{name}.var_in", np.ones(c, dtype))]
+        return w.node("BatchNormalization", [x.name, scale, shift, *stats], name, epsilon=layer.eps,
+                      momentum=0.0, training_mode=1, num_outputs=3)
+    if batch_norm:
         w.unsupported.append(f"{name} ({type(layer).__name__} without running statistics)")
         return w.fresh(name)
     return w.node("InstanceNormalization", [x.name, scale, shift], name, epsilon=layer.eps)
@@ -60,7 +71,9 @@ def export_layer_norm(w, layer, xs, name):
     inputs = [xs[0].name, w.constant(f"{name}.weight", weight)]
     if layer.bias is not None:
         inputs.append(w.constant(f"{name}.bias", layer.bias.data))
-    return w.node("LayerNormalization", inputs, name, axis=-len(shape), epsilon=layer.eps)
+    # with return_stats, ONNX's Mean and InvStdDev outputs are convlens's mean and inv_std
+    return w.node("LayerNormalization", inputs, name, axis=-len(shape), epsilon=layer.eps,
+                  num_outputs=3 if layer.return_stats else 1)
 
 
 @exporter(L.LocalResponseNorm)

@@ -1,6 +1,8 @@
-"""Layers that only move values: Flatten, Reshape, Permute, PixelShuffle/Unshuffle."""
+"""Layers that only move values: Flatten, Reshape, Permute, PixelShuffle/Unshuffle, Upsample."""
 
 from __future__ import annotations
+
+import numpy as np
 
 import convlens.layers as L
 from convlens.io.onnx.exporter import OnnxWriter, Tensor, exporter
@@ -46,3 +48,42 @@ def export_pixel_unshuffle(w, layer, xs, name):
     split = reshape_to(w, xs[0].name, (c, h // r, r, width // r, r), name)
     moved = w.node("Transpose", [split], name, perm=[0, 1, 3, 5, 2, 4])
     return reshape_to(w, moved, (c * r * r, h // r, width // r), name)
+
+
+@exporter(L.Upsample)
+def export_upsample(w, layer, xs, name):
+    """Resize with the coordinate mapping PyTorch uses (see ``converters/resize.py``; for
+    linear ``half_pixel``, which, unlike ``pytorch_half_pixel``, is PyTorch's at outputs of
+    length 1 too): scales
+    when the layer has a factor, else sizes (batch and channels read from the input, so the
+    batch axis stays dynamic)."""
+    spatial = xs[0].example.ndim - 2
+    if layer.scale_factor is not None:
+        factors = layer.scale_factor
+        factors = factors if isinstance(factors, tuple) else (factors,) * spatial
+        sizes_or_scales = ["", w.constant(f"{name}.scales", [1.0, 1.0, *factors], np.float32)]
+    else:
+        size = layer.size if isinstance(layer.size, tuple) else (layer.size,) * spatial
+        shape = w.node("Shape", [xs[0].name], name)
+        ends = [w.ints(f"{name}.start", [0]), w.ints(f"{name}.end", [2])]
+        batch_channels = w.node("Slice", [shape, *ends], name)
+        sizes = w.node("Concat", [batch_channels, w.ints(f"{name}.size", size)], name, axis=0)
+        sizes_or_scales = ["", "", sizes]
+    if layer.mode == "nearest":
+        attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
+    else:
+        attrs = {"mode": "linear", "coordinate_transformation_mode":
+                 "align_corners" if layer.align_corners else "half_pixel"}
+    return w.node("Resize", [xs[0].name, *sizes_or_scales], name, **attrs)
+
+
+@exporter(L.Rescale)
+def export_rescale(w, layer, xs, name):
+    """Mul and Add by constants shaped to broadcast over the channel axis (imported back as
+    ``Multiply`` and ``Add`` with constants)."""
+    from convlens.functional.rescale import channel_view
+
+    rank, dtype = xs[0].example.ndim, xs[0].example.dtype
+    scale = w.constant(f"{name}.scale", channel_view(layer.scale, rank), dtype)
+    offset = w.constant(f"{name}.offset", channel_view(layer.offset, rank), dtype)
+    return w.node("Add", [w.node("Mul", [xs[0].name, scale], name), offset], name)
