@@ -120,11 +120,13 @@ def test_export_refuses_an_unwritable_out_before_any_work(out):
 
 def test_export_with_an_input_too_large_for_memory_is_one_message(tmp_path):
     # before: numpy's _ArrayMemoryError as a traceback
+    # (200,000²: the input alone is 160 GB; at 20,000² only the convolution's 40 GB column
+    # matrix was too large, and convolution no longer makes it whole)
     out = tmp_path / "big.onnx"
-    result = _convlens("export", "lenet5", "--input-shape", "1,20000,20000", "--out", str(out))
+    result = _convlens("export", "lenet5", "--input-shape", "1,200000,200000", "--out", str(out))
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
-    assert "input size (1, 20000, 20000) needs more memory" in result.stderr
+    assert "input size (1, 200000, 200000) needs more memory" in result.stderr
     assert not out.exists()
 
 
