@@ -25,22 +25,12 @@ def call_state(layer: Module) -> tuple[object, object]:
 
 def backward_with(layer: Module, state: tuple[object, object], dy: np.ndarray,
                    need_input_grad: bool) -> np.ndarray | None:
-    """Run ``layer``'s backward with the state (:func:`call_state`) of the forward call being
-    undone, then let that state go: as in PyTorch (``retain_graph=False``), a backward pass
-    frees what its forward pass kept, layer by layer, so the caches of the layers already
-    undone are not alive while the earlier (larger) layers are (ResNet-18 at batch 128:
-    peak memory BENCHMARKS.md). A second backward needs a new forward pass."""
+    """Run ``layer``'s backward with the state (:func:`call_state`) of the forward call being undone."""
     cache, output_shape = state
-    has_cache = hasattr(layer, "_cache")
-    if has_cache:
+    if hasattr(layer, "_cache"):
         layer._cache = cache
-    del cache, state
     layer._output_shape = output_shape
-    try:
-        return layer.run_backward(dy, need_input_grad)
-    finally:
-        if has_cache:
-            layer._cache = None
+    return layer.run_backward(dy, need_input_grad)
 
 
 class Sequential(Module):
@@ -106,12 +96,9 @@ class Sequential(Module):
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         caches = self._cached()
-        self._cache = None  # used up by this pass (backward_with)
         grad: np.ndarray | None = dy
         for i in range(len(self.layers) - 1, -1, -1):
-            state, caches[i] = caches[i], None
-            grad = backward_with(self.layers[i], state, grad, need_input_grad or i > 0)
-            del state
+            grad = backward_with(self.layers[i], caches[i], grad, need_input_grad or i > 0)
         return grad
 
 
@@ -162,9 +149,7 @@ class Residual(Module):
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         body_state, shortcut_state = self._cached()
-        self._cache = None  # used up by this pass (backward_with)
         d_main = backward_with(self.body, body_state, dy, need_input_grad)
-        del body_state
         if self.shortcut is None:
             d_skip = dy if need_input_grad else None
         else:

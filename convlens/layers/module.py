@@ -414,8 +414,7 @@ class Module:
         if cache is None:
             raise RuntimeError(
                 f"{type(self).__name__}.backward() was called before forward(): run a forward "
-                "pass first, it keeps what the backward pass needs (inside a container, one "
-                "backward pass uses it up, as in PyTorch)"
+                "pass first, it keeps what the backward pass needs"
             )
         return cache
 

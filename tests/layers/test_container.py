@@ -153,34 +153,3 @@ def test_repr_shows_the_tree():
     assert text.splitlines()[1].strip() == (
         "(0): Conv2d(in_channels=1, out_channels=2, kernel_size=3, stride=1, padding=0)")
     assert text.splitlines()[2].strip() == "(1): ReLU()"
-
-
-def test_backward_frees_what_the_forward_pass_kept_layer_by_layer():
-    """As PyTorch's backward (retain_graph=False): once a layer's gradient is computed, its
-    cache is let go, so the caches of the layers already undone are not alive while the
-    earlier ones run (ResNet-18's peak memory, BENCHMARKS.md); a second backward needs a new
-    forward pass and says so."""
-    model = residual_net(np.float64)
-    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8))
-    dy = np.random.default_rng(1).standard_normal((2, 5))
-    model(x)
-    leaves = [m for m in model.modules() if hasattr(m, "_cache") and next(m.children(), None) is None]
-    alive_when_run = []
-    handles = [m.register_backward_hook(lambda m, dy, dx: alive_when_run.append(
-        sum(leaf._cache is not None for leaf in leaves))) for m in leaves]
-    model.backward(dy)
-    for handle in handles:
-        handle.remove()
-    # each hook runs before its own layer's cache is released: one fewer alive every time
-    assert alive_when_run == list(range(len(leaves), 0, -1))
-    assert all(m._cache is None for m in model.modules() if hasattr(m, "_cache"))
-    grads = {k: p.grad.copy() for k, p in model.named_parameters()}
-    with pytest.raises(RuntimeError, match=re.escape(
-            "Sequential.backward() was called before forward(): run a forward pass first, it keeps "
-            "what the backward pass needs (inside a container, one backward pass uses it up")):
-        model.backward(dy)
-    model.zero_grad()
-    model(x)
-    model.backward(dy)  # a new forward pass: the same gradients again
-    for name, p in model.named_parameters():
-        np.testing.assert_array_equal(p.grad, grads[name], err_msg=name)
