@@ -420,59 +420,91 @@ def geometric_mean(values: list[float]) -> float | None:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
 
 
-def summary(reports: list[dict]) -> str:
+def median(values: list[float]) -> float | None:
+    values = sorted(values)
+    return values[len(values) // 2] if len(values) % 2 else (
+        (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2 if values else None)
+
+
+def summary(runs: list[list[dict]]) -> str:
     """One row per workload: its time ratio and memory ratio at every thread count, and the
-    geometric mean of the time ratios (the suite's one-number summary)."""
-    counts = [r["environment"]["threads"] for r in reports]
-    by_count = [{row["workload"]: row for row in r["workloads"]} for r in reports]
-    names = list(dict.fromkeys(name for rows in by_count for name in rows))
+    geometric mean of the time ratios (the suite's one-number summary).
+
+    ``runs[k][i]`` is run k's report at the i-th thread count. With several runs each ratio is
+    the median over the runs (each run's ratio comes from the same run's two timings), and the
+    single runs follow in brackets.
+    """
+    counts = [r["environment"]["threads"] for r in runs[0]]
+    by_count = [[{row["workload"]: row for row in run[i]["workloads"]} for run in runs]
+                for i in range(len(counts))]
+    names = list(dict.fromkeys(name for per_run in by_count for rows in per_run for name in rows))
+
+    def cell(per_run: list[dict], name: str, key: str) -> tuple[str, float | None]:
+        values = [rows[name][key] for rows in per_run if rows.get(name, {}).get(key) is not None]
+        middle = median(values)
+        text = fmt(middle)
+        if len(runs) > 1 and values:
+            text += " (" + ", ".join(fmt(v) for v in values) + ")"
+        return text, middle
+
+    title = "convlens time / PyTorch time" + (f", median of {len(runs)} runs" if len(runs) > 1 else "")
     head = ("| workload | " + " | ".join(f"ratio, {n} thread{'s' if n > 1 else ''}" for n in counts)
             + " | " + " | ".join(f"memory ratio, {n}" for n in counts) + " |")
-    lines = ["## Summary: convlens time / PyTorch time", "", head,
-             "|---|" + "---:|" * (2 * len(counts))]
+    lines = [f"## Summary: {title}", "", head, "|---|" + "---:|" * (2 * len(counts))]
+    medians: list[list[float]] = [[] for _ in counts]
     for name in names:
-        rows = [rows.get(name, {}) for rows in by_count]
-        lines.append(f"| {name} | " + " | ".join(fmt(r.get("ratio")) for r in rows) + " | "
-                     + " | ".join(fmt(r.get("memory_ratio")) for r in rows) + " |")
-    means = [geometric_mean([r["ratio"] for r in rows.values() if r.get("ratio")]) for rows in by_count]
-    every = geometric_mean([r["ratio"] for rows in by_count for r in rows.values() if r.get("ratio")])
-    lines.append("| geometric mean | " + " | ".join(fmt(m) for m in means) + " | "
-                 + " | ".join("" for _ in counts) + " |")
-    lines += ["", f"Geometric mean of all {sum(len(rows) for rows in by_count)} ratios: "
+        ratios, memories = [], []
+        for i, per_run in enumerate(by_count):
+            text, middle = cell(per_run, name, "ratio")
+            ratios.append(text)
+            if middle is not None:
+                medians[i].append(middle)
+            memories.append(cell(per_run, name, "memory_ratio")[0])
+        lines.append(f"| {name} | " + " | ".join(ratios) + " | " + " | ".join(memories) + " |")
+    every = geometric_mean([m for column in medians for m in column])
+    lines.append("| geometric mean | " + " | ".join(fmt(geometric_mean(column)) for column in medians)
+                 + " | " + " | ".join("" for _ in counts) + " |")
+    lines += ["", f"Geometric mean of all {sum(len(column) for column in medians)} ratios: "
               f"{fmt(every)}.", ""]
     return "\n".join(lines)
 
 
 def run_per_thread_count(args, argv: list[str]) -> None:
-    """One fresh process per thread count (BLAS reads its thread count when NumPy loads);
-    the JSON and Markdown reports of each are combined."""
+    """One fresh process per thread count (BLAS reads its thread count when NumPy loads),
+    ``--runs`` times over (run 1 at every thread count, then run 2, …, so a passing load
+    touches every count alike); the JSON and Markdown reports are combined, the Markdown with
+    the median ratios and the last run's full tables."""
     import tempfile
 
     from convlens.io import atomic_write, write_json
 
     rest, skip = [], False
-    for a in argv:  # the same options, minus the thread counts and output paths
+    for a in argv:  # the same options, minus the thread counts, runs and output paths
         if skip and not a.startswith("--"):
             continue
-        skip = a in ("--threads", "--json", "--markdown")
+        skip = a in ("--threads", "--json", "--markdown", "--runs")
         if not skip:
             rest.append(a)
-    reports, sections = [], []
+    runs, sections = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in args.threads:
-            json_path, md_path = Path(tmp) / f"{n}.json", Path(tmp) / f"{n}.md"
-            print(f"\n=== {n} thread{'s' if n > 1 else ''} ===", flush=True)
-            subprocess.run([sys.executable, "-m", "benchmarks.run", "--threads", str(n),
-                            "--json", str(json_path), "--markdown", str(md_path), *rest],
-                           check=True, cwd=Path(__file__).resolve().parent.parent)
-            reports.append(json.loads(json_path.read_text()))
-            body = md_path.read_text().split("\n", 2)[2]  # drop the "# Benchmarks" title
-            sections.append(f"## {n} thread{'s' if n > 1 else ''} for both libraries\n{body}")
+        for k in range(args.runs):
+            reports, sections = [], []
+            for n in args.threads:
+                json_path, md_path = Path(tmp) / f"{k}-{n}.json", Path(tmp) / f"{k}-{n}.md"
+                print(f"\n=== run {k + 1} of {args.runs}, {n} thread{'s' if n > 1 else ''} ===", flush=True)
+                subprocess.run([sys.executable, "-m", "benchmarks.run", "--threads", str(n),
+                                "--json", str(json_path), "--markdown", str(md_path), *rest],
+                               check=True, cwd=Path(__file__).resolve().parent.parent)
+                reports.append(json.loads(json_path.read_text()))
+                body = md_path.read_text().split("\n", 2)[2]  # drop the "# Benchmarks" title
+                sections.append(f"## {n} thread{'s' if n > 1 else ''} for both libraries"
+                                + (f" (run {k + 1} of {args.runs})" if args.runs > 1 else "") + f"\n{body}")
+            runs.append(reports)
     command = "python -m benchmarks.run " + " ".join(argv)
-    write_json(args.json, {"command": command, "runs": reports})
+    write_json(args.json, {"command": command, "runs": [report for reports in runs for report in reports]})
     if args.markdown:
         with atomic_write(args.markdown, "w") as handle:
-            handle.write(f"# Benchmarks\n\nMade by `{command}`.\n\n" + summary(reports) + "\n"
+            handle.write(f"# Benchmarks\n\nMade by `{command}`.\n\n" + summary(runs) + "\n"
                          + "\n".join(s.replace("## Per layer", "### Per layer") for s in sections))
     print(f"\nwrote {args.json}" + (f" and {args.markdown}" if args.markdown else ""))
 
@@ -489,11 +521,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--no-layers", action="store_true")
     parser.add_argument("--no-onnx", action="store_true", help="skip ResNet-50 from ONNX")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="run the whole suite this many times and report median ratios")
     parser.add_argument("--json", default="benchmarks/results.json")
     parser.add_argument("--markdown", help="also write the report to this Markdown file")
     parser.add_argument("--memory-probe", nargs=2, metavar=("LIB", "WORKLOAD"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if len(args.threads) > 1:
+    if args.runs < 1:
+        parser.error(f"--runs takes a count of at least 1, not {args.runs}")
+    if len(args.threads) > 1 or args.runs > 1:
         run_per_thread_count(args, sys.argv[1:] if argv is None else argv)
         return
     args.threads = args.threads[0]

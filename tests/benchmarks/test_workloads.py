@@ -94,8 +94,38 @@ def test_summary_gives_each_ratio_and_the_geometric_means():
                 "workloads": [{"workload": name, "ratio": r, "memory_ratio": 1.25}
                               for name, r in ratios.items()]}
 
-    text = summary([report(1, {"a": 0.5, "b": 2.0}), report(2, {"a": 1.0, "b": 4.0})])
+    text = summary([[report(1, {"a": 0.5, "b": 2.0}), report(2, {"a": 1.0, "b": 4.0})]])
     assert "| workload | ratio, 1 thread | ratio, 2 threads | memory ratio, 1 | memory ratio, 2 |" in text
     assert "| a | 0.50 | 1.00 | 1.25 | 1.25 |" in text
     assert "| geometric mean | 1.00 | 2.00 |  |  |" in text
     assert "Geometric mean of all 4 ratios: 1.41." in text
+
+
+def test_summary_of_several_runs_takes_the_median_of_each_ratio():
+    from benchmarks.run import summary
+
+    def report(threads, ratios):
+        return {"environment": {"threads": threads},
+                "workloads": [{"workload": name, "ratio": r, "memory_ratio": 1.0}
+                              for name, r in ratios.items()]}
+
+    runs = [[report(1, {"a": 0.9, "b": 2.0}), report(2, {"a": 1.5})],
+            [report(1, {"a": 1.3, "b": 1.0}), report(2, {"a": 0.5})],
+            [report(1, {"a": 1.0, "b": 4.0}), report(2, {"a": 1.0})]]
+    text = summary(runs)
+    assert "median of 3 runs" in text
+    assert "| a | 1.00 (0.90, 1.30, 1.00) | 1.00 (1.50, 0.50, 1.00) |" in text
+    assert "| b | 2.00 (2.00, 1.00, 4.00) | n/a |" in text
+    # the geometric mean is taken over the medians: 1.00, 2.00 and 1.00
+    assert "Geometric mean of all 3 ratios: 1.26." in text
+
+
+def test_runs_must_be_at_least_one(capsys):
+    import pytest
+
+    from benchmarks.run import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--runs", "0"])
+    assert exit_info.value.code == 2
+    assert "--runs takes a count of at least 1, not 0" in capsys.readouterr().err
