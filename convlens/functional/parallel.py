@@ -142,14 +142,15 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         out = Σ_t a[..., inner_t] @ b[..., inner_t, :]   few columns and a long inner
                                                          dimension (a weight gradient)
     """
-    if a.ndim < 2 or b.ndim < 2:  # a vector: NumPy's promotion rules, one small product
+    threads = _threads or num_threads()  # (first: the first call decides who owns the BLAS)
+    if a.ndim < 2 or b.ndim < 2 or not _owns_blas or threads == 1:
+        # a vector (NumPy's promotion rules, one small product), or the BLAS runs it alone
         return np.matmul(a, b, out=out) if out is not None else np.matmul(a, b)
     if out is None:
         shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
         out = np.empty(shape, dtype=np.result_type(a, b))
     columns, inner = b.shape[-1], a.shape[-1]
-    threads = _threads or num_threads()  # (first: the first call decides who owns the BLAS)
-    if not _owns_blas or threads == 1 or math.prod(out.shape) * inner < MIN_PRODUCT:
+    if math.prod(out.shape) * inner < MIN_PRODUCT:
         return np.matmul(a, b, out=out)
     if columns >= 2 * COLUMN_BLOCK:
         parts = min(threads, columns // COLUMN_BLOCK)
