@@ -1,0 +1,75 @@
+"""The thread pool against the previous two-thread default, interleaved in one process.
+
+    python -m benchmarks.pool_ab lenet5_train_b64 conv_bn_relu_train_b128 [--rounds 8 --seconds 0.4]
+
+For each workload of the suite, one convlens step is timed under each configuration in turn,
+``--seconds`` per block, ``--rounds`` times over, and the median ms per step is printed:
+
+- ``pool off``: ``set_num_threads(1)``: no pool, OpenBLAS keeps its own threads (the default
+  before the pool owned the cores);
+- ``pool, 2^k``: two pool threads that own the BLAS, with :data:`~convlens.functional.parallel.MIN_ELEMENTS`
+  set to 2^k (the smallest work the pool splits).
+
+Interleaving in one process lets a passing load touch every configuration alike, which
+separate runs of the suite cannot do on a shared 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+CONFIGS = (("pool off", 1, None), ("pool, 2^16", 2, 1 << 16), ("pool, 2^18", 2, 1 << 18),
+           ("pool, 2^20", 2, 1 << 20))
+
+
+def measure(name: str, rounds: int, seconds: float) -> dict[str, float]:
+    """Median ms per step of workload ``name`` under each of :data:`CONFIGS`."""
+    import convlens as cl
+    import convlens.functional.parallel as parallel
+    from benchmarks.run import convlens_step, make_data
+    from benchmarks.workloads import WORKLOADS, build
+
+    workload = next((w for w in WORKLOADS if w.name == name), None)
+    if workload is None:
+        raise SystemExit(f"unknown workload {name!r}; expected one of "
+                         + ", ".join(w.name for w in WORKLOADS))
+    x, y = make_data(workload)
+    cl.manual_seed(0)
+    step = convlens_step(build(workload.spec, "convlens"), x, y, workload.train)
+    default = parallel.MIN_ELEMENTS
+    times: dict[str, list[float]] = {label: [] for label, _, _ in CONFIGS}
+    try:
+        for _ in range(rounds):
+            for label, threads, minimum in CONFIGS:
+                parallel.set_num_threads(threads)
+                parallel.MIN_ELEMENTS = minimum or default
+                step()
+                started, steps = time.perf_counter(), 0
+                while steps == 0 or time.perf_counter() - started < seconds:
+                    step()
+                    steps += 1
+                times[label].append((time.perf_counter() - started) / steps * 1e3)
+    finally:
+        parallel.MIN_ELEMENTS = default
+        parallel.set_num_threads(None)
+    return {label: statistics.median(values) for label, values in times.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("workloads", nargs="+", help="workload names of benchmarks/workloads.py")
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=0.4)
+    args = parser.parse_args(argv)
+    print("| workload | " + " | ".join(label for label, _, _ in CONFIGS) + " |")
+    print("|---|" + "---:|" * len(CONFIGS))
+    for name in args.workloads:
+        medians = measure(name, args.rounds, args.seconds)
+        print(f"| {name} | " + " | ".join(f"{medians[label]:.2f}" for label, _, _ in CONFIGS) + " |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+import pytest
+
+from benchmarks.pool_ab import CONFIGS, main, measure
+
+
+def test_every_configuration_is_timed_and_the_pool_is_left_as_found():
+    import convlens.functional.parallel as parallel
+
+    threads, minimum = parallel.num_threads(), parallel.MIN_ELEMENTS
+    medians = measure("lenet5_infer_b1", rounds=1, seconds=0.0)
+    assert list(medians) == [label for label, _, _ in CONFIGS]
+    assert all(ms > 0 for ms in medians.values())
+    assert (parallel.num_threads(), parallel.MIN_ELEMENTS) == (threads, minimum)
+
+
+def test_an_unknown_workload_is_named_with_the_known_ones():
+    with pytest.raises(SystemExit, match="unknown workload 'lenet6'; expected one of lenet5_train_b64"):
+        main(["lenet6"])
