@@ -1,5 +1,5 @@
-"""Both cores for everything: one thread pool runs the element-wise work, the copies and the
-matrix products, in blocks of an array.
+"""Both cores for everything (opt-in): one thread pool runs the element-wise work, the copies
+and the matrix products, in blocks of an array.
 
 NumPy runs element-wise operations (ReLU, masks, pooling taps, batch-norm passes) and copies
 (im2col, col2im, transposes) on one thread; only the matrix products use the BLAS threads.
@@ -24,14 +24,19 @@ spinning on the second core (about 0.1 s) while the pool's thread waits for that
 Measured on 2 cores (2026-11-30, training steps): the pool beside two BLAS threads made
 every workload 6–10 % slower; BLAS threads alone leave the element-wise work on one core; on
 a busy machine spinning BLAS threads collapse (3–15× slower steps, BENCHMARKS.md). The BLAS
-is set to one thread when convlens first asks for its threads, for the whole process: a
-script's own large NumPy products then run on one thread too, until
-``set_num_threads(1)`` gives the BLAS its threads back.
+is set to one thread when the pool starts, for the whole process: a script's own large
+NumPy products then run on one thread too, until ``set_num_threads(1)`` gives the BLAS its
+threads back.
 
-Thread count: ``CONVLENS_NUM_THREADS`` if set, else the BLAS's thread count when
-``threadpoolctl`` can set it (the BLAS follows ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS``,
-else the cores), else 1 (then the BLAS keeps its threads and the pool is off). Read once, on
-first use; :func:`set_num_threads` changes it. Work smaller than :data:`MIN_ELEMENTS` values
+Thread count: ``CONVLENS_NUM_THREADS`` (read once, on first use; :func:`set_num_threads`
+changes it), 1 when unset: the pool is opt-in, and the BLAS keeps its own threads. Measured on
+the idle 2-core machine (2026-11-30, BENCHMARKS.md, ``python -m benchmarks.pool_ab``), the
+pool pays where the element-wise work is large (conv–BN–ReLU 81 → 70 ms, Conv1d 37 → 29) and
+loses where the arrays are small (LeNet-5 b64 4.5 → 6.7 ms, Conv3d 13.8 → 15.5; ``convlens
+train``'s LeNet-5 on mnist-5k 4.2 → 4.7–6.6 s), the suite's geometric means are about
+equal, and on a busy machine the pool degrades far less than spinning BLAS threads. So it is
+the user's choice (``CONVLENS_NUM_THREADS=2``), not a process-wide change made behind the
+back of a script's own NumPy products. Work smaller than :data:`MIN_ELEMENTS` values
 (:data:`MIN_PRODUCT` multiply-adds for a product) stays on the calling thread: handing a
 block to another thread costs tens of microseconds, more than a small ufunc takes.
 """
@@ -68,8 +73,8 @@ def num_threads() -> int:
 
 def _threads_from_environment() -> int:
     value = os.environ.get(THREAD_VARIABLE, "").strip()
-    if not value:
-        return _blas_thread_count() or 1
+    if not value:  # opt-in: see "Thread count" in the module docstring
+        return 1
     try:
         count = int(value)
     except ValueError:
