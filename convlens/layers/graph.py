@@ -583,6 +583,27 @@ def find_node(model: Module, name: str) -> tuple[Graph, GraphNode] | None:
     return None
 
 
+def call_order(model: Module, prefix: str = "") -> list[str]:
+    """Module and graph-node names in the order the forward pass starts their calls: each
+    container before its children, a ``Graph``'s nodes in topological order (its
+    ``named_children`` list a shared layer once, at its first node: not the forward order)."""
+    def qualified(name: str) -> str:
+        return f"{prefix}.{name}" if prefix else name
+
+    order: list[str] = [] if prefix else [""]
+    if isinstance(model, Graph):
+        walked: set[int] = set()
+        for node in model.nodes:
+            order.append(qualified(node.name))
+            if id(node.layer) not in walked:  # a shared layer's inner modules: at its first node
+                walked.add(id(node.layer))
+                order += call_order(node.layer, qualified(node.name))
+        return order
+    for name, child in model.named_children():
+        order += [qualified(name), *call_order(child, qualified(name))]
+    return order
+
+
 def call_filter(model: Module, name: str) -> Callable[[], bool]:
     """For hooks on the layer named ``name``: a test that is True while the call being made
     is that node's (a layer shared by several nodes runs once per node); always True for a

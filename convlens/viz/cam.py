@@ -57,7 +57,7 @@ from matplotlib.figure import Figure
 
 from convlens.functional import engine
 from convlens.layers.conv import _ConvNd
-from convlens.layers.graph import call_filter, find_node
+from convlens.layers.graph import call_filter, call_order, find_node
 from convlens.layers.module import Module
 from convlens.viz.overlay import (
     middle_slices,
@@ -115,6 +115,22 @@ def conv_layers(model: Module) -> list[tuple[str, _ConvNd]]:
     return [(name, m) for name, m in model.named_modules() if isinstance(m, _ConvNd)]
 
 
+def _convolution_calls(model: Module) -> list[tuple[str, _ConvNd]]:
+    """Every call of a convolution in ``model``, in the order the forward pass makes them: a
+    graph's nodes in topological order, and a convolution shared by several nodes once per
+    node (named by the node), so the last is the convolution nearest the output."""
+    modules = dict(model.named_modules())
+    calls = []
+    for name in call_order(model):
+        module = modules.get(name)
+        if module is None:
+            node = find_node(model, name)
+            module = node[1].layer if node is not None else None
+        if isinstance(module, _ConvNd):
+            calls.append((name, module))
+    return calls
+
+
 def _layer_table(model: Module) -> str:
     rows = [f"{name or '(model)'}: {type(m).__name__}" for name, m in model.named_modules()]
     return "; ".join(rows)
@@ -128,7 +144,7 @@ def resolve_layer(model: Module, layer: str | Module | None = None) -> tuple[str
     object that is part of ``model``.
     """
     if layer is None:
-        convs = conv_layers(model)
+        convs = _convolution_calls(model)
         if not convs:
             raise ValueError(
                 f"{type(model).__name__} has no convolution layer to use by default; pass "

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from convlens.functional.engine import no_grad
 from convlens.inspect.hooks import eval_with_hooks
-from convlens.layers.graph import Graph, call_filter, node_calls
+from convlens.layers.graph import call_filter, call_order, node_calls
 from convlens.layers.module import Module
 from convlens.viz.cam import as_batch, resolve_layer
 from convlens.viz.overlay import grid_shape, new_figure, show_image
@@ -65,7 +65,7 @@ def feature_maps(model: Module, x: np.ndarray,
     missing = [name for name, _ in chosen if name not in outputs]
     if missing:
         raise ValueError(f"the layers {missing} did not run in the forward pass, so they have no output")
-    order = _call_order(model)
+    order = call_order(model)
     result = {name: outputs[name] for name in sorted(outputs, key=order.index)}
     return {name: value[0] for name, value in result.items()} if single else result
 
@@ -79,27 +79,6 @@ def _leaf_names(model: Module) -> list[str]:
         if id(m) in leaves:
             names += [node for node, _ in nodes[id(m)]] if id(m) in nodes else [name]
     return names
-
-
-def _call_order(model: Module, prefix: str = "") -> list[str]:
-    """Module and graph-node names in the order the forward pass starts their calls: each
-    container before its children, a ``Graph``'s nodes in topological order (its
-    ``named_children`` list a shared layer once, at its first node: not the forward order)."""
-    def qualified(name: str) -> str:
-        return f"{prefix}.{name}" if prefix else name
-
-    order: list[str] = [] if prefix else [""]
-    if isinstance(model, Graph):
-        walked: set[int] = set()
-        for node in model.nodes:
-            order.append(qualified(node.name))
-            if id(node.layer) not in walked:  # a shared layer's inner modules: at its first node
-                walked.add(id(node.layer))
-                order += _call_order(node.layer, qualified(node.name))
-        return order
-    for name, child in model.named_children():
-        order += [qualified(name), *_call_order(child, qualified(name))]
-    return order
 
 
 def map_mosaic(maps: np.ndarray, ncols: int = 8, gap: int = 1) -> np.ndarray:

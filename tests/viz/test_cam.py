@@ -414,3 +414,20 @@ def test_cam_of_graph_nodes_by_name_matches_torch(method):
     np.testing.assert_array_equal(first.activations, model.node("first").layer(
         np.maximum(model.node("stem").layer(x), 0)))
     assert not np.allclose(first.activations, results["second"].activations)
+
+
+def test_the_default_layer_of_a_graph_is_its_last_convolution_call_in_forward_order():
+    # conv serves 'first' and then 'second': named_modules lists it once, as 'first', but the
+    # convolution nearest the output is its call at 'second'
+    model = _graph_with_a_shared_layer()
+    assert [name for name, _ in model.named_modules() if isinstance(_, cl.Conv2d)] == ["stem", "first"]
+    name, layer = resolve_layer(model)
+    assert name == "second" and layer is model.node("second").layer
+    x = np.random.default_rng(1).standard_normal((2, 2, 6, 6))
+    target = np.array([1, 0])
+    default = class_activation_map(model, x, target)
+    chosen = class_activation_map(model, x, target, layer="second")
+    assert default.layer == "second"
+    np.testing.assert_array_equal(default.heatmap, chosen.heatmap)
+    assert not np.allclose(default.activations,
+                           class_activation_map(model, x, target, layer="first").activations)
