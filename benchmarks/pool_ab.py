@@ -12,6 +12,11 @@ For each workload of the suite, one convlens step is timed under each configurat
 
 Interleaving in one process lets a passing load touch every configuration alike, which
 separate runs of the suite cannot do on a shared 2-core machine.
+
+    python -m benchmarks.pool_ab --dispatch lenet5_train_b64
+
+prints instead what one hand-off to the pool costs (µs per :func:`~convlens.functional.parallel.run`
+of empty work on two threads) and how many hand-offs one step of each workload makes.
 """
 
 from __future__ import annotations
@@ -57,12 +62,67 @@ def measure(name: str, rounds: int, seconds: float) -> dict[str, float]:
     return {label: statistics.median(values) for label, values in times.items()}
 
 
+def dispatch_cost(repeats: int = 5000) -> float:
+    """µs per hand-off of empty work to a two-thread pool."""
+    import convlens.functional.parallel as parallel
+
+    def nothing(start: int, stop: int) -> None:
+        pass
+
+    parallel.set_num_threads(2)
+    try:
+        for _ in range(100):
+            parallel.run(nothing, 2, parallel.MIN_ELEMENTS)
+        started = time.perf_counter()
+        for _ in range(repeats):
+            parallel.run(nothing, 2, parallel.MIN_ELEMENTS)
+        return (time.perf_counter() - started) / repeats * 1e6
+    finally:
+        parallel.set_num_threads(None)
+
+
+def dispatches_per_step(name: str) -> int:
+    """How many blocks of work one step of workload ``name`` hands to a two-thread pool."""
+    import convlens as cl
+    import convlens.functional.parallel as parallel
+    from benchmarks.run import convlens_step, make_data
+    from benchmarks.workloads import WORKLOADS, build
+
+    workload = next(w for w in WORKLOADS if w.name == name)
+    x, y = make_data(workload)
+    cl.manual_seed(0)
+    step = convlens_step(build(workload.spec, "convlens"), x, y, workload.train)
+    real_run, count = parallel.run, [0]
+
+    def counting(work, n, size):
+        count[0] += not parallel.serial(size) and min(parallel.num_threads(), n) > 1
+        return real_run(work, n, size)
+
+    parallel.set_num_threads(2)
+    parallel.run = counting
+    try:
+        step()
+        count[0] = 0
+        step()
+    finally:
+        parallel.run = real_run
+        parallel.set_num_threads(None)
+    return count[0]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("workloads", nargs="+", help="workload names of benchmarks/workloads.py")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=0.4)
+    parser.add_argument("--dispatch", action="store_true",
+                        help="the cost of one hand-off to the pool, and hand-offs per step")
     args = parser.parse_args(argv)
+    if args.dispatch:
+        print(f"one hand-off to the pool: {dispatch_cost():.1f} µs")
+        for name in args.workloads:
+            print(f"{name}: {dispatches_per_step(name)} hand-offs per step", flush=True)
+        return
     print("| workload | " + " | ".join(label for label, _, _ in CONFIGS) + " |")
     print("|---|" + "---:|" * len(CONFIGS))
     for name in args.workloads:
