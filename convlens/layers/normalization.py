@@ -72,6 +72,17 @@ def _normalize_finite(name: str, x: np.ndarray, view: np.ndarray, axes: tuple[in
     return y, cache
 
 
+def _affine_backward(layer: Any, dy: np.ndarray, cache: Any, need_input_grad: bool
+                     ) -> np.ndarray | None:
+    """:func:`normalize_backward`, with dγ and dβ accumulated into ``layer.weight`` and
+    ``layer.bias`` (when the layer has them); returns dx."""
+    dx, dweight, dbias = normalize_backward(dy, cache, need_input_grad)
+    for param, grad in ((layer.weight, dweight), (layer.bias, dbias)):
+        if param is not None and grad is not None:
+            param.accumulate_grad(grad.reshape(param.shape))
+    return dx
+
+
 class _ChannelNorm(Module):
     """Shared by batch and instance norm: per-channel γ, β and optional running statistics.
 
@@ -227,11 +238,7 @@ class _ChannelNorm(Module):
         if self.return_stats:
             dy, d_mean, d_var = dy
         cache = self._cached()
-        dx, dweight, dbias = normalize_backward(dy, cache, need_input_grad)
-        if self.weight is not None and dweight is not None:
-            self.weight.accumulate_grad(dweight.reshape(self.weight.shape))
-        if self.bias is not None and dbias is not None:
-            self.bias.accumulate_grad(dbias.reshape(self.bias.shape))
+        dx = _affine_backward(self, dy, cache, need_input_grad)
         if dx is not None and cache.batch_stats and (d_mean is not None or d_var is not None):
             dx = (dx + statistics_backward(cache, d_mean, d_var)).astype(dx.dtype, copy=False)
         return dx
@@ -432,11 +439,7 @@ class GroupNorm(Module):
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         cache, shape = self._cached()
         dy = dy.reshape(cache.xhat.shape)
-        dx, dweight, dbias = normalize_backward(dy, cache, need_input_grad)
-        if self.weight is not None and dweight is not None:
-            self.weight.accumulate_grad(dweight.reshape(self.weight.shape))
-        if self.bias is not None and dbias is not None:
-            self.bias.accumulate_grad(dbias.reshape(self.bias.shape))
+        dx = _affine_backward(self, dy, cache, need_input_grad)
         return None if dx is None else dx.reshape(shape)
 
     def get_config(self) -> dict[str, Any]:
@@ -515,11 +518,7 @@ class LayerNorm(Module):
         if self.return_stats:
             dy, d_mean, d_inv_std = dy
         cache = self._cached()
-        dx, dweight, dbias = normalize_backward(dy, cache, need_input_grad)
-        if self.weight is not None and dweight is not None:
-            self.weight.accumulate_grad(dweight)
-        if self.bias is not None and dbias is not None:
-            self.bias.accumulate_grad(dbias)
+        dx = _affine_backward(self, dy, cache, need_input_grad)
         if dx is not None and (d_mean is not None or d_inv_std is not None):
             extra = statistics_backward(cache, d_mean, d_inv_std=d_inv_std)
             dx = (dx + extra).astype(dx.dtype, copy=False)
