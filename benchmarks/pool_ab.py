@@ -29,10 +29,10 @@ CONFIGS = (("pool off", 1, None), ("pool, 2^16", 2, 1 << 16), ("pool, 2^18", 2, 
            ("pool, 2^20", 2, 1 << 20))
 
 
-def measure(name: str, rounds: int, seconds: float) -> dict[str, float]:
-    """Median ms per step of workload ``name`` under each of :data:`CONFIGS`."""
+def workload_step(name: str):
+    """One convlens step (training or inference) of the suite's workload ``name``, as
+    ``benchmarks.run`` times it."""
     import convlens as cl
-    import convlens.functional.parallel as parallel
     from benchmarks.run import convlens_step, make_data
     from benchmarks.workloads import WORKLOADS, build
 
@@ -42,7 +42,14 @@ def measure(name: str, rounds: int, seconds: float) -> dict[str, float]:
                          + ", ".join(w.name for w in WORKLOADS))
     x, y = make_data(workload)
     cl.manual_seed(0)
-    step = convlens_step(build(workload.spec, "convlens"), x, y, workload.train)
+    return convlens_step(build(workload.spec, "convlens"), x, y, workload.train)
+
+
+def measure(name: str, rounds: int, seconds: float) -> dict[str, float]:
+    """Median ms per step of workload ``name`` under each of :data:`CONFIGS`."""
+    import convlens.functional.parallel as parallel
+
+    step = workload_step(name)
     default = parallel.MIN_ELEMENTS
     times: dict[str, list[float]] = {label: [] for label, _, _ in CONFIGS}
     try:
@@ -83,15 +90,9 @@ def dispatch_cost(repeats: int = 5000) -> float:
 
 def dispatches_per_step(name: str) -> int:
     """How many blocks of work one step of workload ``name`` hands to a two-thread pool."""
-    import convlens as cl
     import convlens.functional.parallel as parallel
-    from benchmarks.run import convlens_step, make_data
-    from benchmarks.workloads import WORKLOADS, build
 
-    workload = next(w for w in WORKLOADS if w.name == name)
-    x, y = make_data(workload)
-    cl.manual_seed(0)
-    step = convlens_step(build(workload.spec, "convlens"), x, y, workload.train)
+    step = workload_step(name)
     real_run, count = parallel.run, [0]
 
     def counting(work, n, size):

@@ -420,12 +420,6 @@ def geometric_mean(values: list[float]) -> float | None:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
 
 
-def median(values: list[float]) -> float | None:
-    values = sorted(values)
-    return values[len(values) // 2] if len(values) % 2 else (
-        (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2 if values else None)
-
-
 def summary(runs: list[list[dict]]) -> str:
     """One row per workload: its time ratio and memory ratio at every thread count, and the
     geometric mean of the time ratios (the suite's one-number summary).
@@ -441,7 +435,7 @@ def summary(runs: list[list[dict]]) -> str:
 
     def cell(per_run: list[dict], name: str, key: str) -> tuple[str, float | None]:
         values = [rows[name][key] for rows in per_run if rows.get(name, {}).get(key) is not None]
-        middle = median(values)
+        middle = statistics.median(values) if values else None
         text = fmt(middle)
         if len(runs) > 1 and values:
             text += " (" + ", ".join(fmt(v) for v in values) + ")"
