@@ -124,7 +124,8 @@ def build_model(model_config: dict[str, Any], weights: WeightSource, where: str,
     class_name, layers = model_layers(model_config, where)
     config = _unwrap(model_config, where)[1]
     version = str(model_config.get("keras_version") or keras_version or "3")
-    walk = Walk(weights, where, version.startswith(("1.", "2.")))
+    # Keras 1 and 2, and TensorFlow.js ("tfjs-layers 4.22.0"), share the older activations
+    walk = Walk(weights, where, version.startswith(("1.", "2.", "tfjs")))
     for spec in layers:
         if not isinstance(spec, dict) or "class_name" not in spec:
             raise KerasLayerError(f"{where}: expected layer specs {{'class_name', 'config'}}, "

@@ -1,8 +1,10 @@
 """Keras preprocessing, noise and augmentation layers, SeparableConv and the activations of
 course CNNs, in all three file formats: outputs equal Keras's."""
 
+import json
+
 import numpy as np
-from keras_models import assert_every_format, image, keras, randomize_weights
+from keras_models import assert_every_format, image, keras, randomize_weights, write_tfjs
 
 import convlens as cl
 
@@ -48,3 +50,16 @@ def test_keras2_hard_sigmoid_is_its_own():
     x = np.linspace(-4, 4, 9)
     np.testing.assert_allclose(activation_layers("hard_sigmoid", "a", keras2=True)[0](x), np.clip(0.2 * x + 0.5, 0, 1))
     np.testing.assert_allclose(activation_layers("hard_sigmoid", "a")[0](x), np.clip(x + 3, 0, 6) / 6)
+
+
+def test_a_file_written_by_tensorflow_js_itself_gets_its_hard_sigmoid(tmp_path):
+    """TensorFlow.js writes keras_version "tfjs-layers …"; its hard_sigmoid is Keras 2's."""
+    keras.utils.set_random_seed(11)
+    model = keras.Sequential([keras.Input((5,)), L.Dense(4), L.Activation("hard_sigmoid")])
+    path = write_tfjs(model, tmp_path / "tfjs")
+    document = json.loads(path.read_text())
+    document["modelTopology"]["keras_version"] = "tfjs-layers 4.22.0"
+    path.write_text(json.dumps(document))
+    x = image((3, 5))
+    dense = keras.ops.convert_to_numpy(model.layers[0](x))
+    np.testing.assert_allclose(cl.load(path)(x), np.clip(0.2 * dense + 0.5, 0, 1), rtol=1e-5, atol=1e-6)
