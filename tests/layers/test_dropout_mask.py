@@ -81,3 +81,14 @@ def test_exports_with_its_mask(tmp_path):
     ty, tmask = twin(torch.from_numpy(x_sample()))
     np.testing.assert_array_equal(ty.numpy(), x_sample())
     assert tmask.all()
+
+
+def test_a_seeded_dropout_that_drops_at_inference_exports_its_seed_as_onnx_asks(tmp_path):
+    import onnx
+
+    x = cl.Input((4, 5))
+    y, mask = cl.Dropout(0.5, return_mask=True, always=True, seed=3)(x)
+    path = cl.export_onnx(cl.Graph(x, (y, mask)), tmp_path / "seeded.onnx")  # check_model inside
+    node = next(n for n in onnx.load(str(path)).graph.node if n.op_type == "Dropout")
+    seed = next(a for a in node.attribute if a.name == "seed")
+    assert seed.type == onnx.AttributeProto.INT and seed.i == 3

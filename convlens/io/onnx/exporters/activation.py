@@ -24,7 +24,7 @@ def export_dropout(w: OnnxWriter, layer, xs: list[Tensor], name: str):
         w.unsupported.append(f"{name} ({type(layer).__name__} with always= or return_mask=)")
     inputs = [xs[0].name, w.constant(f"{name}.ratio", np.asarray(layer.p, xs[0].example.dtype)),
               w.constant(f"{name}.training_mode", np.asarray(layer.always))]
-    return w.node("Dropout", inputs, name, seed=None if layer.seed is None else float(layer.seed),
+    return w.node("Dropout", inputs, name, seed=None if layer.seed is None else int(layer.seed),
                   num_outputs=2 if layer.return_mask else 1)
 
 
