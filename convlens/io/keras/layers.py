@@ -431,8 +431,7 @@ def _flatten(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Ten
 
 @converts("Activation")
 def _activation(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor]) -> Converted:
-    return Converted(activation_layers(config.get("activation"), config.get("name", "activation"),
-                                       bool(config.get("_keras2"))), keeps_flatten_order=True)
+    return Converted(config_activation(config, config.get("name", "activation")), keeps_flatten_order=True)
 
 
 @converts("ReLU")

@@ -143,13 +143,21 @@ def fuse_gelu(graph: onnx.GraphProto) -> onnx.GraphProto:
         attrs = {"approximate": "tanh"} if gate.op_type == "Tanh" else {}
         replaced[id(last)] = helper.make_node("Gelu", [x], [last.output[0]], name=scope, **attrs)
         removed.update(id(n) for n in chain[:-1])
+    return _spliced(graph, replaced, removed)
+
+
+def _spliced(graph: onnx.GraphProto, replaced: dict[int, onnx.NodeProto],
+             removed: set[int]) -> onnx.GraphProto:
+    """A copy of ``graph`` with the nodes of ``replaced`` (by id) swapped for their values, those
+    of ``removed`` left out, and the ``Constant`` nodes nobody reads any longer dropped (a fused
+    chain's √2, 1, ½ or a plane size); ``graph`` itself when nothing was replaced."""
     if not replaced:
         return graph
     kept = [replaced.get(id(n), n) for n in graph.node if id(n) not in removed]
     needed = {name for n in kept for name in n.input} | {o.name for o in graph.output}
     fused = onnx.GraphProto()
     fused.CopyFrom(graph)
-    del fused.node[:]  # the chain's Constant nodes (√2, 1, ½) go with it
+    del fused.node[:]
     fused.node.extend(n for n in kept if n.op_type != "Constant" or any(o in needed for o in n.output))
     return fused
 
@@ -182,10 +190,4 @@ def fuse_plane_indices(graph: onnx.GraphProto) -> onnx.GraphProto:
         fused.attribute.append(helper.make_attribute(PLANE_SIZE, int(size.reshape(-1)[0])))
         replaced[id(pool)] = fused
         removed.add(id(mod))
-    if not replaced:
-        return graph
-    result = onnx.GraphProto()
-    result.CopyFrom(graph)
-    del result.node[:]
-    result.node.extend(replaced.get(id(n), n) for n in graph.node if id(n) not in removed)
-    return result
+    return _spliced(graph, replaced, removed)

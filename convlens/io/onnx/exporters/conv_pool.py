@@ -154,8 +154,9 @@ def export_flat_indices(w, layer, xs, name):
     if layer.column_major:
         coords, rest = [], indices
         for size in reversed(spatial):         # row-major unravel: the last axis first
-            coords.insert(0, w.node("Mod", [rest, w.ints(f"{name}.size", [size])], name))
-            rest = w.node("Div", [rest, w.ints(f"{name}.size", [size])], name)
+            divisor = w.ints(f"{name}.size", [size])
+            coords.insert(0, w.node("Mod", [rest, divisor], name))
+            rest = w.node("Div", [rest, divisor], name)
         plane, stride = coords[0], 1
         for k in range(1, len(spatial)):       # column-major ravel: the first axis fastest
             stride *= spatial[k - 1]
