@@ -47,6 +47,7 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -60,8 +61,8 @@ THREAD_VARIABLE = "CONVLENS_NUM_THREADS"
 _threads: int | None = None
 _pool: ThreadPoolExecutor | None = None
 _blas: object | None = None        # threadpoolctl's controller of the BLAS, once looked up
-_blas_threads: int | None = None   # the BLAS's own thread count, restored when the pool stops
-_owns_blas = False                 # the pool runs the products; the BLAS is on one thread
+_blas_limit: Any = None            # while the pool runs the products: the limit holding the
+                                   # BLAS at one thread (threadpoolctl restores each library's own)
 
 
 def num_threads() -> int:
@@ -99,22 +100,12 @@ def _blas_controller():
     return _blas or None
 
 
-def _blas_thread_count() -> int | None:
-    """The BLAS's thread count as it was before the pool took the cores (None: unknown)."""
-    global _blas_threads
-    if _blas_threads is None:
-        blas = _blas_controller()
-        if blas is not None:
-            _blas_threads = max(c.num_threads for c in blas.lib_controllers)
-    return _blas_threads
-
-
 def set_num_threads(count: int | None) -> None:
     """Use ``count`` threads from now on (``None``: read the environment again).
 
     More than one: the pool runs the products too and the BLAS gets one thread (when
     ``threadpoolctl`` can set it); one: the BLAS gets its own thread count back."""
-    global _threads, _pool, _owns_blas
+    global _threads, _pool, _blas_limit
     if count is not None and (not isinstance(count, int) or count < 1):
         raise ValueError(f"thread count must be a positive int, received {count!r}")
     if _pool is not None:
@@ -122,14 +113,13 @@ def set_num_threads(count: int | None) -> None:
         _pool = None
     if count is None:
         count = _threads_from_environment()
-    blas = _blas_controller()
-    if blas is not None:
-        if count > 1:
-            _blas_thread_count()
-            blas.limit(limits=1)
-        elif _owns_blas and _blas_threads is not None:
-            blas.limit(limits=_blas_threads)
-    _owns_blas = count > 1 and blas is not None
+    if count > 1 and _blas_limit is None:
+        blas = _blas_controller()   # (looked up only when the pool is wanted)
+        if blas is not None:
+            _blas_limit = blas.limit(limits=1)
+    elif count == 1 and _blas_limit is not None:
+        _blas_limit.restore_original_limits()
+        _blas_limit = None
     _threads = count
 
 
@@ -148,7 +138,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
                                                          dimension (a weight gradient)
     """
     threads = _threads or num_threads()  # (first: the first call decides who owns the BLAS)
-    if a.ndim < 2 or b.ndim < 2 or not _owns_blas or threads == 1:
+    if a.ndim < 2 or b.ndim < 2 or _blas_limit is None or threads == 1:
         # a vector (NumPy's promotion rules, one small product), or the BLAS runs it alone
         return np.matmul(a, b, out=out) if out is not None else np.matmul(a, b)
     if out is None:

@@ -91,7 +91,6 @@ def test_the_callers_errstate_holds_in_every_block(threaded):
 
 def test_thread_count_comes_from_convlens_num_threads_else_the_pool_is_off(monkeypatch):
     monkeypatch.delenv("CONVLENS_NUM_THREADS", raising=False)
-    monkeypatch.setattr(parallel, "_blas_thread_count", lambda: 5)   # the BLAS's count is not taken
     parallel.set_num_threads(None)
     assert parallel.num_threads() == 1
     monkeypatch.setenv("CONVLENS_NUM_THREADS", "2")
