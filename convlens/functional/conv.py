@@ -96,7 +96,6 @@ class ConvCache:
     weight: np.ndarray
     has_bias: bool
     x_shape: tuple[int, ...]
-    padded_shape: tuple[int, ...]
     out_spatial: tuple[int, ...]
     pads: Pairs
     stride: tuple[int, ...]
@@ -104,6 +103,11 @@ class ConvCache:
     groups: int
     padding_mode: str
     batch_last: bool = False  # columns ordered (*O, N) rather than (N, *O): module docstring
+
+    @property
+    def padded_shape(self) -> tuple[int, ...]:
+        """(N, C, *S) of the padded input."""
+        return self.xp.shape
 
 
 def hashable(value: Any) -> Any:
@@ -232,7 +236,7 @@ def conv_forward(
             parallel.matmul(w_mat, cols, out=y_mat[:, :, start:stop])  # (G, C_out/G, N·P)
         y = _output_from_product(y_mat, bias, n, groups, positions, batch_last)
     y = y.reshape(n, c_out, *out)
-    cache = ConvCache(xp, weight, bias is not None, x.shape, xp.shape, out, pads,
+    cache = ConvCache(xp, weight, bias is not None, x.shape, out, pads,
                       stride_t, dilation_t, groups, padding_mode, batch_last)
     return y, cache
 
