@@ -1,12 +1,12 @@
-"""The thread pool against the previous two-thread default, interleaved in one process.
+"""The opt-in thread pool against the default (pool off), interleaved in one process.
 
     python -m benchmarks.pool_ab lenet5_train_b64 conv_bn_relu_train_b128 [--rounds 8 --seconds 0.4]
 
 For each workload of the suite, one convlens step is timed under each configuration in turn,
 ``--seconds`` per block, ``--rounds`` times over, and the median ms per step is printed:
 
-- ``pool off``: ``set_num_threads(1)``: no pool, OpenBLAS keeps its own threads (the default
-  before the pool owned the cores);
+- ``pool off``: ``set_num_threads(1)``: no pool, OpenBLAS keeps its own threads (the
+  default);
 - ``pool, 2^k``: two pool threads that own the BLAS, with :data:`~convlens.functional.parallel.MIN_ELEMENTS`
   set to 2^k (the smallest work the pool splits).
 
