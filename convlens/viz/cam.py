@@ -57,7 +57,7 @@ from matplotlib.figure import Figure
 
 from convlens.functional import engine
 from convlens.layers.conv import _ConvNd
-from convlens.layers.graph import call_filter, call_order, find_node
+from convlens.layers.graph import Graph, call_filter, call_order, find_node
 from convlens.layers.module import Module
 from convlens.viz.overlay import (
     middle_slices,
@@ -119,16 +119,13 @@ def _convolution_calls(model: Module) -> list[tuple[str, _ConvNd]]:
     """Every call of a convolution in ``model``, in the order the forward pass makes them: a
     graph's nodes in topological order, and a convolution shared by several nodes once per
     node (named by the node), so the last is the convolution nearest the output."""
-    modules = dict(model.named_modules())
-    calls = []
-    for name in call_order(model):
-        module = modules.get(name)
-        if module is None:
-            node = find_node(model, name)
-            module = node[1].layer if node is not None else None
-        if isinstance(module, _ConvNd):
-            calls.append((name, module))
-    return calls
+    layers = dict(model.named_modules())
+    for prefix, module in model.named_modules():   # and every graph node, by its own name
+        if isinstance(module, Graph):
+            layers.update({f"{prefix}.{node.name}" if prefix else node.name: node.layer
+                           for node in module.nodes})
+    return [(name, layers[name]) for name in call_order(model)
+            if isinstance(layers.get(name), _ConvNd)]
 
 
 def _layer_table(model: Module) -> str:

@@ -65,8 +65,8 @@ def feature_maps(model: Module, x: np.ndarray,
     missing = [name for name, _ in chosen if name not in outputs]
     if missing:
         raise ValueError(f"the layers {missing} did not run in the forward pass, so they have no output")
-    order = call_order(model)
-    result = {name: outputs[name] for name in sorted(outputs, key=order.index)}
+    position = {name: i for i, name in enumerate(call_order(model))}
+    result = {name: outputs[name] for name in sorted(outputs, key=position.__getitem__)}
     return {name: value[0] for name, value in result.items()} if single else result
 
 
