@@ -84,6 +84,12 @@ def main() -> None:
 
     Each command's --help lists its options and examples.
     """
+    from convlens.functional import parallel
+
+    try:
+        parallel.num_threads()  # a bad CONVLENS_NUM_THREADS is named before any work starts
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
 
 
 def _register_commands() -> None:

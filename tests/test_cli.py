@@ -239,3 +239,21 @@ def test_a_model_that_cannot_take_the_images_is_explained(tmp_path, monkeypatch)
     assert result.exit_code == 1
     assert "Error: lenet5 cannot be built for mnist-5k's images: " in result.output
     assert "unexpected keyword argument 'in_channels'" in result.output
+
+
+@pytest.mark.parametrize("value", ["two", "0"])
+def test_a_bad_thread_count_in_the_environment_is_named_before_any_work(monkeypatch, tmp_path, value):
+    from convlens.functional import parallel
+
+    monkeypatch.setenv("CONVLENS_NUM_THREADS", value)
+    parallel.set_num_threads(1)
+    monkeypatch.setattr(parallel, "_threads", None)   # as in a fresh process: read on first use
+    try:
+        result = CliRunner().invoke(main, ["train", "--epochs", "1", "--out", str(tmp_path / "run")])
+    finally:
+        monkeypatch.delenv("CONVLENS_NUM_THREADS")
+        parallel.set_num_threads(None)
+    assert result.exit_code == 1
+    assert result.output == ("Error: CONVLENS_NUM_THREADS must be a positive integer (a thread count), "
+                             f"received '{value}'\n")
+    assert not (tmp_path / "run").exists()
