@@ -56,6 +56,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from convlens.functional import engine
+from convlens.functional.upsample import axis_resize, upsample_forward
 from convlens.layers.conv import _ConvNd
 from convlens.layers.graph import Graph, call_filter, call_order, find_node
 from convlens.layers.module import Module
@@ -71,22 +72,6 @@ METHODS = ("grad-cam", "grad-cam++")
 
 
 # -- upsampling ------------------------------------------------------------------------------
-def _interpolate_axis(a: np.ndarray, axis: int, size: int) -> np.ndarray:
-    """Linear interpolation of ``a`` along ``axis`` to ``size`` samples (half-pixel centres).
-
-    Output sample i sits at input coordinate ``(i + 0.5)·n/size − 0.5``, clamped to
-    ``[0, n − 1]``; its value mixes the two input samples around that coordinate.
-    """
-    n = a.shape[axis]
-    if n == size:
-        return a
-    src = np.clip((np.arange(size) + 0.5) * (n / size) - 0.5, 0, n - 1)
-    lo = np.floor(src).astype(np.intp)
-    hi = np.minimum(lo + 1, n - 1)
-    frac = (src - lo).reshape([size if i == axis else 1 for i in range(a.ndim)])
-    return np.take(a, lo, axis=axis) * (1 - frac) + np.take(a, hi, axis=axis) * frac
-
-
 def upsample_linear(a: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
     """Resize the last ``len(size)`` axes of ``a`` to ``size`` by linear interpolation.
 
@@ -101,12 +86,12 @@ def upsample_linear(a: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
     size = tuple(int(s) for s in size)
     if len(size) > a.ndim:
         raise ValueError(f"cannot resize {len(size)} axes of an array of shape {a.shape}")
-    offset = a.ndim - len(size)
-    for i, s in enumerate(size):
-        if s < 1:
-            raise ValueError(f"expected positive sizes, received {size}")
-        a = _interpolate_axis(a, offset + i, s)
-    return a
+    if min(size, default=1) < 1:
+        raise ValueError(f"expected positive sizes, received {size}")
+    lead, spatial = a.shape[:a.ndim - len(size)], a.shape[a.ndim - len(size):]
+    plan = [axis_resize(n, s, "linear", align_corners=False, scale_factor=None)
+            for n, s in zip(spatial, size)]
+    return upsample_forward(a.reshape(1, -1, *spatial), plan).reshape(*lead, *size)
 
 
 # -- finding layers --------------------------------------------------------------------------
