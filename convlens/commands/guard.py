@@ -141,7 +141,7 @@ def no_traceback(command: Callable[..., Any]) -> Callable[..., Any]:
         except (click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
-            click.echo("interrupted (Ctrl-C)", err=True)
+            click.echo("convlens: interrupted (Ctrl-C)", err=True)  # as cli.py says it
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:  # `convlens models | head`: the reader has gone, say nothing
             devnull = os.open(os.devnull, os.O_WRONLY)
