@@ -458,6 +458,32 @@ def _elu(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor]
     return Converted([L.ELU(float(config.get("alpha", 1.0)))], keeps_flatten_order=True)
 
 
+@converts("PReLU")
+def _prelu(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor]) -> Converted:
+    """Keras's ``alpha`` has the input's shape (channels-last, without the batch axis) with
+    size 1 along ``shared_axes``: one slope (every axis shared), one per channel (the spatial
+    axes shared, ``shared_axes=[1, 2]`` for images) or one per feature of a vector, which
+    ``cl.PReLU`` holds. One slope per position of a map has no equivalent there."""
+    name = config.get("name", "p_re_lu")
+    _expect(weights, 1, f"layer {name!r}")
+    alpha, source = np.asarray(weights[0]), inputs[0]
+    channels = source.shape[0]                 # channels-first: C, or the vector's length
+    if alpha.size == 1:
+        slopes = alpha.reshape(1)
+    elif alpha.size == channels and alpha.shape[-1] == channels:
+        slopes = alpha.reshape(channels)
+        if source.flattened_from is not None:  # Keras's (h, w, c) order -> convlens's (c, h, w)
+            slopes = flatten_order(slopes.reshape(-1, 1), source.flattened_from).reshape(-1)
+    else:
+        raise KerasLayerError(
+            f"layer {name!r}: PReLU with slopes of shape {alpha.shape} (one per position of an "
+            f"input of shape {source.shape}, channels first) is not supported; expected one slope, "
+            "or one per channel (shared_axes over the spatial axes, e.g. shared_axes=[1, 2])")
+    prelu = L.PReLU(slopes.size)
+    _set(prelu.weight, slopes, f"layer {name!r} alpha")
+    return Converted([prelu], keeps_flatten_order=True)
+
+
 @converts("Softmax")
 def _softmax(config: dict[str, Any], weights: list[np.ndarray], inputs: list[Tensor]) -> Converted:
     axis = config.get("axis", -1)

@@ -93,9 +93,9 @@ def test_dense_after_flatten_reads_channels_first_rows():
 def test_unsupported_layers_are_all_named(tmp_path):
     inner = keras.Sequential([keras.Input((6, 6, 2)), L.UnitNormalization(name="unit")], name="inner")
     model = keras.Sequential([keras.Input((8, 8, 3)), L.Conv2D(2, 3), inner,
-                              L.Flatten(), L.PReLU(name="prelu"), L.Dense(2)])
+                              L.RandomCrop(4, 4, name="crop"), L.Flatten(), L.Dense(2)])
     model.save(tmp_path / "u.keras")
-    with pytest.raises(FormatError, match=r"unsupported Keras layers: unit \(UnitNormalization\), prelu \(PReLU\)"):
+    with pytest.raises(FormatError, match=r"unsupported Keras layers: unit \(UnitNormalization\), crop \(RandomCrop\)"):
         cl.load(tmp_path / "u.keras")
 
 
