@@ -73,16 +73,23 @@ class GraphNode:
     layer: Module
     inputs: list[str]
     output: str
-    #: the output's shape without the batch axis (the whole shape for a constant's); for a
-    #: node with several outputs, that of output 0 (``output_shapes`` holds them all)
-    output_shape: tuple[int, ...] = ()
     input_tensors: list[SymbolicTensor] = field(default_factory=list, repr=False)
     order: int = field(default_factory=lambda: next(_creation), repr=False)
-    output_tensor: SymbolicTensor | None = field(default=None, repr=False)
     #: the symbolic tensor of every output (one for most layers)
     output_tensors: list[SymbolicTensor] = field(default_factory=list, repr=False)
     #: whether the layer returns a tuple of arrays (one per output) rather than one array
     returns_tuple: bool = field(default=False, repr=False)
+
+    @property
+    def output_tensor(self) -> SymbolicTensor | None:
+        """The symbolic tensor of output 0."""
+        return self.output_tensors[0] if self.output_tensors else None
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """Output 0's shape without the batch axis (the whole shape for a constant's);
+        ``output_shapes`` holds every output's."""
+        return self.output_tensors[0].shape if self.output_tensors else ()
 
     @property
     def num_outputs(self) -> int:
@@ -187,14 +194,12 @@ def call_symbolic(layer: Module, xs: Sequence[Any], name: str | None
     ys = _infer(layer, xs, name)
     batched = any(x.batched for x in xs)
     unbatched = set(getattr(layer, "unbatched_outputs", ()))
-    node = GraphNode(name, layer, [x.name for x in xs], name, (), list(xs))
+    node = GraphNode(name, layer, [x.name for x in xs], name, list(xs))
     for i, y in enumerate(ys if isinstance(ys, tuple) else (ys,)):
         has_batch = batched and i not in unbatched
         node.output_tensors.append(SymbolicTensor(
             y.shape[1:] if has_batch else y.shape, output_name(name, i), node, y.dtype, has_batch,
             default_prefix=prefix if i == 0 else None, index=i))
-    node.output_tensor = node.output_tensors[0]
-    node.output_shape = node.output_tensor.shape
     node.returns_tuple = isinstance(ys, tuple)
     return tuple(node.output_tensors) if node.returns_tuple else node.output_tensor
 
