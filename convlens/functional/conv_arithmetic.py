@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -77,6 +77,32 @@ def as_tuple(value: int | Sequence[int], ndim: int, name: str, minimum: int = 1)
     if any(v < minimum for v in values):
         raise ValueError(f"{name} must be >= {minimum}, received {value!r}")
     return values
+
+
+def check_channels(name: str, in_channels: int, out_channels: int, groups: int) -> tuple[int, int, int]:
+    """``(C_in, C_out, G)`` as ints, each positive and both channel counts divisible by G."""
+    for arg, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"{name}: {arg} must be a positive int, received {value!r}")
+    for arg, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if value % groups:
+            raise ValueError(f"{name}: {arg} must be divisible by groups, received {arg}={value}, "
+                             f"groups={groups} ({value} % {groups} = {value % groups})")
+    return int(in_channels), int(out_channels), int(groups)
+
+
+def config_value(value: Any) -> Any:
+    """A per-axis tuple as a layer config writes it: one int when every axis has the same."""
+    return value[0] if isinstance(value, tuple) and len(set(value)) == 1 and not isinstance(value[0], tuple) \
+        else value
+
+
+def config_padding(padding: PaddingSpec) -> Any:
+    """A padding as a layer config writes it: ``'same'``, one int, one int per axis, or the
+    (before, after) pairs when some axis pads unequally."""
+    if isinstance(padding, tuple) and all(lo == hi for lo, hi in padding):  # type: ignore[misc]
+        return config_value(tuple(lo for lo, _ in padding))  # type: ignore[misc]
+    return padding
 
 
 def check_padding_spec(padding: PaddingSpec, ndim: int) -> PaddingSpec:

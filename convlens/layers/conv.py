@@ -21,7 +21,10 @@ from convlens.functional.conv import (
 from convlens.functional.conv_arithmetic import (
     PaddingSpec,
     as_tuple,
+    check_channels,
     check_padding_spec,
+    config_padding,
+    config_value,
     layout,
 )
 from convlens.functional.loops import LoopConvCache, conv_backward_loops, conv_forward_loops
@@ -78,29 +81,12 @@ class _ConvNd(Module):
         super().__init__()
         name = type(self).__name__
         nd = self.ndim
-        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                           ("groups", groups)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name}: {arg} must be a positive int, received {value!r}")
-        if in_channels % groups:
-            raise ValueError(
-                f"{name}: in_channels must be divisible by groups, received in_channels="
-                f"{in_channels}, groups={groups} ({in_channels} % {groups} = "
-                f"{in_channels % groups})"
-            )
-        if out_channels % groups:
-            raise ValueError(
-                f"{name}: out_channels must be divisible by groups, received out_channels="
-                f"{out_channels}, groups={groups} ({out_channels} % {groups} = "
-                f"{out_channels % groups})"
-            )
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
+        self.in_channels, self.out_channels, self.groups = check_channels(
+            name, in_channels, out_channels, groups)
         self.kernel_size = as_tuple(kernel_size, nd, "kernel_size")
         self.stride = as_tuple(stride, nd, "stride")
         self.dilation = as_tuple(dilation, nd, "dilation")
         self.padding = check_padding_spec(padding, nd)
-        self.groups = int(groups)
         self.padding_mode = check_padding_mode(padding_mode)
         self.weight = Parameter(
             np.empty((out_channels, in_channels // groups, *self.kernel_size), dtype=dtype)
@@ -147,21 +133,15 @@ class _ConvNd(Module):
         return dx
 
     def get_config(self) -> dict[str, Any]:
-        def short(t: Any) -> Any:
-            return t[0] if isinstance(t, tuple) and len(set(t)) == 1 and not isinstance(t[0], tuple) else t
-
         config: dict[str, Any] = {
             "in_channels": self.in_channels,
             "out_channels": self.out_channels,
-            "kernel_size": short(self.kernel_size),
-            "stride": short(self.stride),
+            "kernel_size": config_value(self.kernel_size),
+            "stride": config_value(self.stride),
+            "padding": config_padding(self.padding),
         }
-        pad = self.padding
-        if isinstance(pad, tuple) and all(lo == hi for lo, hi in pad):
-            pad = short(tuple(lo for lo, _ in pad))
-        config["padding"] = pad
         if self.dilation != (1,) * self.ndim:
-            config["dilation"] = short(self.dilation)
+            config["dilation"] = config_value(self.dilation)
         if self.groups != 1:
             config["groups"] = self.groups
         if self.bias is None:

@@ -8,7 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from convlens.functional.conv_arithmetic import as_tuple, check_padding_spec, layout
+from convlens.functional.conv_arithmetic import (
+    as_tuple,
+    check_channels,
+    check_padding_spec,
+    config_padding,
+    config_value,
+    layout,
+)
 from convlens.functional.conv_transpose import conv_transpose_backward, conv_transpose_forward
 from convlens.layers._init_helpers import initialize
 from convlens.layers.module import Module
@@ -42,13 +49,8 @@ class _ConvTransposeNd(Module):
                  dilation: Any = 1, dtype: Any = np.float32) -> None:
         super().__init__()
         name, nd = type(self).__name__, self.ndim
-        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name}: {arg} must be a positive int, received {value!r}")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: in_channels and out_channels must be divisible by groups, "
-                             f"received {in_channels}, {out_channels} and groups={groups}")
-        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.in_channels, self.out_channels, self.groups = check_channels(
+            name, in_channels, out_channels, groups)
         self.kernel_size = as_tuple(kernel_size, nd, "kernel_size")
         self.stride = as_tuple(stride, nd, "stride")
         self.dilation = as_tuple(dilation, nd, "dilation")
@@ -90,17 +92,13 @@ class _ConvTransposeNd(Module):
         return dx
 
     def get_config(self) -> dict[str, Any]:
-        def short(t: tuple[Any, ...]) -> Any:
-            return t[0] if len(set(t)) == 1 else list(t)
-
-        pad: Any = self.padding
-        pad = short(tuple(b for b, _ in pad)) if all(b == a for b, a in pad) else [list(p) for p in pad]
         config: dict[str, Any] = {"in_channels": self.in_channels, "out_channels": self.out_channels,
-                                  "kernel_size": short(self.kernel_size), "stride": short(self.stride),
-                                  "padding": pad}
+                                  "kernel_size": config_value(self.kernel_size),
+                                  "stride": config_value(self.stride),
+                                  "padding": config_padding(self.padding)}
         for key, default in (("output_padding", 0), ("dilation", 1)):
             if getattr(self, key) != (default,) * self.ndim:
-                config[key] = short(getattr(self, key))
+                config[key] = config_value(getattr(self, key))
         if self.groups != 1:
             config["groups"] = self.groups
         if self.bias is None:
