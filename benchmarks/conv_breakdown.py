@@ -64,7 +64,8 @@ def breakdown(args: argparse.Namespace) -> None:
     w = rng.standard_normal((args.out_channels, shape[1], *(args.kernel,) * nd)).astype(np.float32)
     y, cache = conv_forward(x, w, padding=args.padding)
     dy = rng.standard_normal(y.shape).astype(np.float32)
-    cols = im2col(cache.xp, w.shape[2:], cache.stride, cache.dilation, 1, cache.batch_last)
+    xp = cache.padded_input()
+    cols = im2col(xp, w.shape[2:], cache.stride, cache.dilation, 1, cache.batch_last)
     w_mat = w.reshape(1, args.out_channels, -1)
     dy_mat = np.ascontiguousarray(np.moveaxis(dy, 1, 0)).reshape(1, args.out_channels, -1)
     kernel, out = w.shape[2:], cache.out_spatial
@@ -79,11 +80,12 @@ def breakdown(args: argparse.Namespace) -> None:
     rows = [
         ("forward pass", median_ms(lambda: conv_forward(x, w, padding=args.padding), r)),
         ("  of which the im2col copy", median_ms(lambda: im2col(
-            cache.xp, kernel, cache.stride, cache.dilation, 1, cache.batch_last), r)),
+            xp, kernel, cache.stride, cache.dilation, 1, cache.batch_last), r)),
         ("  of which the product w @ cols", median_ms(lambda: w_mat @ cols, r)),
         ("backward pass", median_ms(lambda: conv_backward(dy, cache), r)),
+        ("  of which padding the input again", median_ms(cache.padded_input, r)),
         ("  of which the im2col copy again (for dw)", median_ms(lambda: im2col(
-            cache.xp, kernel, cache.stride, cache.dilation, 1, cache.batch_last), r)),
+            xp, kernel, cache.stride, cache.dilation, 1, cache.batch_last), r)),
         ("  of which the product dw = dy @ colsᵀ",
          median_ms(lambda: dy_mat @ cols.transpose(0, 2, 1), r)),
         ("  of which the product dcols = wᵀ @ dy", median_ms(lambda: w_mat.transpose(0, 2, 1) @ dy_mat, r)),

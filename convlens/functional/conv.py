@@ -29,8 +29,10 @@ Backward, with ``dy`` laid out like ``y_mat``:
 The input gradient is skipped when not needed (the first layer of a network).
 
 Memory. ``cols`` is K times the input (9× for 3×3, 27× for 3³) and is not kept for the
-backward pass: the cache keeps the padded input, and the backward pass copies the columns
-again for ``dw`` and lets them go (one layer's columns alive at a time). For the ResNet-18
+backward pass: the cache keeps the input itself — not a padded copy: the layer before (a
+ReLU keeps its output) or the caller holds that same array — and the backward pass pads it
+and copies the columns again for ``dw`` and lets them go (one layer's columns alive at a
+time). As every cache, the input must not be changed in place before the backward pass. For the ResNet-18
 training step (batch 128) the kept column matrices were 640 MB of a 2.2 GB peak; the copy
 costs the backward pass 2–5 % (CPU time, one thread: Conv2d 256→256 at 8², batch 128, ``dw``
 84.7 → 87.0 ms). The forward pass never makes ``cols`` whole: :func:`column_blocks` copies
@@ -89,10 +91,11 @@ from convlens.validate import user_stacklevel
 
 @dataclass
 class ConvCache:
-    """What the backward pass needs: the padded input (its columns are copied again from it),
-    the weights and the geometry."""
+    """What the backward pass needs: the input itself (not a copy: the layer before usually
+    keeps the same array; the backward pass pads it and copies its columns again), the
+    weights and the geometry."""
 
-    xp: np.ndarray
+    x: np.ndarray
     weight: np.ndarray
     has_bias: bool
     x_shape: tuple[int, ...]
@@ -107,7 +110,22 @@ class ConvCache:
     @property
     def padded_shape(self) -> tuple[int, ...]:
         """(N, C, *S) of the padded input."""
-        return self.xp.shape
+        return (*self.x_shape[:2], *(n + lo + hi for n, (lo, hi) in zip(self.x_shape[2:], self.pads)))
+
+    def padded_input(self) -> np.ndarray:
+        """The padded input as the forward pass read it (:func:`padded_input`)."""
+        return padded_input(self.x, self.pads, self.padding_mode, self.batch_last)
+
+
+def padded_input(x: np.ndarray, pads: Pairs, padding_mode: str, batch_last: bool) -> np.ndarray:
+    """``x`` (N, C, *S) padded; with ``batch_last`` a (C, *S, N) copy seen as (N, C, *S), so
+    that N is the innermost axis of the columns (module docstring)."""
+    xp = pad(x, pads, padding_mode)
+    if not batch_last:
+        return xp
+    moved = np.empty((*xp.shape[1:], xp.shape[0]), dtype=xp.dtype)
+    parallel.copyto(moved, np.moveaxis(xp, 0, -1), axis=0)
+    return np.moveaxis(moved, -1, 0)
 
 
 def hashable(value: Any) -> Any:
@@ -210,12 +228,8 @@ def conv_forward(
     n = x.shape[0]
     c_out, c_group = weight.shape[:2]
     positions, k_size = math.prod(out), math.prod(kernel)
-    xp = pad(x, pads, padding_mode)
-    batch_last = n > 1 and out[-1] <= BATCH_LAST_MAX_RUN
-    if batch_last:  # the same windows, read from a (C, *S, N) copy: N is the innermost axis
-        moved = np.empty((*xp.shape[1:], n), dtype=xp.dtype)
-        parallel.copyto(moved, np.moveaxis(xp, 0, -1), axis=0)
-        xp = np.moveaxis(moved, -1, 0)
+    batch_last = n > 1 and out[-1] <= BATCH_LAST_MAX_RUN  # the same windows, N innermost
+    xp = padded_input(x, pads, padding_mode, batch_last)
     w_mat = weight.reshape(groups, c_out // groups, c_group * k_size)
     dtype = np.result_type(xp, weight)
     blocks = column_blocks(xp, kernel, stride_t, dilation_t, groups, batch_last)
@@ -236,7 +250,7 @@ def conv_forward(
             parallel.matmul(w_mat, cols, out=y_mat[:, :, start:stop])  # (G, C_out/G, N·P)
         y = _output_from_product(y_mat, bias, n, groups, positions, batch_last)
     y = y.reshape(n, c_out, *out)
-    cache = ConvCache(xp, weight, bias is not None, x.shape, out, pads,
+    cache = ConvCache(x, weight, bias is not None, x.shape, out, pads,
                       stride_t, dilation_t, groups, padding_mode, batch_last)
     return y, cache
 
@@ -360,7 +374,7 @@ def conv_backward(
                     dy_view.reshape(groups * (c_out // groups), *dy_view.shape[2:]), axis=0)
     dy_mat = dy_mat.reshape(groups, c_out // groups, n * positions)
     dbias = dy.sum(axis=(0, *range(2, 2 + nd))) if cache.has_bias else None
-    cols = im2col(cache.xp, kernel, cache.stride, cache.dilation, groups, cache.batch_last)
+    cols = im2col(cache.padded_input(), kernel, cache.stride, cache.dilation, groups, cache.batch_last)
     dweight = parallel.matmul(dy_mat, cols.transpose(0, 2, 1)).reshape(weight.shape)
     del cols  # (one layer's columns at a time)
     if not need_input_grad:

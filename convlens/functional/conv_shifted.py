@@ -19,7 +19,8 @@ are copied into a buffer that stays in cache, and one product with C·K inner te
 block (:func:`_stacked_products`).
 
 Against im2col (:mod:`~convlens.functional.conv`), the K-times larger column matrix is never
-written to memory nor kept (the backward cache is the padded input), at the price of
+written to memory nor kept (the backward cache is the input itself, laid out again as padded
+rows by the backward pass), at the price of
 products over the padded grid (∏Sp/∏O times more columns: 1.13 for a 32×32 map with padding
 1, 1.95 for 8³). :func:`use_shifted` picks it when that price is low (measured numbers next
 to the thresholds).
@@ -60,9 +61,10 @@ def use_shifted(x_shape: tuple[int, ...], weight_shape: tuple[int, ...], groups:
 
 @dataclass
 class ShiftedConvCache:
-    """The padded input as (C_in, N·∏Sp) rows, the weights and the geometry."""
+    """The input itself (not a copy: the layer before usually keeps the same array), the
+    weights and the geometry; the backward pass lays the input out as padded rows again."""
 
-    x_rows: np.ndarray
+    x: np.ndarray
     weight: np.ndarray
     has_bias: bool
     x_shape: tuple[int, ...]
@@ -152,7 +154,7 @@ def shifted_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, 
                 np.add(outputs, b, out=y[i])
 
     parallel.run(examples, n, x_rows.size)
-    cache = ShiftedConvCache(x_rows, weight, bias is not None, x.shape, padded, out, offsets,
+    cache = ShiftedConvCache(x, weight, bias is not None, x.shape, padded, out, offsets,
                              pads, padding_mode)
     return y, cache
 
@@ -160,7 +162,8 @@ def shifted_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, 
 def shifted_backward(dy: np.ndarray, cache: ShiftedConvCache, need_input_grad: bool = True
                      ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """``(dx, dweight, dbias)``, as :func:`convlens.functional.conv.conv_backward`."""
-    weight, x_rows, offsets = cache.weight, cache.x_rows, cache.offsets
+    weight, offsets = cache.weight, cache.offsets
+    x_rows = _grid_rows(cache.x, cache.pads, cache.padding_mode).reshape(cache.x.shape[1], -1)
     n, c_out = dy.shape[:2]
     c_in = weight.shape[1]
     nd = len(cache.out_spatial)

@@ -13,7 +13,7 @@ def test_prints_the_passes_and_their_pieces(capsys, monkeypatch):
     assert out.startswith("Conv2d 3→4, kernel 3, padding 1, input (2, 3, 6, 6), output (2, 4, 6, 6); "
                           "im2col matrix (27, 72)")
     for label in ("forward pass", "of which the im2col copy", "of which the product w @ cols",
-                  "backward pass", "of which the im2col copy again (for dw)",
+                  "backward pass", "of which padding the input again", "of which the im2col copy again (for dw)",
                   "of which the product dw = dy @ colsᵀ", "of which the product dcols = wᵀ @ dy",
                   "of which col2im"):
         assert re.search(rf"{re.escape(label)} +\d+\.\d\d ms", out), label

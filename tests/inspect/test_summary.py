@@ -74,7 +74,7 @@ def test_memory_is_measured_from_the_arrays():
     assert s.rows[0].activation_bytes == outputs[0].nbytes == 2 * 10 * 24 * 24 * 4
     # no padding: the convolution keeps its input itself (counted as the input), not the
     # 25-times larger im2col columns
-    assert conv._cache.xp.shape == (2, 1, 28, 28)
+    assert conv._cache.x.shape == (2, 1, 28, 28)
     assert s.rows[0].cache_bytes == 0 and s.rows[0].cache_kept_bytes == 2 * 28 * 28 * 4
     # ReLU keeps its own output (y > 0 is its derivative), already counted as an output
     assert relu._cache is outputs[1]
@@ -194,7 +194,8 @@ def test_cache_memory_is_measured_inside_no_grad_too():
     with cl.no_grad():
         inside = cl.summary(model, (1, 28, 28), print_table=False)
     assert [r.cache_bytes for r in inside.rows] == [r.cache_bytes for r in outside.rows]
-    assert inside.rows[0].cache_bytes > 0
+    assert [r.cache_kept_bytes for r in inside.rows] == [r.cache_kept_bytes for r in outside.rows]
+    assert inside.rows[0].cache_kept_bytes > 0 and inside.rows[2].cache_bytes > 0  # conv, max pool
 
 
 def test_batch_norm_after_flatten_is_measured_at_batch_size_one():
