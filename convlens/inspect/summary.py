@@ -9,11 +9,10 @@ Everything is measured on a real forward pass over a batch of the given shape, n
 * output shapes are the shapes of the actual outputs (no placeholder batch axis);
 * memory is the ``nbytes`` of actual arrays: the parameters (and buffers, such as batch
   norm's running statistics), each layer's output, and what each layer keeps for its backward
-  pass (its cache: the padded input of a convolution, batch norm's x̂, the winners of max
+  pass (its cache: the im2col matrix of a convolution, ReLU's mask, the winners of max
   pooling, the input of a linear layer, ...). Each underlying buffer is counted once, on the
   first row that holds it: a view (``Flatten``'s output is a view of its input) and a cache
-  that keeps a layer's input (``Linear``) or output (``ReLU``) add nothing, since those bytes
-  are already counted;
+  that keeps a layer's input (``Linear``) add nothing, since those bytes are already counted;
 * parameters shared by two layers (or a layer used twice) are counted once, on the first row;
 * multiply-adds are those of the matrix products (convolution: output values × C_in/G × ∏k,
   linear: output values × in_features), per example; element-wise layers count 0.

@@ -225,8 +225,8 @@ def test_threaded_ops_equal_the_serial_ops_bit_for_bit(threaded, monkeypatch):
         out = [y, *conv_backward(dy, cache)[:2]]
         p, pool_cache = pool_forward(y, "max", 2)
         out += [p, pool_backward(np.cos(p), pool_cache)]
-        r, relu_cache = relu_forward(y)
-        out += [r, relu_backward(dy, relu_cache)]
+        r, mask = relu_forward(y)
+        out += [r, relu_backward(dy, mask)]
         for axes in [(0, 2, 3), (2, 3)]:  # batch norm, instance norm
             n, norm_cache = normalize_forward(x, axes, gamma, beta)
             out += [n, *normalize_backward(np.cos(n), norm_cache)]

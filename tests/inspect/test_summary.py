@@ -76,9 +76,7 @@ def test_memory_is_measured_from_the_arrays():
     # 25-times larger im2col columns
     assert conv._cache.x.shape == (2, 1, 28, 28)
     assert s.rows[0].cache_bytes == 0 and s.rows[0].cache_kept_bytes == 2 * 28 * 28 * 4
-    # ReLU keeps its own output (y > 0 is its derivative), already counted as an output
-    assert relu._cache is outputs[1]
-    assert s.rows[1].cache_bytes == 0 and s.rows[1].cache_kept_bytes == outputs[1].nbytes
+    assert s.rows[1].cache_bytes == relu._cache.nbytes == 2 * 10 * 24 * 24  # one byte per mask value
     assert s.rows[2].cache_bytes == pool._cache.winner.nbytes == 2 * 10 * 12 * 12  # uint8 winners
     # Flatten's output is a view of the pooled maps, and Linear keeps that same input:
     # nothing new to count

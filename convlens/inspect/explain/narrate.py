@@ -319,7 +319,8 @@ class Narrator:
 
     def relu_forward(self, layer: LayerTrace) -> None:
         self.add(Formula(self.t("relu_formula")))
-        mask = layer.x > 0   # (what the backward pass reads from the kept output, y > 0)
+        mask = layer.cache if isinstance(layer.cache, np.ndarray) and \
+            layer.cache.shape == layer.x.shape else layer.x > 0
         self.array(self.t("input"), layer.x)
         if mask.all():
             self.add(Paragraph(self.t("relu_all_positive")))

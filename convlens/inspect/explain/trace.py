@@ -6,7 +6,7 @@ optimizer step) with forward and backward hooks on the layers, so the numbers re
 ones the layers computed, not a re-computation:
 
 * forward hook ``(module, x, y)``: copies of x and y, and the layer's cache (what it keeps
-  for backward: ReLU's output, max pooling's winners, the convolution's im2col matrix); a
+  for backward: ReLU's mask, max pooling's winners, the convolution's im2col matrix); a
   merge layer of a graph model gets a tuple x, and its record names the tensors it reads;
 * backward hook ``(module, dy, dx)``: copies of dL/dy and dL/dx, and each of the layer's
   parameter gradients (this call's contribution, should a layer run twice);
