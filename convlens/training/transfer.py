@@ -14,7 +14,6 @@ not move either.
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,56 +37,23 @@ class Pretrained:
     class_names: list[str] | None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise TransferError(f"cannot read {path}: {err}") from None
-    if not isinstance(value, dict):
-        raise TransferError(
-            f"{path} is not a run's config.json (expected a JSON object, received {type(value).__name__})"
-        )
-    return value
-
-
 def _from_run_folder(folder: Path) -> tuple[Any, Pretrained]:
-    from convlens import models
-    from convlens.io import load_arrays
-    from convlens.layers.spec import from_spec
+    """A run folder without ``model.convlens`` (made before that file existed): the model its
+    config.json names, with its ``weights.npz`` (:func:`convlens.viz.run_folder.load_run`)."""
+    from convlens.viz.run_folder import RunFolderError, load_run
 
-    config = _read_json(folder / "config.json")
-    name, spec = config.get("model"), config.get("model_spec")
-    try:
-        if isinstance(spec, dict):
-            model = from_spec(spec)
-        elif isinstance(name, str) and name in models.available_models():
-            sizes = ("in_channels", "num_classes", "input_size", "vocab_size")
-            model = models.get_model(name, **{k: config[k] for k in sizes if isinstance(config.get(k), int)})
-        else:
-            raise TransferError(f'{folder}/config.json names no model convlens can build ("model": {name!r})')
-    except (TypeError, ValueError, KeyError) as err:
-        if isinstance(err, TransferError):
-            raise
-        raise TransferError(f"cannot rebuild the model of {folder} from its config.json: {err}") from None
-    weights = folder / "weights.npz"
-    if not weights.is_file():
+    if not (folder / "weights.npz").is_file():
         raise TransferError(
             f"{folder} has no weights.npz (the run did not finish; finish it with "
             f"`convlens train --resume {folder}` first)"
         )
     try:
-        arrays = load_arrays(weights)
-    except Exception as err:  # a damaged zip raises zipfile's own errors too
-        raise TransferError(
-            f"cannot read {weights}: {err or type(err).__name__} (the file is damaged)"
-        ) from None
-    try:
-        model.load_state_dict(arrays)
-    except (KeyError, ValueError, TypeError) as err:
-        raise TransferError(f"{weights} does not fit the model of {folder}/config.json: {err}") from None
-    names = config.get("class_names")
-    class_names = [str(c) for c in names] if isinstance(names, list) else None
-    return model, Pretrained(folder, name if isinstance(name, str) else None, class_names)
+        model, config = load_run(folder)
+    except RunFolderError as err:
+        raise TransferError(str(err)) from None
+    name, names = config.get("model"), config.get("class_names")
+    return model.train(), Pretrained(folder, name if isinstance(name, str) else None,
+                                      [str(c) for c in names] if isinstance(names, list) else None)
 
 
 def load_pretrained(path: str | os.PathLike[str]) -> tuple[Any, Pretrained]:
