@@ -63,15 +63,23 @@ def test_twin_has_the_same_names_and_values():
 
 
 def test_layers_without_a_twin_are_named():
-    with pytest.raises(TypeError, match="no PyTorch twin for Embedding"):
-        torch_twin(cl.Sequential(cl.Embedding(10, 4)))
+    with pytest.raises(TypeError, match="layer 1: no PyTorch equivalent for the convlens layer Reduce"):
+        torch_twin(cl.Sequential(cl.ReLU(), cl.Reduce("mean", 1)))
 
 
-def test_layers_with_several_outputs_are_refused_by_name():
+def test_a_layer_with_several_outputs_inside_a_graph():
+    """The statistics outputs feed the result too: their gradients reach the input."""
     x = cl.Input((4, 6))
-    y, _, _ = cl.LayerNorm(6, return_stats=True)(x)
-    with pytest.raises(TypeError, match="LayerNorm with return_stats=True has several outputs"):
-        torch_twin(cl.Graph(x, y))
+    y, mean, inv_std = cl.LayerNorm(6, return_stats=True, dtype=np.float64)(x)
+    out = cl.Add()(cl.Multiply()(y, inv_std), mean)
+    report = parity(cl.Graph(x, out), np.random.default_rng(3).standard_normal((2, 4, 6)))
+    assert report.max_rel < 1e-12 and {d.name for d in report.differences} >= {"output", "input grad"}
+
+
+def test_a_model_with_several_outputs_is_refused_by_name():
+    x = cl.Input((4, 6))
+    with pytest.raises(TypeError, match="parity compares a model with one output; this one returns 2"):
+        parity(cl.Graph(x, (cl.ReLU()(x), cl.Sigmoid()(x))), np.ones((2, 4, 6)))
 
 
 def test_a_nested_graph_with_several_outputs():

@@ -46,6 +46,7 @@ MIRRORED: dict[str, tuple[str, ...]] = {
     "Dropout1d": ("p",), "Dropout2d": ("p",), "Dropout3d": ("p",),
     "ReLU": (), "Sigmoid": (), "Tanh": (), "SiLU": (), "Identity": (),
     "Softplus": ("beta", "threshold"), "Softsign": (),
+    "LocalResponseNorm": ("size", "alpha", "beta", "k"),
 }
 """Layers that have the same class name and the same arguments, under the same attribute
 names, in convlens and ``torch.nn``: both directions convert them from this table."""
@@ -73,9 +74,14 @@ class Exporter:
                                   f"{type(layer).__name__}; convertible layers: {_names()}")
         twin = converter(layer, self)
         self._bind(layer, twin)
-        twin.train(layer.training)
-        self.modules[id(layer)] = twin
+        self.modules[id(layer)] = twin   # (after its children: modes are set by to_torch)
         return twin
+
+    def set_modes(self, layers: dict[int, Module]) -> None:
+        """Each twin in its layer's mode (training or eval), outermost first: ``train()`` of
+        a container sets its children too, so the children's own modes come after."""
+        for key in reversed(list(self.modules)):
+            self.modules[key].train(layers[key].training)
 
     def _bind(self, layer: Module, twin: nn.Module) -> None:
         """Give ``twin`` this layer's own parameters (one ``nn.Parameter`` per convlens
@@ -98,8 +104,12 @@ def _names() -> str:
 
 
 def to_torch(model: Module) -> nn.Module:
-    """An equivalent ``torch.nn.Module`` holding copies of ``model``'s weights."""
-    return Exporter().convert(model)
+    """An equivalent ``torch.nn.Module`` holding copies of ``model``'s weights, each module
+    in its layer's mode (a BatchNorm kept in eval mode inside a training model stays so)."""
+    exporter = Exporter()
+    twin = exporter.convert(model)
+    exporter.set_modes({id(m): m for m in model.modules()})
+    return twin
 
 
 # -- containers ------------------------------------------------------------------------------
@@ -277,7 +287,7 @@ def _permute(layer: L.Permute, ex: Exporter) -> nn.Module:
 
 
 def _mirrored(layer: Module, ex: Exporter) -> nn.Module:
-    name = type(layer).__name__
+    name = next(c.__name__ for c in type(layer).__mro__ if c.__name__ in MIRRORED)  # (a subclass too)
     if getattr(layer, "always", False) or getattr(layer, "return_mask", False):
         if name != "Dropout":
             raise ConversionError(f"{name} with always= or return_mask=: PyTorch's channel "
@@ -288,6 +298,21 @@ def _mirrored(layer: Module, ex: Exporter) -> nn.Module:
 
 for _name in MIRRORED:
     converts(getattr(L, _name))(_mirrored)
+
+
+@converts(L.PReLU)
+def _prelu(layer: Any, ex: Exporter) -> nn.Module:
+    return nn.PReLU(layer.slopes)             # its weight is the layer's own (Exporter._bind)
+
+
+@converts(L.SELU)
+def _selu(layer: Any, ex: Exporter) -> nn.Module:
+    from convlens.functional.more_activation import SELU_ALPHA, SELU_SCALE
+
+    if (layer.alpha, layer.scale) != (SELU_ALPHA, SELU_SCALE):
+        raise ConversionError(f"SELU(alpha={layer.alpha}, scale={layer.scale}): PyTorch's SELU has "
+                              f"only the fixed constants alpha={SELU_ALPHA}, scale={SELU_SCALE}")
+    return nn.SELU()
 
 
 # -- layers of ONNX networks, where this convlens has them -----------------------------------------

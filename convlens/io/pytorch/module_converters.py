@@ -132,6 +132,16 @@ for _name in MIRRORED:
     layer(getattr(nn, _name))(_mirrored)
 
 
+@layer(nn.PReLU)
+def _prelu(m: Any) -> Module:
+    return L.PReLU(m.num_parameters)
+
+
+@layer(nn.SELU)
+def _selu(m: Any) -> Module:
+    return L.SELU()
+
+
 @layer(nn.Softmax, nn.LogSoftmax)
 def _softmax(m: Any) -> Module:
     if m.dim is None:

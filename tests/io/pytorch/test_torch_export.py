@@ -97,6 +97,9 @@ def test_a_layer_used_twice_stays_one_module_and_a_shared_parameter_one_paramete
     cl.GELU("tanh"),
     cl.Residual(cl.Sequential(cl.Conv2d(4, 4, 3, padding=1), cl.ELU(0.5))),
     cl.Concat(cl.Identity(), cl.Sequential(cl.LeakyReLU(0.2), cl.SiLU()), dim=1),
+    cl.PReLU(4, init=-0.3),
+    cl.SELU(),
+    cl.LocalResponseNorm(3, alpha=0.1, beta=0.7, k=1.5),
 ], ids=lambda layer: type(layer).__name__)
 def test_layers_beyond_the_zoo(layer):
     layer.double()
@@ -111,3 +114,22 @@ def test_a_layer_pytorch_cannot_express_is_named():
     model = cl.Sequential(cl.Conv2d(1, 2, 3), cl.AvgPool2d(2, dilation=2))
     with pytest.raises(ConversionError, match=r"AvgPool2d with dilation \(2, 2\): PyTorch's average pooling has no dilation"):
         cl.to_torch(model)
+
+
+def test_selu_with_its_own_constants_is_named():
+    with pytest.raises(ConversionError, match=r"SELU\(alpha=1.5, scale=1.0\): PyTorch's SELU has only the fixed"):
+        cl.to_torch(cl.SELU(alpha=1.5, scale=1.0))
+
+
+def test_each_module_keeps_its_layers_mode():
+    """A BatchNorm kept in eval mode inside a training model (a frozen layer) stays in eval
+    mode in the twin, and the twin computes what the model computes."""
+    cl.manual_seed(4)
+    model = cl.Sequential(cl.Conv2d(2, 3, 3), cl.BatchNorm2d(3), cl.ReLU(),
+                          cl.Sequential(cl.BatchNorm2d(3), cl.Dropout(0.0)), cl.Flatten()).double()
+    model[1].running_mean[:] = 0.5
+    model.train()
+    model[1].eval()
+    twin = cl.to_torch(model)
+    assert [m.training for m in twin.modules()] == [True, True, False, True, True, True, True, True]
+    assert_same_function(model, twin, np.random.default_rng(5).standard_normal((4, 2, 6, 6)))

@@ -307,3 +307,16 @@ def test_a_module_with_several_outputs_becomes_a_node_with_several_outputs():
     expected_scores, expected_indices = net(torch.from_numpy(x))
     np.testing.assert_allclose(scores, expected_scores.detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(indices, expected_indices.numpy())
+
+
+def test_prelu_selu_and_local_response_norm_both_ways():
+    torch.manual_seed(6)
+    module = nn.Sequential(nn.Conv2d(2, 4, 3), nn.PReLU(4), nn.LocalResponseNorm(3, 0.1, 0.7, 1.5),
+                           nn.SELU(), nn.PReLU()).double()
+    with torch.no_grad():
+        module[1].weight.uniform_(-0.5, 0.5)      # one slope per channel, none equal
+    x = example((2, 2, 7, 7))
+    model = cl.from_torch(module, torch.from_numpy(x))
+    assert [m.slopes for m in model.modules() if isinstance(m, cl.PReLU)] == [4, 1]
+    assert_same_function(model, module, x)
+    assert_same_function(model, cl.to_torch(model), x)
