@@ -201,7 +201,7 @@ def call_symbolic(layer: Module, xs: Sequence[Any], name: str | None
             y.shape[1:] if has_batch else y.shape, output_name(name, i), node, y.dtype, has_batch,
             default_prefix=prefix if i == 0 else None, index=i))
     node.returns_tuple = isinstance(ys, tuple)
-    return tuple(node.output_tensors) if node.returns_tuple else node.output_tensor
+    return tuple(node.output_tensors) if node.returns_tuple else node.output_tensors[0]
 
 
 def _infer(layer: Module, xs: Sequence[SymbolicTensor], name: str) -> Any:
