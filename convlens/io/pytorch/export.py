@@ -63,6 +63,7 @@ class Exporter:
 
     def __init__(self) -> None:
         self.modules: dict[int, nn.Module] = {}
+        self.converted: list[tuple[Module, nn.Module]] = []  # in the order conversions finished
         self.parameters: dict[int, nn.Parameter] = {}
 
     def convert(self, layer: Module, where: str = "model") -> nn.Module:
@@ -74,14 +75,15 @@ class Exporter:
                                   f"{type(layer).__name__}; convertible layers: {_names()}")
         twin = converter(layer, self)
         self._bind(layer, twin)
-        self.modules[id(layer)] = twin   # (after its children: modes are set by to_torch)
+        self.modules[id(layer)] = twin
+        self.converted.append((layer, twin))    # (after its children: see set_modes)
         return twin
 
-    def set_modes(self, layers: dict[int, Module]) -> None:
+    def set_modes(self) -> None:
         """Each twin in its layer's mode (training or eval), outermost first: ``train()`` of
         a container sets its children too, so the children's own modes come after."""
-        for key in reversed(list(self.modules)):
-            self.modules[key].train(layers[key].training)
+        for layer, twin in reversed(self.converted):
+            twin.train(layer.training)
 
     def _bind(self, layer: Module, twin: nn.Module) -> None:
         """Give ``twin`` this layer's own parameters (one ``nn.Parameter`` per convlens
@@ -108,7 +110,7 @@ def to_torch(model: Module) -> nn.Module:
     in its layer's mode (a BatchNorm kept in eval mode inside a training model stays so)."""
     exporter = Exporter()
     twin = exporter.convert(model)
-    exporter.set_modes({id(m): m for m in model.modules()})
+    exporter.set_modes()
     return twin
 
 
