@@ -6,10 +6,10 @@
 ``torch_twin(model)`` is ``cl.to_torch(model)``: the ``torch.nn`` module that computes what
 ``model`` computes, layer by layer, with the same attribute names (``Sequential`` children
 ``0``, ``1``, …, ``Residual``'s ``body`` and ``shortcut``, graph nodes), so the convlens
-``state_dict`` loads into it
-unchanged. ``parity`` then runs forward and backward in both with the same random upstream
-gradient and reports, for the output, dL/dx and each parameter's gradient, the largest
-absolute difference and that difference relative to the size of PyTorch's values.
+``state_dict`` loads into it unchanged. ``parity`` then runs forward and backward in both with
+the same random upstream gradient and reports, for the output, dL/dx and each parameter's
+gradient, the largest absolute difference and that difference relative to the size of
+PyTorch's values.
 
 PyTorch is imported only when these functions run; without it they raise an ``ImportError``
 that says how to install it. It is a reference for checking, never needed for training.
